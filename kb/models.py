@@ -1,0 +1,101 @@
+"""What a document and a passage are: the data model shared by every part of kb."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+
+def slugify(value: str, max_length: int = 80) -> str:
+    """A lowercase ASCII slug: letters, digits and single hyphens."""
+    value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
+    value = re.sub(r"[^a-zA-Z0-9]+", "-", value.lower()).strip("-")
+    return value[:max_length].rstrip("-")
+
+
+def content_hash(text: str, length: int = 8) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:length]
+
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def valid_document_id(value: str) -> bool:
+    """Document ids are safe in paths and URLs: no slashes, colons, NULs or dot-dot."""
+    return bool(ID_PATTERN.match(value)) and ".." not in value
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+@dataclass
+class Evidence:
+    """Why a passage carries a tag: the phrase that matched and where (offsets into the passage text)."""
+
+    tag: str
+    phrase: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Document:
+    id: str
+    title: str
+    text: str
+    source: str = ""
+    tags: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    ingested_at: str = ""
+
+    @staticmethod
+    def make_id(title: str, text: str) -> str:
+        """A stable id when none is given: slug of the title plus a short content hash."""
+        slug = slugify(title, 60) or "doc"
+        return f"{slug}-{content_hash(text)}"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Document":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Passage:
+    id: str
+    document_id: str
+    ordinal: int
+    text: str
+    start: int
+    end: int
+    section: str = ""
+    tags: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["words"] = self.words
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Passage":
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["evidence"] = [Evidence(**e) for e in values.get("evidence", [])]
+        return cls(**values)
