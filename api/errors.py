@@ -1,0 +1,61 @@
+"""Every error, on every path, as JSON of one shape: ``{"code", "status", "message", "errors"?}``."""
+from __future__ import annotations
+
+import logging
+
+from flask_smorest import Api
+from flask_smorest import abort as smorest_abort
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from index.base import IndexBusy, QueryError, QueryTimeout
+from kb.core import InvalidDocument
+
+log = logging.getLogger("kb.api")
+
+RETRY_AFTER_SECONDS = 2
+
+
+class KbApi(Api):
+    """flask-smorest's Api with a message in every error body and kb's errors mapped to HTTP."""
+
+    def _register_error_handlers(self):
+        super()._register_error_handlers()
+        app = self._app
+        app.register_error_handler(QueryError, lambda e: self._error(400, str(e)))
+        app.register_error_handler(InvalidDocument, lambda e: self._invalid(e))
+        app.register_error_handler(
+            IndexBusy, lambda e: self._error(503, str(e), {"Retry-After": str(RETRY_AFTER_SECONDS)}))
+        app.register_error_handler(
+            QueryTimeout, lambda e: self._error(503, str(e), {"Retry-After": str(RETRY_AFTER_SECONDS)}))
+        app.register_error_handler(Exception, self._unexpected)
+
+    def handle_http_exception(self, error: HTTPException):
+        payload, code, headers = super().handle_http_exception(error)
+        payload.setdefault("message", _message(error))
+        return payload, code, headers
+
+    def _error(self, code: int, message: str, headers: dict | None = None):
+        try:
+            smorest_abort(code, message=message, headers=headers or {})
+        except HTTPException as exc:
+            return self.handle_http_exception(exc)
+
+    def _invalid(self, exc: InvalidDocument):
+        field, _, reason = str(exc).partition(": ")
+        try:
+            smorest_abort(422, message=str(exc), errors={"json": {field: [reason or str(exc)]}})
+        except HTTPException as http_exc:
+            return self.handle_http_exception(http_exc)
+
+    def _unexpected(self, exc: Exception):
+        if isinstance(exc, HTTPException):
+            return self.handle_http_exception(exc)
+        log.exception("unexpected error")   # the trace goes to the log, never to the client
+        return self.handle_http_exception(InternalServerError())
+
+
+def _message(error: HTTPException) -> str:
+    description = error.description or error.name
+    if error.code == 422:
+        return "Invalid arguments: see errors for each field."
+    return description

@@ -1,0 +1,159 @@
+"""Request and response schemas (marshmallow), which also make the OpenAPI document."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+MAX_LIMIT = 100
+MAX_FILTER_VALUES = 50
+
+
+def _tag_list(description: str):
+    return fields.List(fields.String(validate=validate.Length(min=1, max=200)),
+                       validate=validate.Length(max=MAX_FILTER_VALUES), load_default=list,
+                       metadata={"description": description})
+
+
+class FilterArgs(Schema):
+    tag = _tag_list("Passages must carry every one of these tags (repeatable).")
+    any_tag = _tag_list("Passages must carry at least one of these tags (repeatable).")
+    not_tag = _tag_list("Passages must carry none of these tags (repeatable).")
+    document = _tag_list("Only passages of these documents (repeatable).")
+
+
+class SearchArgs(FilterArgs):
+    q = fields.String(load_default="", validate=validate.Length(max=1000), metadata={
+        "description": 'Query: words (ORed, more matches rank higher), "exact phrase", '
+                       '"phrase"~2, AND/OR/NOT, -word, prefix*, word~, tags:..., title:..., section:...',
+        "example": "public health"})
+    limit = fields.Integer(load_default=10, validate=validate.Range(1, MAX_LIMIT))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000))
+    group_by = fields.String(load_default=None, validate=validate.OneOf(["document"]),
+                             metadata={"description": "document: best passage per document; total counts documents."})
+    highlight = fields.Boolean(load_default=True)
+    sort = fields.String(load_default="relevance", validate=validate.OneOf(["relevance", "document"]))
+
+
+class DocumentRef(Schema):
+    id = fields.String(required=True, metadata={"example": "science-diplomacy"})
+    title = fields.String(metadata={"example": "Build science diplomacy with Chinese characteristics"})
+
+
+class EvidenceSchema(Schema):
+    tag = fields.String()
+    phrase = fields.String()
+    start = fields.Integer()
+    end = fields.Integer()
+
+
+class PassageSchema(Schema):
+    id = fields.String(required=True, metadata={"example": "science-diplomacy:1"})
+    document = fields.Nested(DocumentRef)
+    document_id = fields.String()
+    ordinal = fields.Integer()
+    section = fields.String()
+    start = fields.Integer(metadata={"description": "Offset of the passage in the document text."})
+    end = fields.Integer()
+    text = fields.String()
+    words = fields.Integer()
+    tags = fields.List(fields.String())
+    keywords = fields.List(fields.String())
+
+
+class HitSchema(PassageSchema):
+    score = fields.Float(allow_none=True)
+    snippet = fields.String(metadata={"description": "HTML-escaped text with <mark> around matches."})
+
+
+class SearchResponseSchema(Schema):
+    query = fields.String()
+    total = fields.Integer(metadata={"description": "Exact number of matching passages (documents when grouped)."})
+    offset = fields.Integer()
+    limit = fields.Integer()
+    hits = fields.List(fields.Nested(HitSchema))
+    facets = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer()))
+    took_ms = fields.Float()
+    partial = fields.Boolean()
+
+
+class PassageDetailSchema(PassageSchema):
+    previous = fields.String(allow_none=True)
+    next = fields.String(allow_none=True)
+    evidence = fields.List(fields.Nested(EvidenceSchema))
+
+
+class SimilarArgs(FilterArgs):
+    limit = fields.Integer(load_default=10, validate=validate.Range(1, MAX_LIMIT))
+
+
+class SimilarResponseSchema(Schema):
+    id = fields.String()
+    hits = fields.List(fields.Nested(HitSchema))
+
+
+class DocumentSummarySchema(Schema):
+    id = fields.String(metadata={"example": "science-diplomacy"})
+    title = fields.String()
+    source = fields.String()
+    tags = fields.List(fields.String())
+    metadata = fields.Dict()
+    ingested_at = fields.String()
+    passages = fields.Integer(metadata={"description": "Number of passages."})
+
+
+class DocumentDetailSchema(DocumentSummarySchema):
+    text = fields.String()
+    passages = fields.List(fields.Nested(PassageDetailSchema))
+
+
+class PageArgs(Schema):
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0))
+
+
+class DocumentListSchema(Schema):
+    total = fields.Integer()
+    offset = fields.Integer()
+    limit = fields.Integer()
+    documents = fields.List(fields.Nested(DocumentSummarySchema))
+
+
+class TagSchema(Schema):
+    tag = fields.String(metadata={"example": "public-health"})
+    label = fields.String()
+    description = fields.String()
+    broader = fields.List(fields.String())
+    count = fields.Integer(metadata={"description": "Passages carrying the tag."})
+
+
+class TagListSchema(Schema):
+    tags = fields.List(fields.Nested(TagSchema))
+
+
+class SuggestArgs(Schema):
+    q = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"example": "diplom"})
+    limit = fields.Integer(load_default=5, validate=validate.Range(1, 20))
+
+
+class Suggestion(Schema):
+    text = fields.String()
+    hits = fields.Integer()
+
+
+class SuggestResponseSchema(Schema):
+    query = fields.String()
+    completions = fields.List(fields.Nested(Suggestion))
+    did_you_mean = fields.Nested(Suggestion, allow_none=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(metadata={"example": "ok"})
+
+
+class StatsSchema(Schema):
+    documents = fields.Integer()
+    passages = fields.Integer()
+    tags = fields.Integer()
+    index_bytes = fields.Integer()
+    version = fields.String()
+    kb_version = fields.String()
+    taxonomy = fields.Dict()

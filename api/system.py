@@ -1,0 +1,36 @@
+"""Health and statistics."""
+from __future__ import annotations
+
+from importlib import metadata
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .kbstore import get_kb
+from .schemas import HealthSchema, StatsSchema
+
+blp = Blueprint("system", __name__, url_prefix="/api/v1", description="Health and statistics")
+
+
+def kb_version() -> str:
+    try:
+        return metadata.version("kb")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+@blp.route("/health")
+class Health(MethodView):
+    @blp.response(200, HealthSchema)
+    def get(self):
+        """Liveness: the index opens and answers"""
+        get_kb().version()
+        return {"status": "ok"}
+
+
+@blp.route("/stats")
+class Stats(MethodView):
+    @blp.response(200, StatsSchema)
+    def get(self):
+        """Counts, index size on disk and versions"""
+        return {**get_kb().stats(), "kb_version": kb_version()}

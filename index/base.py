@@ -1,0 +1,122 @@
+"""The small interface kb talks to, so another engine can stand behind it later.
+
+Records cross this boundary as plain dicts (index/ knows nothing of kb's classes):
+
+* a document: ``{"id", "title", "text", "source", "tags", "metadata", "ingested_at"}``
+* a passage: ``{"id", "document_id", "ordinal", "section", "text", "start", "end",
+  "tags", "keywords", "evidence"}``
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+
+class IndexError_(Exception):
+    """Base of the errors the index raises on purpose."""
+
+
+class QueryError(IndexError_):
+    """The query cannot be parsed or is over a limit; the message says what and where."""
+
+
+class IndexBusy(IndexError_):
+    """Another writer holds the index lock past the timeout."""
+
+
+class QueryTimeout(IndexError_):
+    """The query ran past the configured time limit."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    tags: tuple[str, ...] = ()       # all must match
+    any_tags: tuple[str, ...] = ()   # at least one
+    not_tags: tuple[str, ...] = ()   # none
+    documents: tuple[str, ...] = ()  # any of these documents
+
+    def is_empty(self) -> bool:
+        return not (self.tags or self.any_tags or self.not_tags or self.documents)
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str = ""
+    filters: Filters = Filters()
+    limit: int = 10
+    offset: int = 0
+    group_by: str | None = None      # None or "document"
+    highlight: bool = True
+    sort: str = "relevance"          # "relevance" or "document"
+    facets: bool = True
+
+
+@dataclass
+class SearchResponse:
+    total: int
+    hits: list[dict]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    took_ms: float = 0.0
+    partial: bool = False
+
+
+class SearchIndex(abc.ABC):
+    """What kb needs of a search engine."""
+
+    # writing
+    @abc.abstractmethod
+    def replace_documents(self, items: Iterable[tuple[dict, list[dict]]]) -> int:
+        """Store documents with their passages in one commit, replacing any earlier version of
+        each (all of a document's passages appear together or not at all). Returns how many."""
+
+    @abc.abstractmethod
+    def delete_document(self, document_id: str) -> bool:
+        """Remove a document and its passages; False when it did not exist."""
+
+    # reading
+    @abc.abstractmethod
+    def search(self, request: SearchRequest) -> SearchResponse: ...
+
+    @abc.abstractmethod
+    def get_passage(self, passage_id: str) -> dict | None: ...
+
+    @abc.abstractmethod
+    def get_document(self, document_id: str) -> dict | None: ...
+
+    @abc.abstractmethod
+    def passages_of(self, document_id: str) -> list[dict]:
+        """A document's passages in reading order."""
+
+    @abc.abstractmethod
+    def list_documents(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
+        """(total, documents without their text, each with a ``passages`` count)."""
+
+    @abc.abstractmethod
+    def iter_documents(self) -> Iterator[dict]: ...
+
+    @abc.abstractmethod
+    def iter_passages(self, filters: Filters = Filters()) -> Iterator[dict]: ...
+
+    @abc.abstractmethod
+    def tag_counts(self) -> dict[str, int]:
+        """Passage count per tag over the whole index."""
+
+    @abc.abstractmethod
+    def similar(self, passage_id: str, limit: int = 10, filters: Filters = Filters()) -> list[dict] | None:
+        """Passages like this one (None when it does not exist)."""
+
+    @abc.abstractmethod
+    def suggest(self, q: str, limit: int = 5) -> dict:
+        """``{"completions": [{"text", "hits"}], "did_you_mean": {"text", "hits"} | None}``"""
+
+    @abc.abstractmethod
+    def stats(self) -> dict:
+        """``{"documents", "passages", "tags", "index_bytes", "version"}``"""
+
+    @abc.abstractmethod
+    def version(self) -> str:
+        """Changes whenever a commit lands: used for caching and ETags."""
+
+    def close(self) -> None:  # pragma: no cover - default
+        pass

@@ -1,0 +1,231 @@
+"""The ``kb`` command: the same core as the HTTP API, from a shell."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from index.base import Filters, IndexBusy, QueryError, SearchRequest
+
+from .core import KnowledgeBase
+from .output import OUTPUT_FORMATS, write_hits
+from .readers import ReadError
+from .split import SplitOptions
+from .tagging import TaxonomyError
+
+
+class CliError(click.ClickException):
+    """One line on stderr, exit code 1, never a traceback."""
+
+    def show(self, file=None):
+        click.echo(f"kb: {self.format_message()}", err=True)
+
+
+def friendly_errors(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except (QueryError, IndexBusy, TaxonomyError, ReadError) as exc:
+            raise CliError(str(exc)) from None
+        except OSError as exc:
+            raise CliError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
+        except Exception as exc:  # the last line of defence: one line, no traceback
+            raise CliError(f"{type(exc).__name__}: {exc}") from None
+    return wrapper
+
+
+home_option = click.option("--home", envvar="KB_HOME", default="kb-data", show_default=True,
+                           type=click.Path(file_okay=False), help="Where the knowledge base lives (KB_HOME).")
+taxonomy_option = click.option("--taxonomy", envvar="KB_TAXONOMY", default=None,
+                               type=click.Path(dir_okay=False), help="Taxonomy YAML (KB_TAXONOMY).")
+
+
+def filter_options(func):
+    func = click.option("--tag", "tags", multiple=True, help="Passages must carry this tag (repeatable).")(func)
+    func = click.option("--any-tag", "any_tags", multiple=True, help="At least one of these tags.")(func)
+    func = click.option("--not-tag", "not_tags", multiple=True, help="None of these tags.")(func)
+    func = click.option("--document", "documents", multiple=True, help="Only these documents.")(func)
+    return func
+
+
+def output_option(func):
+    for name in reversed(OUTPUT_FORMATS):
+        func = click.option(f"--{name}", "output", flag_value=name,
+                            help={"json": "One JSON document.", "nl": "JSON Lines, one hit a line.",
+                                  "csv": "CSV with a header row.", "text": "Readable blocks (default)."}[name])(func)
+    return func
+
+
+def open_kb(home, taxonomy=None, split_options=None) -> KnowledgeBase:
+    return KnowledgeBase(home=home, taxonomy=taxonomy, split_options=split_options)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kb")
+def main():
+    """kb: a searchable knowledge base of tagged passages."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--tag", "tags", multiple=True, help="Tag every passage of these documents.")
+@click.option("--title", help="Title of the document read from stdin (-).")
+@click.option("--id", "doc_id", help="Id of the document read from stdin (-).")
+@click.option("--target-words", type=click.IntRange(10, 2000), default=120, show_default=True)
+@click.option("--min-words", type=click.IntRange(1, 2000), default=40, show_default=True)
+@click.option("--max-words", type=click.IntRange(10, 5000), default=200, show_default=True)
+@home_option
+@taxonomy_option
+@friendly_errors
+def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, home, taxonomy):
+    """Ingest files and folders (.txt .md .html .pdf .jsonl); '-' reads one document from stdin."""
+    if not min_words <= target_words <= max_words:
+        raise CliError("need --min-words <= --target-words <= --max-words")
+    kb = open_kb(home, taxonomy, SplitOptions(target_words, min_words, max_words))
+    kb.taxonomy  # a bad taxonomy fails here, before any work
+    from .readers import read_bytes
+
+    def items():
+        files = [p for p in paths if p != "-"]
+        if "-" in paths:
+            data = sys.stdin.buffer.read()
+            yield from _tagged_errors("<stdin>", read_bytes(data, "stdin.txt", title=title, doc_id=doc_id))
+        yield from kb.read_paths(files)
+
+    tty = sys.stderr.isatty()
+
+    def progress(report):
+        line = f"committed {report.documents} documents, {report.passages} passages"
+        click.echo(f"\r{line}" if tty else line, nl=not tty, err=True)
+
+    report = kb.ingest(items(), tags, progress=progress)
+    if tty and report.documents:
+        click.echo("", err=True)
+    for source, warning in report.warnings:
+        click.echo(f"kb: warning: {source}: {warning}", err=True)
+    for source, reason in report.refused:
+        click.echo(f"kb: refused {source}: {reason}" if source else f"kb: refused: {reason}", err=True)
+    click.echo(f"ingested {report.documents} documents, {report.passages} passages")
+    for tag, count in report.tags.most_common():
+        click.echo(f"  {tag}: {count}")
+    if report.refused:
+        sys.exit(2)
+
+
+def _tagged_errors(source, items):
+    for item in items:
+        yield ReadError(f"{source}: {item}") if isinstance(item, ReadError) else item
+
+
+@main.command()
+@click.argument("query", nargs=-1)
+@filter_options
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@click.option("--group-by", type=click.Choice(["document"]), default=None)
+@output_option
+@home_option
+@friendly_errors
+def search(query, tags, any_tags, not_tags, documents, limit, offset, group_by, output, home):
+    """Search passages: words, "phrases", AND/OR/NOT, prefix*, tags:..."""
+    kb = open_kb(home)
+    request = SearchRequest(q=" ".join(query), limit=limit, offset=offset, group_by=group_by,
+                            filters=Filters(tags, any_tags, not_tags, documents))
+    response = kb.search(request)
+    write_hits(response.hits, output or "text", sys.stdout,
+               total=response.total, query=request.q, facets=response.facets)
+
+
+@main.command()
+@filter_options
+@output_option
+@home_option
+@friendly_errors
+def export(tags, any_tags, not_tags, documents, output, home):
+    """Every passage (JSON Lines by default): id, document_id, ordinal, section, start, end, text, tags."""
+    kb = open_kb(home)
+    write_hits(kb.export(Filters(tags, any_tags, not_tags, documents)), output or "nl", sys.stdout)
+
+
+@main.command()
+@click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="PORT", type=click.IntRange(0, 65535), default=5000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@home_option
+@taxonomy_option
+@friendly_errors
+def serve(host, port, workers, home, taxonomy):
+    """Serve the HTTP API with gunicorn (ingests the bundled sample into an empty knowledge base)."""
+    kb = open_kb(home, taxonomy)
+    if kb.ensure_sample():
+        click.echo("kb: empty knowledge base: ingested the bundled sample (science-diplomacy)", err=True)
+    kb.index.close()
+    from .server import run  # imports api: only here
+    run(host=host, port=port, workers=workers, home=home, taxonomy=taxonomy)
+
+
+@main.command()
+@home_option
+@taxonomy_option
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@friendly_errors
+def tags(home, taxonomy, as_json):
+    """Every tag with its passage count."""
+    items = open_kb(home, taxonomy).tags()
+    if as_json:
+        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        return
+    for t in items:
+        click.echo(f"{t['count']:6d}  {t['tag']:<28} {t['label']}")
+
+
+@main.command()
+@home_option
+@taxonomy_option
+@friendly_errors
+def stats(home, taxonomy):
+    """Counts, index size and versions (JSON)."""
+    click.echo(json.dumps(open_kb(home, taxonomy).stats(), indent=2))
+
+
+@main.command()
+@click.argument("item_id")
+@home_option
+@friendly_errors
+def show(item_id, home):
+    """Show a passage (DOC:N, with tag evidence) or a document (DOC) as JSON."""
+    kb = open_kb(home)
+    item = kb.get_passage(item_id) if ":" in item_id else kb.get_document(item_id)
+    if item is None:
+        raise CliError(f"no passage or document with id '{item_id}'")
+    click.echo(json.dumps(item, indent=2, ensure_ascii=False))
+
+
+@main.command()
+@click.argument("document_id")
+@home_option
+@friendly_errors
+def delete(document_id, home):
+    """Remove a document and its passages."""
+    if not open_kb(home).delete(document_id):
+        raise CliError(f"no document with id '{document_id}'")
+    click.echo(f"deleted {document_id}")
+
+
+@main.command()
+@home_option
+@taxonomy_option
+@friendly_errors
+def rebuild(home, taxonomy):
+    """Re-split and re-tag every stored document into a new index, then switch to it atomically."""
+    count = open_kb(home, taxonomy).rebuild()
+    click.echo(f"rebuilt {count} documents")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

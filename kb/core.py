@@ -1,0 +1,265 @@
+"""The ``KnowledgeBase`` facade: the one core that the CLI and the HTTP API both call."""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from index.base import Filters, SearchIndex, SearchRequest, SearchResponse
+from index.whoosh_index import WhooshIndex
+
+from .keywords import keywords
+from .models import Document, Passage, now_iso, valid_document_id
+from .readers import ReadError, ReadResult, iter_paths, read_bytes, read_path
+from .split import SplitOptions, split_text
+from .tagging import Tagger, Taxonomy, default_taxonomy_path
+
+DEFAULT_HOME = "kb-data"
+SAMPLE_PATH = Path(__file__).parent / "data" / "science-diplomacy.txt"
+
+
+class InvalidDocument(ValueError):
+    """A document that cannot be ingested (no text, a bad id); the message says which field."""
+
+
+@dataclass
+class IngestReport:
+    documents: int = 0
+    passages: int = 0
+    tags: Counter = field(default_factory=Counter)
+    ids: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)   # (source, reason)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"documents": self.documents, "passages": self.passages, "ids": self.ids,
+                "tags": dict(self.tags.most_common()),
+                "refused": [{"source": s, "reason": r} for s, r in self.refused],
+                "warnings": [{"source": s, "warning": w} for s, w in self.warnings]}
+
+
+class KnowledgeBase:
+    """Ingest, search, get, delete, rebuild: everything kb does, in one place."""
+
+    def __init__(self, home: str | os.PathLike | None = None, taxonomy: str | os.PathLike | None = None,
+                 split_options: SplitOptions | None = None, index: SearchIndex | None = None,
+                 lock_timeout: float = 10.0, batch_size: int = 200):
+        self.home = Path(home or os.environ.get("KB_HOME") or DEFAULT_HOME)
+        self.taxonomy_path = Path(taxonomy or os.environ.get("KB_TAXONOMY") or default_taxonomy_path())
+        self.split_options = split_options or SplitOptions()
+        self.batch_size = batch_size
+        self.index = index or WhooshIndex(self.home / "index", lock_timeout=lock_timeout)
+        self._taxonomy: Taxonomy | None = None
+        self._tagger: Tagger | None = None
+
+    # ------------------------------------------------------------------ taxonomy
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        if self._taxonomy is None:
+            self._taxonomy = Taxonomy.load(self.taxonomy_path)
+        return self._taxonomy
+
+    @property
+    def tagger(self) -> Tagger:
+        if self._tagger is None:
+            self._tagger = Tagger(self.taxonomy)
+        return self._tagger
+
+    # ------------------------------------------------------------------ ingest
+
+    def prepare(self, doc: Document, sections=None) -> list[Passage]:
+        """Split a document into passages and tag them (no index write)."""
+        passages = split_text(doc.text, doc.id, doc.title, self.split_options, sections=sections)
+        inherited = [t for t in doc.tags if t]
+        for p in passages:
+            tags, evidence = self.tagger.tag(p.text)
+            p.tags = sorted(set(tags) | set(inherited))
+            p.evidence = evidence
+            p.keywords = keywords(p.text)
+        return passages
+
+    @staticmethod
+    def validate(doc: Document) -> Document:
+        if not isinstance(doc.text, str) or not doc.text.strip():
+            raise InvalidDocument("text: the document has no text")
+        if not valid_document_id(doc.id):
+            raise InvalidDocument(f"id: '{doc.id[:80]}' is not a valid document id "
+                                  "(letters, digits, '.', '_', '-'; at most 200)")
+        doc.title = (doc.title or "").strip() or doc.text.strip().splitlines()[0][:200]
+        doc.tags = sorted({str(t).strip() for t in doc.tags if str(t).strip()})
+        doc.ingested_at = doc.ingested_at or now_iso()
+        return doc
+
+    def ingest(self, items: Iterable[ReadResult | ReadError | Document], extra_tags: Iterable[str] = (),
+               progress: Callable[[IngestReport], None] | None = None) -> IngestReport:
+        """Split, tag and index documents; commits every ``batch_size`` documents so a crash
+        loses at most the current batch. Bad items are reported, the rest still land."""
+        report = IngestReport()
+        extra = list(extra_tags)
+        batch: list[tuple[dict, list[dict]]] = []
+        batch_tags: Counter = Counter()
+
+        def flush():
+            if batch:
+                self.index.replace_documents(batch)
+                report.documents += len(batch)
+                report.passages += sum(len(ps) for _, ps in batch)
+                report.ids.extend(d["id"] for d, _ in batch)
+                report.tags.update(batch_tags)
+                batch.clear()
+                batch_tags.clear()
+                if progress:
+                    progress(report)
+
+        for item in items:
+            if isinstance(item, ReadError):
+                report.refused.append(_split_reason(str(item)))
+                continue
+            result = item if isinstance(item, ReadResult) else ReadResult(document=item)
+            doc = result.document
+            for w in result.warnings:
+                report.warnings.append((doc.source or doc.id, w))
+            try:
+                doc.tags = list(doc.tags) + extra
+                self.validate(doc)
+                passages = self.prepare(doc, result.sections)
+            except (InvalidDocument, ValueError) as exc:
+                report.refused.append((doc.source or doc.id, str(exc)))
+                continue
+            if not passages:
+                report.refused.append((doc.source or doc.id, "no passages: nothing but site chrome"))
+                continue
+            record = doc.to_dict()
+            if result.sections:
+                record["sections"] = [list(s) for s in result.sections]
+            batch.append((record, [p.to_dict() for p in passages]))
+            for p in passages:
+                batch_tags.update(p.tags)
+            if len(batch) >= self.batch_size:
+                flush()
+        flush()
+        return report
+
+    def read_paths(self, paths: Iterable[str | os.PathLike]) -> Iterator[ReadResult | ReadError]:
+        """Every document in these files and folders, and a ReadError for each that fails."""
+        for path in iter_paths(paths):
+            try:
+                yield from read_path(path)
+            except ReadError as exc:
+                yield ReadError(f"{path}: {exc}")
+
+    def ingest_paths(self, paths, extra_tags=(), progress=None) -> IngestReport:
+        return self.ingest(self.read_paths(paths), extra_tags, progress)
+
+    def ingest_bytes(self, data: bytes, filename: str = "", content_type: str = "",
+                     title: str | None = None, doc_id: str | None = None, tags=()) -> IngestReport:
+        return self.ingest(read_bytes(data, filename, content_type, title=title, doc_id=doc_id), tags)
+
+    def add_document(self, doc: Document) -> IngestReport:
+        """Ingest one document given as data (HTTP JSON); raises InvalidDocument when it is bad."""
+        report = self.ingest([doc])
+        if report.refused:
+            raise InvalidDocument(report.refused[0][1])
+        return report
+
+    def ensure_sample(self) -> bool:
+        """On an empty knowledge base, ingest the bundled sample; True if it did."""
+        if self.index.stats()["documents"]:
+            return False
+        self.ingest_paths([SAMPLE_PATH])
+        return True
+
+    # ------------------------------------------------------------------ reading
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        response = self.index.search(request)
+        for hit in response.hits:
+            hit["document"] = {"id": hit["document_id"], "title": hit.pop("document_title", "")}
+        return response
+
+    def get_passage(self, passage_id: str) -> dict | None:
+        passage = self.index.get_passage(passage_id)
+        if passage is None:
+            return None
+        passage["document"] = {"id": passage["document_id"], "title": passage.pop("document_title", "")}
+        doc_id, _, ordinal = passage_id.rpartition(":")
+        ids = {p["ordinal"]: p["id"] for p in self.index.passages_of(doc_id)}
+        passage["previous"] = ids.get(passage["ordinal"] - 1)
+        passage["next"] = ids.get(passage["ordinal"] + 1)
+        return passage
+
+    def get_document(self, document_id: str) -> dict | None:
+        doc = self.index.get_document(document_id)
+        if doc is None:
+            return None
+        doc["passages"] = self.index.passages_of(document_id)
+        return doc
+
+    def list_documents(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
+        return self.index.list_documents(offset, limit)
+
+    def delete(self, document_id: str) -> bool:
+        return self.index.delete_document(document_id)
+
+    def similar(self, passage_id: str, limit: int = 10, filters: Filters = Filters()) -> list[dict] | None:
+        hits = self.index.similar(passage_id, limit, filters)
+        for hit in hits or []:
+            hit["document"] = {"id": hit["document_id"], "title": hit.pop("document_title", "")}
+        return hits
+
+    def suggest(self, q: str, limit: int = 5) -> dict:
+        return self.index.suggest(q, limit)
+
+    def tags(self) -> list[dict]:
+        """Every taxonomy topic and every tag in use, with passage counts."""
+        counts = self.index.tag_counts()
+        out = []
+        for topic in self.taxonomy.to_list():
+            out.append({**topic, "count": counts.get(topic["tag"], 0)})
+        known = {t["tag"] for t in out}
+        for tag, count in counts.items():
+            if tag not in known:
+                out.append({"tag": tag, "label": tag, "description": "", "broader": [], "count": count})
+        return out
+
+    def stats(self) -> dict:
+        stats = self.index.stats()
+        stats["taxonomy"] = {"name": self.taxonomy.name, "version": self.taxonomy.version,
+                             "topics": len(self.taxonomy.topics)}
+        return stats
+
+    def export(self, filters: Filters = Filters()) -> Iterator[dict]:
+        return self.index.iter_passages(filters)
+
+    def version(self) -> str:
+        return self.index.version()
+
+    # ------------------------------------------------------------------ rebuild
+
+    def rebuild(self, progress=None) -> int:
+        """Re-split and re-tag every stored document into a new index, then switch to it."""
+        documents = list(self.index.iter_documents())
+
+        def items():
+            for data in documents:
+                doc = Document.from_dict(data)
+                passages = self.prepare(doc, _stored_sections(data))
+                record = doc.to_dict()
+                if data.get("sections"):
+                    record["sections"] = data["sections"]
+                yield record, [p.to_dict() for p in passages]
+
+        return self.index.rebuild(items(), progress=progress)
+
+
+def _stored_sections(data: dict):
+    sections = data.get("sections")
+    return [tuple(s) for s in sections] if sections else None
+
+
+def _split_reason(message: str) -> tuple[str, str]:
+    source, sep, reason = message.partition(": ")
+    return (source, reason) if sep else ("", message)
