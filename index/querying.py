@@ -83,6 +83,8 @@ class QueryBuilder:
         self.limits = limits or QueryLimits()
         self.parser = qparser.QueryParser("content", schema, group=qparser.OrGroup)
         self.parser.add_plugin(qparser.FuzzyTermPlugin())
+        # + and - only at the start of a word: "COVID-19" and "tags:covid-19" are words, not negations
+        self.parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
         self.parser.add_plugin(qparser.FieldAliasPlugin({"tags": ["tag"], "document_id": ["document"]}))
         self.parser.remove_plugin_class(qparser.BoostPlugin)
 
@@ -96,7 +98,7 @@ class QueryBuilder:
         except Exception as exc:  # the parser's own complaints, said plainly
             raise QueryError(f"cannot parse query: {exc}") from None
         _raise_error_nodes(parsed)
-        parsed = self._weight_free_text(parsed, q)
+        parsed = _exclude_negations(self._weight_free_text(parsed, q))
         parsed = parsed.normalize()
         if parsed is query.NullQuery:
             return query.NullQuery
@@ -105,10 +107,14 @@ class QueryBuilder:
         return parsed
 
     def _weight_free_text(self, parsed, qstring):
-        """In a flat disjunction of words: drop stop words and turn repeats into boosts."""
+        """In every disjunction of words: drop stop words and turn repeats into boosts."""
+        if parsed.is_leaf():
+            if isinstance(parsed, query.Term) and parsed.fieldname == "content":
+                return self._weight_free_text(query.Or([parsed]), qstring)
+            return parsed
         if not isinstance(parsed, query.Or):
-            parsed = query.Or([parsed])
-        kept: "OrderedDict[tuple, list]" = OrderedDict()
+            return parsed.apply(lambda c: self._weight_free_text(c, qstring))
+        kept: "OrderedDict[tuple, query.Term]" = OrderedDict()
         others = []
         for sub in parsed.subqueries:
             if isinstance(sub, query.Term) and sub.fieldname == "content":
@@ -120,12 +126,14 @@ class QueryBuilder:
                     kept[key].boost += sub.boost
                 else:
                     kept[key] = sub
-            else:
+            elif sub.is_leaf():
                 others.append(sub)
+            else:
+                others.append(self._weight_free_text(sub, qstring))
         subs = list(kept.values()) + others
         if not subs:  # only stop words: search them after all
             return parsed
-        return query.Or(subs) if len(subs) > 1 else subs[0]
+        return query.Or(subs, boost=parsed.boost) if len(subs) > 1 else subs[0]
 
     def _check_expansions(self, q, reader) -> None:
         for node in q.leaves():
@@ -137,6 +145,21 @@ class QueryBuilder:
                         raise QueryError(
                             f"'{node.text}' matches more than {self.limits.max_expansions} "
                             f"words; make it more specific")
+
+
+def _exclude_negations(q):
+    """In a disjunction, ``NOT x`` means "and not x" (Whoosh would OR it with the rest)."""
+    if q.is_leaf():
+        return q
+    children = [_exclude_negations(c) for c in q.children()]
+    if isinstance(q, query.Or):
+        negated = [c.query for c in children if isinstance(c, query.Not)]
+        positive = [c for c in children if not isinstance(c, query.Not)]
+        if negated:
+            base = (query.Or(positive, boost=q.boost) if len(positive) > 1
+                    else positive[0] if positive else query.Every())
+            return query.AndNot(base, query.Or(negated) if len(negated) > 1 else negated[0])
+    return q.apply(_exclude_negations)
 
 
 def _surface(term, qstring):

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from whoosh import index as whoosh_index
-from whoosh import query, scoring, sorting
+from whoosh import query, scoring
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.analysis import SimpleAnalyzer
 
-from . import storage
+from . import collect, storage
 from .analysis import text_analyzer
 from .base import Filters, SearchIndex, SearchRequest, SearchResponse
 from .highlight import Highlighter
@@ -67,7 +67,7 @@ class WhooshIndex(SearchIndex):
         self._ix = None
         self._searcher = None
         self._stamp = None
-        self._cache: dict = {}
+        self._cache: collect.SearcherCache | None = None
 
     # ------------------------------------------------------------------ opening
 
@@ -97,8 +97,8 @@ class WhooshIndex(SearchIndex):
                 s = self._searcher
                 if s is None or not s.up_to_date():
                     s = ix.searcher(weighting=self.weighting)
+                    self._cache = collect.SearcherCache(s)
                     self._searcher = s
-                    self._cache = {}
         return s
 
     def version(self) -> str:
@@ -172,52 +172,41 @@ class WhooshIndex(SearchIndex):
 
     # ------------------------------------------------------------------ searching
 
-    def _filter(self, filters: Filters):
-        parts = [PASSAGES]
-        parts += [query.Term("tags", t) for t in filters.tags]
-        if filters.any_tags:
-            parts.append(query.Or([query.Term("tags", t) for t in filters.any_tags]))
-        if filters.documents:
-            parts.append(query.Or([query.Term("document_id", d) for d in filters.documents]))
-        return query.And(parts) if len(parts) > 1 else parts[0]
-
-    @staticmethod
-    def _mask(filters: Filters):
-        if not filters.not_tags:
-            return None
-        return query.Or([query.Term("tags", t) for t in filters.not_tags])
-
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         s = self.searcher()
+        cache = self._cache
         q = self.queries.build(request.q, s.reader())
-        groups = {}
-        if request.facets:
-            groups["tags"] = sorting.FieldFacet("tags", allow_overlap=True, maptype=sorting.Count)
+        allowed = cache.allowed(request.filters)
+        browse = isinstance(q, query.Every)
+        matched = allowed if browse else cache.docs(q) & allowed
         grouped = request.group_by == "document"
         if grouped:
-            groups["document_id"] = sorting.FieldFacet("document_id", maptype=sorting.Count)
-        kwargs = dict(filter=self._filter(request.filters), mask=self._mask(request.filters),
-                      limit=request.offset + request.limit, groupedby=groups or None)
-        if grouped:
-            kwargs.update(collapse="document_id", collapse_limit=1)
-        if request.sort == "document":
-            kwargs["sortedby"] = [sorting.FieldFacet("document_id"), sorting.FieldFacet("ordinal")]
-        results = s.search(q, **kwargs)
-        if grouped:
-            total = len(results.groups("document_id"))
+            document_of = cache.document_of
+            total = len({document_of[d] for d in matched})
         else:
-            total = len(results)
-        facets = {"tags": _sorted_counts(results.groups("tags"))} if request.facets else {}
-        terms = _highlight_terms(q, s.reader()) if request.highlight else frozenset()
+            total = len(matched)
+        want = request.offset + request.limit
+        if browse or request.sort == "document":
+            ordered = cache.reading_order(matched)
+            if grouped:
+                ordered = _first_per_document(ordered, cache.document_of)
+            page = [(d, None) for d in ordered[request.offset:want]]
+        elif grouped:
+            page = collect.top_documents(s, cache, q, allowed, want, len(matched))[request.offset:]
+        else:
+            page = collect.top_scored(s, q, allowed, want)[request.offset:] if matched else []
+        terms = _highlight_terms(q, s.reader()) if request.highlight and not browse else frozenset()
         hits = []
-        for hit in results[request.offset: request.offset + request.limit]:
-            record = _passage_from_stored(hit.fields())
-            record["score"] = round(hit.score, 4) if hit.score is not None else None
-            record["document_title"] = hit.get("title", "")
+        for docnum, score in page:
+            fields = s.stored_fields(docnum)
+            record = _passage_from_stored(fields)
+            record["score"] = round(score, 4) if score is not None else None
+            record["document_title"] = fields.get("title", "")
             if request.highlight:
                 record["snippet"] = self.highlighter.snippet(record["text"], terms)
             hits.append(record)
+        facets = {"tags": cache.facet_counts(matched)} if request.facets else {}
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(total=total, hits=hits, facets=facets, took_ms=round(took, 2))
 
@@ -246,13 +235,14 @@ class WhooshIndex(SearchIndex):
         return sorted(records, key=lambda r: r["ordinal"])
 
     def _passage_counts(self) -> dict[str, int]:
-        s = self.searcher()
-        counts = self._cache.get("passage_counts")
+        self.searcher()
+        cache = self._cache
+        counts = cache.values.get("passage_counts")
         if counts is None:
-            facet = sorting.FieldFacet("document_id", maptype=sorting.Count)
-            results = s.search(PASSAGES, groupedby={"d": facet}, limit=1)
-            counts = dict(results.groups("d"))
-            self._cache["passage_counts"] = counts
+            counts = {}
+            for doc in cache.document_of.values():
+                counts[doc] = counts.get(doc, 0) + 1
+            cache.values["passage_counts"] = counts
         return counts
 
     def list_documents(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
@@ -276,22 +266,17 @@ class WhooshIndex(SearchIndex):
 
     def iter_passages(self, filters: Filters = Filters()) -> Iterator[dict]:
         s = self.searcher()
-        results = s.search(query.Every(), filter=self._filter(filters), mask=self._mask(filters),
-                           limit=None,
-                           sortedby=[sorting.FieldFacet("document_id"), sorting.FieldFacet("ordinal")])
-        for hit in results:
-            record = _passage_from_stored(hit.fields())
-            record["document_title"] = hit.get("title", "")
+        cache = self._cache
+        for docnum in cache.reading_order(cache.allowed(filters)):
+            fields = s.stored_fields(docnum)
+            record = _passage_from_stored(fields)
+            record["document_title"] = fields.get("title", "")
             yield record
 
     def tag_counts(self) -> dict[str, int]:
-        counts = self._cache.get("tag_counts")
-        if counts is None:
-            facet = sorting.FieldFacet("tags", allow_overlap=True, maptype=sorting.Count)
-            results = self.searcher().search(PASSAGES, groupedby={"t": facet}, limit=1)
-            counts = _sorted_counts(results.groups("t"))
-            self._cache["tag_counts"] = counts
-        return counts
+        self.searcher()
+        cache = self._cache
+        return cache.facet_counts(cache.allowed(Filters()))
 
     def similar(self, passage_id: str, limit: int = 10, filters: Filters = Filters()) -> list[dict] | None:
         s = self.searcher()
@@ -300,11 +285,8 @@ class WhooshIndex(SearchIndex):
             return None
         fields = s.stored_fields(docnum)
         text = " ".join([fields.get("title", ""), fields.get("section", ""), fields["text"]])
-        excluded = set(filters.not_tags)
-        results = s.more_like(docnum, "content", text=text, top=limit + 1, numterms=15,
-                              filter=self._filter(filters))
-        results = [h for h in results if h["id"] != passage_id
-                   and not excluded.intersection((h.get("tags") or "").split(","))][:limit]
+        allowed = self._cache.allowed(filters) - {docnum}
+        results = s.more_like(docnum, "content", text=text, top=limit, numterms=15, filter=allowed)
         out = []
         for hit in results:
             record = _passage_from_stored(hit.fields())
@@ -346,8 +328,8 @@ class WhooshIndex(SearchIndex):
                 corrected.append(w)
         if changed:
             text = " ".join(corrected)
-            results = s.search(self.queries.build(text, reader), filter=PASSAGES, limit=1)
-            out["did_you_mean"] = {"text": text, "hits": len(results)}
+            matched = self._cache.docs(self.queries.build(text, reader)) & self._cache.allowed(Filters())
+            out["did_you_mean"] = {"text": text, "hits": len(matched)}
         return out
 
     def stats(self) -> dict:
@@ -392,8 +374,13 @@ def _passage_from_stored(fields: dict) -> dict:
     return record
 
 
-def _sorted_counts(groups: dict) -> dict[str, int]:
-    return dict(sorted(((k, v) for k, v in groups.items() if k), key=lambda kv: (-kv[1], kv[0])))
+def _first_per_document(docnums: list[int], document_of: dict[int, str]) -> list[int]:
+    seen, out = set(), []
+    for d in docnums:
+        if document_of[d] not in seen:
+            seen.add(document_of[d])
+            out.append(d)
+    return out
 
 
 def _highlight_terms(q, reader) -> frozenset:

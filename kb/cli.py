@@ -94,7 +94,7 @@ def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, home,
         files = [p for p in paths if p != "-"]
         if "-" in paths:
             data = sys.stdin.buffer.read()
-            yield from _tagged_errors("<stdin>", read_bytes(data, "stdin.txt", title=title, doc_id=doc_id))
+            yield from _tagged_errors("<stdin>", read_bytes(data, "", title=title, doc_id=doc_id))
         yield from kb.read_paths(files)
 
     tty = sys.stderr.isatty()
