@@ -115,8 +115,8 @@ def _classify(text: str, title: str, sections: list[tuple[int, str]] | None) -> 
         s = text[line.start:line.end]
         md = _MD_HEADING.fullmatch(s)
         name = " ".join((md.group(2) or "").split()) if md else s
-        if title_key and _fold(name) == title_key:
-            line.kind = DROPPED
+        if title_key and _fold(name) == title_key and (md or not s.rstrip().endswith(".")):
+            line.kind = DROPPED  # a repeated title; a full sentence that merely equals it is body
         elif md:
             line.kind, line.heading = HEADING, (len(md.group(1)), name)
         elif _is_chrome(s) or ("|" not in s and not any(c.isalnum() for c in s)):  # chrome, rules, ornaments
