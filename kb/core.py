@@ -20,6 +20,9 @@ DEFAULT_HOME = "kb-data"
 SAMPLE_PATH = Path(__file__).parent / "data" / "science-diplomacy.txt"
 
 
+DOCUMENT_FIELDS = ("id", "title", "text", "source", "tags", "metadata")
+
+
 class InvalidDocument(ValueError):
     """A document that cannot be ingested (no text, a bad id); the message says which field."""
 
@@ -32,6 +35,9 @@ class IngestReport:
     ids: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)   # (source, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    # one entry per input item, in input order, so a caller can answer item by item (the HTTP bulk
+    # endpoint, line by line): {"id", "title", "passages", "tags", "line"} or {"source", "error", "line"}
+    items: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"documents": self.documents, "passages": self.passages, "ids": self.ids,
@@ -101,8 +107,10 @@ class KnowledgeBase:
         extra = list(extra_tags)
         batch: list[tuple[dict, list[dict]]] = []
         batch_tags: Counter = Counter()
+        batch_ids: set[str] = set()
 
         def flush():
+            batch_ids.clear()
             if batch:
                 self.index.replace_documents(batch)
                 report.documents += len(batch)
@@ -114,9 +122,13 @@ class KnowledgeBase:
                 if progress:
                     progress(report)
 
+        def refuse(source: str, reason: str, line: int | None) -> None:
+            report.refused.append((source, reason))
+            report.items.append({"source": source, "error": reason, "line": line})
+
         for item in items:
             if isinstance(item, ReadError):
-                report.refused.append(_split_reason(str(item)))
+                refuse(*_split_reason(str(item)), item.line)
                 continue
             result = item if isinstance(item, ReadResult) else ReadResult(document=item)
             doc = result.document
@@ -127,17 +139,22 @@ class KnowledgeBase:
                 self.validate(doc)
                 passages = self.prepare(doc, result.sections)
             except (InvalidDocument, ValueError) as exc:
-                report.refused.append((doc.source or doc.id, str(exc)))
+                refuse(doc.source or doc.id, str(exc), result.line)
                 continue
             if not passages:
-                report.refused.append((doc.source or doc.id, "no passages: nothing but site chrome"))
+                refuse(doc.source or doc.id, "no passages: nothing but site chrome", result.line)
                 continue
+            if doc.id in batch_ids:  # the same id twice in one commit would be stored twice: commit first
+                flush()
+            batch_ids.add(doc.id)
+            tag_counts = Counter(t for p in passages for t in p.tags)
+            report.items.append({"id": doc.id, "title": doc.title, "passages": len(passages),
+                                 "tags": sorted(tag_counts, key=lambda t: (-tag_counts[t], t)), "line": result.line})
             record = doc.to_dict()
             if result.sections:
                 record["sections"] = [list(s) for s in result.sections]
             batch.append((record, [p.to_dict() for p in passages]))
-            for p in passages:
-                batch_tags.update(p.tags)
+            batch_tags.update(tag_counts)
             if len(batch) >= self.batch_size:
                 flush()
         flush()
@@ -159,11 +176,17 @@ class KnowledgeBase:
         return self.ingest(read_bytes(data, filename, content_type, title=title, doc_id=doc_id), tags)
 
     def add_document(self, doc: Document) -> IngestReport:
-        """Ingest one document given as data (HTTP JSON); raises InvalidDocument when it is bad."""
+        """Ingest one document given as data (HTTP JSON); raises InvalidDocument when it is bad,
+        its message starting with the field at fault (``text: ...``)."""
         report = self.ingest([doc])
         if report.refused:
-            raise InvalidDocument(report.refused[0][1])
+            reason = report.refused[0][1]
+            field_name = reason.partition(":")[0]
+            raise InvalidDocument(reason if field_name in DOCUMENT_FIELDS else f"text: {reason}")
         return report
+
+    def exists(self, document_id: str) -> bool:
+        return valid_document_id(document_id) and self.index.get_document(document_id) is not None
 
     def ensure_sample(self) -> bool:
         """On an empty knowledge base, ingest the bundled sample; True if it did."""

@@ -47,6 +47,7 @@ class ReadResult:
     document: Document
     sections: list[tuple[int, str]] | None = None
     warnings: list[str] = field(default_factory=list)
+    line: int | None = None  # the line of a multi-document file (.jsonl) it came from
 
 
 Reader = Callable[[bytes, str], Iterator["ReadResult | ReadError"]]
@@ -318,6 +319,7 @@ def read_jsonl(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
             yield ReadError(f"{label}:{lineno}: {exc}", path=name or None, line=lineno)
             continue
         result.warnings, warnings = warnings, []  # an encoding warning once, on the first document
+        result.line = lineno
         yield result
 
 
