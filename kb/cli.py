@@ -54,12 +54,20 @@ def filter_options(func):
     return func
 
 
-def output_option(func):
+def output_options(func):
+    """--text/--json/--nl/--csv and --color, shared by `kb search` and `kb export` (and rendered by
+    kb.output, like the HTTP API's format=text|json|jsonl|csv)."""
+    func = click.option("--color/--no-color", default=None,
+                        help="Bold matches and ids in --text (default: when writing to a terminal).")(func)
     for name in reversed(OUTPUT_FORMATS):
         func = click.option(f"--{name}", "output", flag_value=name,
-                            help={"json": "One JSON document.", "nl": "JSON Lines, one hit a line.",
-                                  "csv": "CSV with a header row.", "text": "Readable blocks (default)."}[name])(func)
+                            help={"json": "One JSON document.", "nl": "JSON Lines, one item a line.",
+                                  "csv": "CSV with a header row.", "text": "Readable blocks."}[name])(func)
     return func
+
+
+def _color(color: bool | None) -> bool:
+    return sys.stdout.isatty() if color is None else color
 
 
 def open_kb(home, taxonomy=None, split_options=None) -> KnowledgeBase:
@@ -129,45 +137,85 @@ def _tagged_errors(source, items):
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--group-by", type=click.Choice(["document"]), default=None)
-@output_option
+@output_options
 @home_option
 @friendly_errors
-def search(query, tags, any_tags, not_tags, documents, limit, offset, group_by, output, home):
-    """Search passages: words, "phrases", AND/OR/NOT, prefix*, tags:..."""
+def search(query, tags, any_tags, not_tags, documents, limit, offset, group_by, output, color, home):
+    """Search passages: words, "phrases", AND/OR/NOT, prefix*, tags:... (--text by default)."""
     kb = open_kb(home)
     request = SearchRequest(q=" ".join(query), limit=limit, offset=offset, group_by=group_by,
                             filters=Filters(tags, any_tags, not_tags, documents))
     response = kb.search(request)
-    write_hits(response.hits, output or "text", sys.stdout,
-               total=response.total, query=request.q, facets=response.facets)
+    write_hits(response.hits, output or "text", sys.stdout, total=response.total, query=request.q,
+               facets=response.facets, color=_color(color))
 
 
 @main.command()
 @filter_options
-@output_option
+@output_options
 @home_option
 @friendly_errors
-def export(tags, any_tags, not_tags, documents, output, home):
+def export(tags, any_tags, not_tags, documents, output, color, home):
     """Every passage (JSON Lines by default): id, document_id, ordinal, section, start, end, text, tags."""
     kb = open_kb(home)
-    write_hits(kb.export(Filters(tags, any_tags, not_tags, documents)), output or "nl", sys.stdout)
+    write_hits(kb.export(Filters(tags, any_tags, not_tags, documents)), output or "nl", sys.stdout,
+               color=_color(color), key="passages")
 
 
 @main.command()
 @click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="PORT", type=click.IntRange(0, 65535), default=5000, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--token-file", type=click.Path(dir_okay=False),
+              help="File holding the bearer token every write needs (else KB_API_TOKEN).")
+@click.option("--read-token-file", type=click.Path(dir_okay=False),
+              help="File holding a bearer token reads need too (else KB_READ_TOKEN; unset: reads are open).")
+@click.option("--max-body", envvar="KB_MAX_BODY", default="25MB", show_default=True,
+              help="Largest request body; larger ones get a 413 (bytes, or 500KB, 25MB, 1GB).")
+@click.option("--cors-origins", envvar="KB_CORS_ORIGINS", default="*", show_default=True,
+              help="Origins whose pages may read the API: '*' or a comma-separated list.")
 @home_option
 @taxonomy_option
 @friendly_errors
-def serve(host, port, workers, home, taxonomy):
+def serve(host, port, workers, token_file, read_token_file, max_body, cors_origins, home, taxonomy):
     """Serve the HTTP API with gunicorn (ingests the bundled sample into an empty knowledge base)."""
+    from api.limits import parse_size  # kb → api only here, inside `kb serve`
+    token = _token(token_file, "KB_API_TOKEN")
+    read_token = _token(read_token_file, "KB_READ_TOKEN")
+    try:
+        max_bytes = parse_size(max_body)
+    except ValueError as exc:
+        raise CliError(f"--max-body: {exc}") from None
+    config = {"KB_API_TOKEN": token, "KB_READ_TOKEN": read_token, "MAX_CONTENT_LENGTH": max_bytes,
+              "KB_CORS_ORIGINS": cors_origins}
     kb = open_kb(home, taxonomy)
     if kb.ensure_sample():
         click.echo("kb: empty knowledge base: ingested the bundled sample (science-diplomacy)", err=True)
     kb.index.close()
+    if token:
+        click.echo("kb: writes need 'Authorization: Bearer <token>'", err=True)
+    else:
+        click.echo("kb: no API token (KB_API_TOKEN or --token-file): writes are accepted only from loopback",
+                   err=True)
+    click.echo("kb: reads need a bearer token too (KB_READ_TOKEN)" if read_token else "kb: reads are open",
+               err=True)
     from .server import run  # imports api: only here
-    run(host=host, port=port, workers=workers, home=home, taxonomy=taxonomy)
+    run(host=host, port=port, workers=workers, home=home, taxonomy=taxonomy, extra_config=config)
+
+
+def _token(path: str | None, variable: str) -> str | None:
+    """A token from a file (first line, whitespace stripped) or else from the environment."""
+    if path:
+        with open(path, encoding="utf-8") as handle:
+            token = handle.readline().strip()
+        if not token:
+            raise CliError(f"the token file {path} is empty")
+    else:
+        token = os.environ.get(variable, "").strip()
+    if token and len(token) < 16:
+        click.echo(f"kb: warning: the {variable} token is short ({len(token)} characters); "
+                   "32 random characters are safer", err=True)
+    return token or None
 
 
 @main.command()
