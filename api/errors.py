@@ -57,5 +57,22 @@ class KbApi(Api):
 def _message(error: HTTPException) -> str:
     description = error.description or error.name
     if error.code == 422:
-        return "Invalid arguments: see errors for each field."
+        found = (getattr(error, "data", None) or {}).get("errors")
+        return "Invalid arguments: " + (_describe(found) if found else "see errors for each field.")
     return description
+
+
+def _describe(errors: dict) -> str:
+    """``{"json": {"text": ["Missing data for required field."]}}`` → ``text: Missing data for required field.``"""
+    parts = []
+    for location, found in errors.items():
+        items = found.items() if isinstance(found, dict) else [(location, found)]
+        for name, messages in items:
+            parts.append(f"{name}: {_first(messages)}")
+    return "; ".join(parts)
+
+
+def _first(messages) -> str:
+    while isinstance(messages, (list, tuple, dict)) and messages:
+        messages = next(iter(messages.values())) if isinstance(messages, dict) else messages[0]
+    return str(messages)

@@ -1,4 +1,4 @@
-"""Passages, documents and tags."""
+"""Passages and tags."""
 from __future__ import annotations
 
 from flask.views import MethodView
@@ -6,15 +6,16 @@ from flask_smorest import Blueprint, abort
 
 from kb.models import valid_document_id
 
+from . import examples
 from .kbstore import get_kb
-from .schemas import (DocumentDetailSchema, DocumentListSchema, PageArgs, PassageDetailSchema,
-                      SimilarArgs, SimilarResponseSchema, TagListSchema)
+from .openapi import errors
+from .schemas import PassageDetailSchema, SimilarArgs, SimilarResponseSchema, TagListSchema
 from .search import filters_from
 
-blp = Blueprint("resources", __name__, url_prefix="/api/v1", description="Passages, documents and tags")
+blp = Blueprint("resources", __name__, url_prefix="/api/v1", description="Passages and tags")
 
 
-def _passage_or_404(passage_id: str) -> dict:
+def passage_or_404(passage_id: str) -> dict:
     doc_id, sep, ordinal = passage_id.rpartition(":")
     passage = None
     if sep and ordinal.isdigit() and valid_document_id(doc_id):
@@ -26,47 +27,29 @@ def _passage_or_404(passage_id: str) -> dict:
 
 @blp.route("/passages/<path:passage_id>")
 class Passage(MethodView):
-    @blp.response(200, PassageDetailSchema)
+    @blp.response(200, PassageDetailSchema, example=examples.PASSAGE)
+    @errors(blp, 304, 401, 404)
     def get(self, passage_id):
         """One passage, with the ids of the passages before and after it and its tag evidence"""
-        return _passage_or_404(passage_id)
+        return passage_or_404(passage_id)
 
 
 @blp.route("/passages/<path:passage_id>/similar")
 class SimilarPassages(MethodView):
     @blp.arguments(SimilarArgs, location="query")
-    @blp.response(200, SimilarResponseSchema)
+    @blp.response(200, SimilarResponseSchema, example=examples.SIMILAR)
+    @errors(blp, 304, 401, 404)
     def get(self, args, passage_id):
         """Passages like this one (more like this), excluding itself"""
-        _passage_or_404(passage_id)
+        passage_or_404(passage_id)
         hits = get_kb().similar(passage_id, args["limit"], filters_from(args))
         return {"id": passage_id, "hits": hits or []}
 
 
-@blp.route("/documents")
-class Documents(MethodView):
-    @blp.arguments(PageArgs, location="query")
-    @blp.response(200, DocumentListSchema)
-    def get(self, args):
-        """Every document, with its passage count"""
-        total, documents = get_kb().list_documents(args["offset"], args["limit"])
-        return {"total": total, "offset": args["offset"], "limit": args["limit"], "documents": documents}
-
-
-@blp.route("/documents/<path:document_id>")
-class Document(MethodView):
-    @blp.response(200, DocumentDetailSchema)
-    def get(self, document_id):
-        """One document: its original text and its passages"""
-        doc = get_kb().get_document(document_id) if valid_document_id(document_id) else None
-        if doc is None:
-            abort(404, message=f"no document with id '{document_id[:200]}'")
-        return doc
-
-
 @blp.route("/tags")
 class Tags(MethodView):
-    @blp.response(200, TagListSchema)
+    @blp.response(200, TagListSchema, example=examples.TAGS)
+    @errors(blp, 304, 401)
     def get(self):
         """Every tag with its passage count, label and description"""
         return {"tags": get_kb().tags()}

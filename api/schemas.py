@@ -1,7 +1,12 @@
 """Request and response schemas (marshmallow), which also make the OpenAPI document."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from kb.models import valid_document_id
+from kb.readers import TITLE_MAX
+
+from .formats import color_field, format_field
 
 MAX_LIMIT = 100
 MAX_FILTER_VALUES = 50
@@ -22,15 +27,27 @@ class FilterArgs(Schema):
 
 class SearchArgs(FilterArgs):
     q = fields.String(load_default="", validate=validate.Length(max=1000), metadata={
-        "description": 'Query: words (ORed, more matches rank higher), "exact phrase", '
-                       '"phrase"~2, AND/OR/NOT, -word, prefix*, word~, tags:..., title:..., section:...',
+        "description": 'Query: words (ORed, more matches rank higher), `"exact phrase"`, '
+                       '`"phrase"~2`, `AND`/`OR`/`NOT`, `-word`, `prefix*`, `word~`, `tags:...`, `title:...`, '
+                       '`section:...`. Empty: every passage that passes the tag filters.',
         "example": "public health"})
-    limit = fields.Integer(load_default=10, validate=validate.Range(1, MAX_LIMIT))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000))
+    limit = fields.Integer(load_default=10, validate=validate.Range(1, MAX_LIMIT),
+                           metadata={"description": "Hits per page (1-100)."})
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000),
+                            metadata={"description": "Hits to skip (follow the next/prev links rather than counting)."})
     group_by = fields.String(load_default=None, validate=validate.OneOf(["document"]),
                              metadata={"description": "document: best passage per document; total counts documents."})
-    highlight = fields.Boolean(load_default=True)
-    sort = fields.String(load_default="relevance", validate=validate.OneOf(["relevance", "document"]))
+    highlight = fields.Boolean(load_default=True, metadata={
+        "description": "false: no snippet (faster)."})
+    sort = fields.String(load_default="relevance", validate=validate.OneOf(["relevance", "document"]), metadata={
+        "description": "relevance (best first) or document (by document, then reading order)."})
+    format = format_field("default json")
+    color = color_field()
+
+
+class ExportArgs(FilterArgs):
+    format = format_field("default jsonl")
+    color = color_field()
 
 
 class DocumentRef(Schema):
@@ -72,7 +89,30 @@ class SearchResponseSchema(Schema):
     hits = fields.List(fields.Nested(HitSchema))
     facets = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer()))
     took_ms = fields.Float()
-    partial = fields.Boolean()
+    partial = fields.Boolean(metadata={"description": "true when the engine could not search everything."})
+    next = fields.String(allow_none=True, metadata={"description": "URL of the next page, null on the last."})
+    prev = fields.String(allow_none=True, metadata={"description": "URL of the previous page, null on the first."})
+
+
+class ExportedPassageSchema(Schema):
+    """One line of the export (JSON Lines): a passage with its document's title and its tag evidence."""
+    id = fields.String(metadata={"example": "science-diplomacy:1"})
+    document_id = fields.String()
+    document_title = fields.String()
+    ordinal = fields.Integer()
+    section = fields.String()
+    text = fields.String()
+    start = fields.Integer()
+    end = fields.Integer()
+    tags = fields.List(fields.String())
+    keywords = fields.List(fields.String())
+    evidence = fields.List(fields.Nested(EvidenceSchema))
+    words = fields.Integer()
+
+
+class ExportResponseSchema(Schema):
+    passages = fields.List(fields.Nested(ExportedPassageSchema))
+    total = fields.Integer()
 
 
 class PassageDetailSchema(PassageSchema):
@@ -106,8 +146,9 @@ class DocumentDetailSchema(DocumentSummarySchema):
 
 
 class PageArgs(Schema):
-    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000),
+                           metadata={"description": "Documents per page (1-1000)."})
+    offset = fields.Integer(load_default=0, validate=validate.Range(0), metadata={"description": "Documents to skip."})
 
 
 class DocumentListSchema(Schema):
@@ -115,6 +156,62 @@ class DocumentListSchema(Schema):
     offset = fields.Integer()
     limit = fields.Integer()
     documents = fields.List(fields.Nested(DocumentSummarySchema))
+    next = fields.String(allow_none=True)
+    prev = fields.String(allow_none=True)
+
+
+class DocumentInputSchema(Schema):
+    """A document posted as JSON (unknown fields are refused, so a typo is not silently lost)."""
+    id = fields.String(metadata={"description": "Stable id (letters, digits, '.', '_', '-'); default: a slug of "
+                                                "the title and a hash of the text, so re-posting replaces.",
+                                 "example": "field-note-1"})
+    title = fields.String(required=True, validate=validate.Length(min=1, max=TITLE_MAX),
+                          metadata={"example": "Field note"})
+    text = fields.String(required=True, validate=validate.Length(min=1), metadata={
+        "example": "Vaccines were shipped to developing countries last spring."})
+    tags = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
+                       validate=validate.Length(max=MAX_FILTER_VALUES),
+                       metadata={"description": "Tags every passage of the document carries."})
+    source = fields.String(load_default="", validate=validate.Length(max=2000),
+                           metadata={"description": "Path or URL."})
+    metadata = fields.Dict(load_default=dict, metadata={"description": "Free JSON, kept with the document."})
+
+    @validates("id")
+    def _valid_id(self, value, **_):
+        if not valid_document_id(value):
+            raise ValidationError("not a valid document id (letters, digits, '.', '_', '-'; at most 200)")
+
+    @validates("text")
+    def _some_text(self, value, **_):
+        if not value.strip():
+            raise ValidationError("the document has no text")
+
+
+class DocumentCreatedSchema(Schema):
+    id = fields.String(metadata={"example": "field-note-1"})
+    title = fields.String()
+    passages = fields.Integer(metadata={"description": "Number of passages the document was split into."})
+    tags = fields.List(fields.String(), metadata={"description": "Tags of its passages, most frequent first."})
+    replaced = fields.Boolean(metadata={"description": "true when a document with this id was there before."})
+    url = fields.String(metadata={"description": "Where the document is now."})
+    warnings = fields.List(fields.String())
+
+
+class BulkLineSchema(Schema):
+    line = fields.Integer(allow_none=True)
+    status = fields.Integer(metadata={"description": "201 landed, 422 refused (see error)."})
+    id = fields.String()
+    title = fields.String()
+    passages = fields.Integer()
+    tags = fields.List(fields.String())
+    error = fields.String()
+
+
+class BulkResultSchema(Schema):
+    documents = fields.Integer(metadata={"description": "Documents that landed."})
+    refused = fields.Integer(metadata={"description": "Lines refused."})
+    passages = fields.Integer()
+    results = fields.List(fields.Nested(BulkLineSchema), metadata={"description": "One per non-blank line, in order."})
 
 
 class TagSchema(Schema):

@@ -1,4 +1,4 @@
-"""GET /api/v1/search and GET /api/v1/suggest."""
+"""GET /api/v1/search, GET /api/v1/export and GET /api/v1/suggest."""
 from __future__ import annotations
 
 from flask.views import MethodView
@@ -6,10 +6,18 @@ from flask_smorest import Blueprint
 
 from index.base import Filters, SearchRequest
 
+from . import examples
+from .formats import negotiate, stream
 from .kbstore import get_kb
-from .schemas import SearchArgs, SearchResponseSchema, SuggestArgs, SuggestResponseSchema
+from .openapi import alternative_formats, errors
+from .paging import link_header, page_links
+from .schemas import (ExportArgs, ExportedPassageSchema, SearchArgs, SearchResponseSchema, SuggestArgs,
+                      SuggestResponseSchema)
 
-blp = Blueprint("search", __name__, url_prefix="/api/v1", description="Full-text and tag search")
+blp = Blueprint("search", __name__, url_prefix="/api/v1", description="Full-text and tag search, and export")
+
+SEARCH_FORMATS = ("json", "text", "csv", "jsonl")
+EXPORT_FORMATS = ("jsonl", "csv", "text", "json")
 
 
 def filters_from(args: dict) -> Filters:
@@ -20,24 +28,57 @@ def filters_from(args: dict) -> Filters:
 @blp.route("/search")
 class Search(MethodView):
     @blp.arguments(SearchArgs, location="query")
-    @blp.response(200, SearchResponseSchema)
+    @blp.response(200, SearchResponseSchema, example=examples.SEARCH,
+                  headers={"Link": {"description": 'rel="next" and rel="prev" pages', "schema": {"type": "string"}},
+                           "ETag": {"description": "Changes with every commit to the index",
+                                    "schema": {"type": "string"}}})
+    @alternative_formats(blp, examples.SEARCH_TEXT, examples.SEARCH_CSV, examples.SEARCH_JSONL)
+    @errors(blp, 304, 400, 401, 406, 503)
     def get(self, args):
         """Search passages by words and tags
 
-        Ranked (BM25), highlighted, with tag facets over the whole filtered result set."""
+        Ranked (BM25), highlighted, with tag facets over the whole filtered result set. `format` (or the
+        Accept header) picks JSON, text for a terminal, CSV or JSON Lines; pages link to each other in the
+        `Link` header and in `next`/`prev`."""
+        fmt = negotiate(args["format"], SEARCH_FORMATS)
         request = SearchRequest(q=args["q"], filters=filters_from(args), limit=args["limit"],
                                 offset=args["offset"], group_by=args["group_by"],
-                                highlight=args["highlight"], sort=args["sort"])
+                                highlight=args["highlight"], sort=args["sort"], facets=fmt == "json")
         response = get_kb().search(request)
-        return {"query": args["q"], "total": response.total, "offset": args["offset"],
+        links = page_links(args["offset"], args["limit"], response.total)
+        headers = {**link_header(links), "X-Total-Count": str(response.total)}
+        if fmt != "json":
+            return stream(response.hits, fmt, headers=headers, total=response.total, query=args["q"],
+                          color=args["color"], filename="search", next_url=links["next"])
+        body = {"query": args["q"], "total": response.total, "offset": args["offset"],
                 "limit": args["limit"], "hits": response.hits, "facets": response.facets,
-                "took_ms": response.took_ms, "partial": response.partial}
+                "took_ms": response.took_ms, "partial": response.partial, **links}
+        return body, 200, headers
+
+
+@blp.route("/export")
+class Export(MethodView):
+    @blp.arguments(ExportArgs, location="query")
+    @blp.response(200, ExportedPassageSchema, content_type="application/x-ndjson",
+                  description="Every passage matching the filters, in reading order, streamed: one JSON "
+                              "object a line (format=jsonl, the default), or text, CSV, or one JSON object.",
+                  example=examples.EXPORT_JSONL)
+    @alternative_formats(blp, examples.EXPORT_TEXT, examples.EXPORT_CSV, None, json_example=examples.EXPORT_JSON)
+    @errors(blp, 304, 401, 406, 503)
+    def get(self, args):
+        """Every passage (filters like search), streamed: JSON Lines by default, or CSV, text, JSON
+
+        The same rendering as `kb export --nl/--csv/--text/--json`."""
+        fmt = negotiate(args["format"], EXPORT_FORMATS)
+        passages = get_kb().export(filters_from(args))
+        return stream(passages, fmt, color=args["color"], key="passages", filename="passages")
 
 
 @blp.route("/suggest")
 class Suggest(MethodView):
     @blp.arguments(SuggestArgs, location="query")
-    @blp.response(200, SuggestResponseSchema)
+    @blp.response(200, SuggestResponseSchema, example=examples.SUGGEST)
+    @errors(blp, 304, 401)
     def get(self, args):
         """Completions of the last word and a did-you-mean, with the hits each would give"""
         return {"query": args["q"], **get_kb().suggest(args["q"], args["limit"])}

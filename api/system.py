@@ -6,7 +6,9 @@ from importlib import metadata
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from . import examples
 from .kbstore import get_kb
+from .openapi import errors
 from .schemas import HealthSchema, StatsSchema
 
 blp = Blueprint("system", __name__, url_prefix="/api/v1", description="Health and statistics")
@@ -21,7 +23,7 @@ def kb_version() -> str:
 
 @blp.route("/health")
 class Health(MethodView):
-    @blp.response(200, HealthSchema)
+    @blp.response(200, HealthSchema, example={"status": "ok"})
     def get(self):
         """Liveness: the index opens and answers"""
         get_kb().version()
@@ -30,7 +32,8 @@ class Health(MethodView):
 
 @blp.route("/stats")
 class Stats(MethodView):
-    @blp.response(200, StatsSchema)
+    @blp.response(200, StatsSchema, example=examples.STATS)
+    @errors(blp, 304, 401)
     def get(self):
         """Counts, index size on disk and versions"""
         return {**get_kb().stats(), "kb_version": kb_version()}

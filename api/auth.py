@@ -1,0 +1,104 @@
+"""Who may write and who may read.
+
+* ``KB_API_TOKEN`` set: every write (POST, PUT, PATCH, DELETE) needs ``Authorization: Bearer <token>``.
+* No token: writes are accepted only from loopback, and never from a page of another site (a browser
+  on this machine must not be a way in).
+* ``KB_READ_TOKEN`` set: reads need it (or the write token) too; health, the OpenAPI document, the docs
+  page and static files stay open. Browsers may give the token as the password of HTTP Basic.
+
+Tokens are compared in constant time (``hmac.compare_digest``).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import ipaddress
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+from flask_smorest import abort
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+OPEN_PATHS = ("/api/v1/health", "/openapi.json", "/docs", "/static/", "/favicon.ico")
+
+
+def init_app(app) -> None:
+    app.before_request(check_access)
+
+
+def check_access():
+    if request.method == "OPTIONS" or request.routing_exception is not None:
+        return  # CORS preflights, and 404/405 answers, which say nothing about the data
+    config = current_app.config
+    write_token, read_token = config.get("KB_API_TOKEN"), config.get("KB_READ_TOKEN")
+    if request.method in WRITE_METHODS:
+        if write_token:
+            _require((write_token,), "writing needs the API token")
+        else:
+            _loopback_only()
+    elif read_token and not request.path.startswith(OPEN_PATHS):
+        _require(tuple(t for t in (read_token, write_token) if t), "reading needs a token")
+
+
+def given_token() -> str | None:
+    """The bearer token, or the password of HTTP Basic credentials."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2] or None
+    return None
+
+
+def token_matches(given: str | None, expected: tuple[str, ...]) -> bool:
+    if not given:
+        return False
+    given_bytes = given.encode("utf-8")
+    matched = False
+    for token in expected:  # every token is compared, in constant time each
+        matched |= hmac.compare_digest(given_bytes, token.encode("utf-8"))
+    return matched
+
+
+def _require(expected: tuple[str, ...], what: str) -> None:
+    given = given_token()
+    if token_matches(given, expected):
+        return
+    challenge = 'Bearer realm="kb"'
+    if request.path == "/" or request.path.startswith("/passage/"):
+        challenge = 'Basic realm="kb", charset="UTF-8", ' + challenge  # browsers then ask for it
+    reason = "the token is wrong" if given else "send 'Authorization: Bearer <token>'"
+    abort(401, message=f"{what}: {reason}", headers={"WWW-Authenticate": challenge})
+
+
+def _loopback_only() -> None:
+    if not is_loopback(request.remote_addr):
+        abort(403, message="no API token is configured, so writes are accepted only from loopback; "
+                           "start kb serve with KB_API_TOKEN or --token-file to write from elsewhere")
+    if cross_site():
+        abort(403, message="writes from a page of another site are refused")
+
+
+def is_loopback(address: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address((address or "").split("%")[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
+
+
+def cross_site() -> bool:
+    """A browser sending a form or a fetch from another origin (CSRF against a loopback server)."""
+    if request.headers.get("Sec-Fetch-Site", "").lower() in ("cross-site", "same-site"):
+        return True
+    origin = request.headers.get("Origin")
+    if not origin:
+        return False
+    return origin == "null" or urlsplit(origin).netloc.lower() != request.host.lower()

@@ -1,0 +1,61 @@
+"""Output formats of search and export: ``format=json|text|csv|jsonl`` or the ``Accept`` header, rendered
+by kb.output (the same code as ``kb search --text/--csv/--nl`` and ``kb export``), streamed as it goes."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from flask import Response, request, stream_with_context
+from flask_smorest import abort
+from marshmallow import fields, validate
+
+from kb.output import render
+
+# format name → (media type sent, output.render's name, media types accepted for it)
+FORMATS = {
+    "json": ("application/json", "json", ("application/json",)),
+    "text": ("text/plain; charset=utf-8", "text", ("text/plain",)),
+    "csv": ("text/csv; charset=utf-8", "csv", ("text/csv",)),
+    "jsonl": ("application/x-ndjson", "nl", ("application/x-ndjson", "application/jsonl",
+                                             "application/jsonlines", "application/x-jsonlines")),
+}
+
+
+def format_field(default_hint: str) -> fields.Field:
+    return fields.String(load_default=None, validate=validate.OneOf(list(FORMATS)), metadata={
+        "description": f"json, text (for curl: one block per hit), csv (header row: id, document_id, "
+                       f"document_title, section, score, tags, start, end, text) or jsonl (one JSON object a "
+                       f"line). Without it the Accept header decides; {default_hint}."})
+
+
+def color_field() -> fields.Field:
+    return fields.Boolean(load_default=False, metadata={
+        "description": "format=text only: matches in ANSI bold instead of `**…**`."})
+
+
+def negotiate(requested: str | None, order: tuple[str, ...]) -> str:
+    """The format asked for by ``format=``, else the best match of ``Accept`` in ``order`` (first is the
+    default); 406 when the client accepts none of them."""
+    if requested:
+        return requested
+    if not request.headers.get("Accept", "").strip():
+        return order[0]
+    offered = [(name, media) for name in order for media in FORMATS[name][2]]
+    best = request.accept_mimetypes.best_match([media for _, media in offered])
+    if best is None:
+        abort(406, message="cannot answer in any of the accepted media types; ask for application/json, "
+                           "text/plain, text/csv or application/x-ndjson (or use format=)")
+    return next(name for name, media in offered if media == best)
+
+
+def stream(items: Iterable[dict], fmt: str, *, filename: str | None = None, headers: dict | None = None,
+           **options) -> Response:
+    """A streamed answer of ``items`` in ``fmt`` (``options`` go to kb.output.render)."""
+    media, output_name, _ = FORMATS[fmt]
+    chunks = render(items, output_name, **options)
+    response = Response(stream_with_context(chunks), mimetype=None, content_type=media)
+    if filename and fmt in ("csv", "jsonl"):
+        extension = "csv" if fmt == "csv" else "jsonl"
+        response.headers["Content-Disposition"] = f'inline; filename="{filename}.{extension}"'
+    response.headers.update(headers or {})
+    response.vary.add("Accept")
+    return response

@@ -1,0 +1,89 @@
+"""The parts of the OpenAPI document that schemas alone do not give: the security scheme, the other
+media types of search and export, every error each operation can answer, and the routes outside the
+API blueprints (/openapi.json)."""
+from __future__ import annotations
+
+from flask_smorest.error_handler import ErrorSchema
+
+from . import examples
+
+DESCRIPTION = """A searchable knowledge base of tagged passages.
+
+* **Reads** are open unless the server has a read token (`KB_READ_TOKEN`); **writes** (POST, PUT, DELETE)
+  need `Authorization: Bearer <token>` when the server has an API token (`KB_API_TOKEN` or
+  `kb serve --token-file`), and are accepted only from loopback when it has none.
+* **Formats**: search and export answer JSON, text (for a terminal), CSV or JSON Lines: `format=` or the
+  `Accept` header.
+* **Pages** link to each other (`Link: <...>; rel="next"`), every GET carries an `ETag` (the index version)
+  and answers `304` to `If-None-Match`, reads allow CORS.
+* **Errors** are JSON of one shape, `{"code", "status", "message", "errors"?}`, on every path.
+"""
+
+SPEC_OPTIONS = {
+    "info": {"description": DESCRIPTION},
+    "security": [{}, {"bearerAuth": []}],
+    "components": {"securitySchemes": {"bearerAuth": {
+        "type": "http", "scheme": "bearer",
+        "description": "KB_API_TOKEN for writes; KB_READ_TOKEN (or the API token) for reads when set."}}},
+}
+WRITE_SECURITY = [{"bearerAuth": []}]
+
+ERROR_DESCRIPTIONS = {
+    400: "The query or the JSON body cannot be read; the message says what and where.",
+    401: "A token is needed (or the one given is wrong).",
+    403: "No token is configured and the write did not come from loopback (or came from another site's page).",
+    404: "No such passage or document.",
+    406: "None of the accepted media types can be produced.",
+    413: "The request body is over the limit (25 MB by default).",
+    415: "The body is neither JSON, a multipart upload nor a format the readers know.",
+    422: "A field is missing or invalid; errors names it.",
+    503: "The index is busy with another writer (see Retry-After).",
+}
+
+
+NOT_MODIFIED = ("Not modified since the ETag sent in If-None-Match (the index has not changed): "
+                "no body, ETag repeated.")
+
+
+def errors(blp, *codes: int):
+    """Document these answers on an operation: each error an ``Error`` with an example; 304 for the
+    cached GETs."""
+    def decorate(func):
+        for code in codes:
+            if code == 304:
+                func = blp.alt_response(304, description=NOT_MODIFIED, success=True, headers={
+                    "ETag": {"description": "The index version", "schema": {"type": "string"}}})(func)
+                continue
+            func = blp.alt_response(code, schema=ErrorSchema, description=ERROR_DESCRIPTIONS[code],
+                                    example=examples.ERRORS[code])(func)
+        return func
+    return decorate
+
+
+def alternative_formats(blp, text: str, csv: str, jsonl: str | None, json_example: dict | None = None,
+                        jsonl_schema: str = "Hit", json_schema: str = "ExportResponse"):
+    """The 200 answer's other media types (format=text|csv|jsonl or Accept)."""
+    content = {
+        "text/plain": {"schema": {"type": "string"}, "example": text},
+        "text/csv": {"schema": {"type": "string"}, "example": csv},
+    }
+    if jsonl is not None:
+        content["application/x-ndjson"] = {
+            "schema": {"$ref": f"#/components/schemas/{jsonl_schema}"},
+            "example": jsonl}
+    if json_example is not None:
+        content["application/json"] = {"schema": {"$ref": f"#/components/schemas/{json_schema}"},
+                                       "example": json_example}
+    return blp.doc(responses={200: {"content": content}})
+
+
+def complete_spec(api) -> None:
+    from .schemas import ExportResponseSchema
+    api.spec.components.schema("ExportResponse", schema=ExportResponseSchema)
+    rule = next(r for r in api._app.url_map.iter_rules() if r.rule == "/openapi.json")
+    api.spec.path(rule=rule, operations={"get": {
+        "summary": "This OpenAPI document",
+        "tags": ["pages"],
+        "security": [{}],
+        "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {
+            "schema": {"type": "object"}}}}}}})

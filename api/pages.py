@@ -1,0 +1,122 @@
+"""Pages for people: the search page at ``/`` and a passage in its context at ``/passage/<id>``.
+Server-rendered (Jinja), no script, no external asset; they call the same KnowledgeBase methods as
+the API and the CLI."""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+from flask import make_response, render_template, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from markupsafe import Markup
+
+from index.base import Filters, QueryError, SearchRequest
+
+from .kbstore import get_kb
+from .openapi import errors
+from .resources import passage_or_404
+
+blp = Blueprint("pages", __name__, description="Pages for people (HTML)")
+
+PAGE_SIZE = 10
+MAX_TAGS = 20
+HTML = {200: {"content": {"text/html": {"schema": {"type": "string"}}}}}
+_NOT_A_MARK = re.compile(r"<(?!/?mark>)")
+PAGE_PARAMETERS = [
+    {"in": "query", "name": "q", "schema": {"type": "string", "maxLength": 1000},
+     "description": "Query, as for /api/v1/search.", "example": "public health"},
+    {"in": "query", "name": "tag", "schema": {"type": "array", "items": {"type": "string"}}, "explode": True,
+     "description": "Selected tag facets (repeatable)."},
+    {"in": "query", "name": "mode", "schema": {"type": "string", "enum": ["all", "any"], "default": "all"},
+     "description": "Passages must carry all the selected tags, or any of them."},
+    {"in": "query", "name": "offset", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+]
+
+
+@blp.app_template_filter("marks")
+def marks(snippet: str) -> Markup:
+    """A snippet from the index is escaped HTML with only <mark> tags; anything else that looks like a
+    tag is escaped again, so a snippet can never open another element."""
+    return Markup(_NOT_A_MARK.sub("&lt;", snippet or ""))
+
+
+def page_url(**params) -> str:
+    params = {k: v for k, v in params.items() if v not in (None, "", [], 0) and not (k == "mode" and v == "all")}
+    return "/?" + urlencode(params, doseq=True) if params else "/"
+
+
+def _html(body: str, status: int = 200):
+    response = make_response(body, status)
+    response.mimetype = "text/html"
+    return response
+
+
+@blp.route("/")
+class SearchPage(MethodView):
+    @blp.doc(parameters=PAGE_PARAMETERS, responses=HTML)
+    @blp.response(200, description="The search page", content_type="text/html")
+    @errors(blp, 304, 401)
+    def get(self):
+        """The search page: a search box, tag facets to click (all/any), highlighted results"""
+        q = request.args.get("q", "")[:1000].strip()
+        mode = "any" if request.args.get("mode") == "any" else "all"
+        tags = list(dict.fromkeys(t for t in request.args.getlist("tag") if t.strip()))[:MAX_TAGS]
+        offset = request.args.get("offset", "0")
+        offset = min(int(offset), 10_000) if offset.isdigit() else 0
+        kb = get_kb()
+        topics = {t["tag"]: t for t in kb.tags()}
+        hits, total, error = [], 0, None
+        facets = {t: topic["count"] for t, topic in topics.items() if topic["count"]}
+        if q or tags:
+            filters = Filters(tags=tuple(tags)) if mode == "all" else Filters(any_tags=tuple(tags))
+            try:
+                response = kb.search(SearchRequest(q=q, filters=filters, limit=PAGE_SIZE, offset=offset))
+            except QueryError as exc:
+                error = str(exc)
+            else:
+                hits, total = response.hits, response.total
+                facets = response.facets.get("tags", {})
+                if mode == "any" and tags:  # any: the counts without the tag filter, so tags can be added
+                    facets = kb.search(SearchRequest(q=q, limit=1, highlight=False)).facets.get("tags", {}) \
+                        if q else {t: topic["count"] for t, topic in topics.items() if topic["count"]}
+                for hit in hits:
+                    context = kb.get_passage(hit["id"]) or {}
+                    hit["previous"], hit["next"] = context.get("previous"), context.get("next")
+        selected = set(tags)
+        facet_list = sorted(((t, n) for t, n in facets.items()), key=lambda tn: (tn[0] not in selected, -tn[1], tn[0]))
+        for tag in tags:
+            if tag not in facets:
+                facet_list.insert(0, (tag, 0))
+
+        def toggle(tag):
+            chosen = [t for t in tags if t != tag] if tag in selected else tags + [tag]
+            return page_url(q=q, tag=chosen, mode=mode)
+
+        stats = kb.stats() if not (q or tags) else {}
+        body = render_template(
+            "search.html", stats=stats, q=q, tags=tags, mode=mode, hits=hits, total=total, offset=offset, error=error,
+            facets=facet_list, topics=topics, selected=selected, toggle=toggle, page_size=PAGE_SIZE,
+            mode_url=lambda m: page_url(q=q, tag=tags, mode=m),
+            tag_url=lambda t: page_url(tag=[t]),
+            next_url=(page_url(q=q, tag=tags, mode=mode, offset=offset + PAGE_SIZE)
+                      if offset + PAGE_SIZE < total else None),
+            prev_url=page_url(q=q, tag=tags, mode=mode, offset=max(0, offset - PAGE_SIZE)) if offset else None)
+        return _html(body)
+
+
+@blp.route("/passage/<path:passage_id>")
+class PassagePage(MethodView):
+    @blp.doc(responses=HTML)
+    @blp.response(200, description="A passage between its neighbours", content_type="text/html")
+    @errors(blp, 304, 401, 404)
+    def get(self, passage_id):
+        """A passage in its context: the passages before and after it, its tags and links to its JSON"""
+        kb = get_kb()
+        passage = passage_or_404(passage_id)
+        previous = kb.get_passage(passage["previous"]) if passage.get("previous") else None
+        following = kb.get_passage(passage["next"]) if passage.get("next") else None
+        topics = {t["tag"]: t for t in kb.tags()}
+        body = render_template("passage.html", passage=passage, previous=previous, following=following,
+                               topics=topics, tag_url=lambda t: page_url(tag=[t]))
+        return _html(body)
