@@ -81,15 +81,19 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, home: Path, env: dict | None = None, workers: int = 2):
+    def __init__(self, home: Path, env: dict | None = None, workers: int = 2, args: tuple = ()):
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = home.parent / f"serve-{self.port}.log"
         environment = {**os.environ, "KB_HOME": str(home), **(env or {})}
-        self.process = subprocess.Popen(
-            [str(KB_BIN), "serve", "--port", str(self.port), "--workers", str(workers)],
-            env=environment, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        for name in ("KB_API_TOKEN", "KB_READ_TOKEN", "KB_MAX_BODY", "KB_CORS_ORIGINS"):
+            if name not in (env or {}):
+                environment.pop(name, None)
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(
+                [str(KB_BIN), "serve", "--port", str(self.port), "--workers", str(workers), *args],
+                env=environment, stdout=log, stderr=subprocess.STDOUT)
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 30.0) -> None:
@@ -130,6 +134,25 @@ def server_home(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def live_server(server_home):
+    """A server without tokens over the sample (tests only read from it)."""
     server = LiveServer(server_home)
     yield server
     server.stop()
+
+
+API_TOKEN = "test-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def token_server(sample_home, tmp_path_factory):
+    """A server whose writes need API_TOKEN, over its own copy of the sample (tests write to it)."""
+    home = tmp_path_factory.mktemp("token-kb") / "kb"
+    shutil.copytree(sample_home, home)
+    server = LiveServer(home, env={"KB_API_TOKEN": API_TOKEN, "KB_LOCK_TIMEOUT": "1"})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def auth():
+    return {"Authorization": f"Bearer {API_TOKEN}"}

@@ -83,3 +83,42 @@ def test_rebuild_keeps_every_passage(run_kb, kb_home):
     before = run_kb("export", home=kb_home).output
     assert run_kb("rebuild", home=kb_home).exit_code == 0
     assert run_kb("export", home=kb_home).output == before
+
+
+def test_export_outputs_share_the_api_renderings(run_kb, kb_home):
+    lines = [json.loads(line) for line in run_kb("export", home=kb_home).output.splitlines()]
+    ids = [p["id"] for p in lines]
+    rows = list(csv.DictReader(io.StringIO(run_kb("export", "--csv", home=kb_home).output)))
+    assert [r["id"] for r in rows] == ids and rows[0]["document_title"] == lines[0]["document_title"]
+    as_json = json.loads(run_kb("export", "--json", home=kb_home).output)
+    assert as_json["total"] == len(ids) and [p["id"] for p in as_json["passages"]] == ids
+    text = run_kb("export", "--text", "--tag", "covid-19", home=kb_home).output
+    assert text.split()[0] in ids and "tags: " in text and "covid-19" in text
+
+
+def test_search_color(run_kb, kb_home):
+    colored = run_kb("search", "public health", "--color", home=kb_home).output
+    assert "\x1b[1mpublic\x1b[0m" in colored.lower()
+    plain = run_kb("search", "public health", home=kb_home).output  # not a terminal: no color
+    assert "\x1b[" not in plain
+
+
+def test_serve_refuses_bad_options_in_one_line(tmp_path, kb_home):
+    empty = tmp_path / "token"
+    empty.write_text("\n")
+    for argv in (["--token-file", str(empty)], ["--token-file", str(tmp_path / "missing")],
+                 ["--max-body", "lots"]):
+        proc = subprocess.run([str(KB_BIN), "serve", "--home", str(kb_home), "--port", "1", *argv],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1, (argv, proc.stderr)
+        assert proc.stderr.startswith("kb: ") and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_the_same_id_twice_in_one_file_is_stored_once(run_kb, tmp_path):
+    home = tmp_path / "kb"
+    data = tmp_path / "twice.jsonl"
+    data.write_text('{"id": "a", "title": "A", "text": "Vaccines were shipped to clinics."}\n'
+                    '{"id": "a", "title": "A2", "text": "Public health programs trained scientists."}\n')
+    assert run_kb("ingest", str(data), home=home).exit_code == 0
+    exported = [json.loads(line) for line in run_kb("export", home=home).output.splitlines()]
+    assert [p["id"] for p in exported] == ["a:1"] and exported[0]["document_title"] == "A2"

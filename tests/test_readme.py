@@ -1,0 +1,188 @@
+"""Docs that stay true: every curl command in the README's ```sh blocks runs, in order, against a live
+server (with an API token) and its answer is checked."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import API_TOKEN, ROOT, LiveServer
+
+README_URL = "http://127.0.0.1:5000"
+
+
+def sh_blocks(text: str) -> list[str]:
+    return re.findall(r"^```sh\n(.*?)^```", text, flags=re.S | re.M)
+
+
+def commands(block: str) -> list[str]:
+    """Shell commands of a block: comments dropped, backslash continuations joined."""
+    out, current = [], ""
+    for line in block.splitlines():
+        if not current and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        current += line[:-1] + " " if line.endswith("\\") else line
+        if not line.endswith("\\"):
+            out.append(current.strip())
+            current = ""
+    return out
+
+
+def _json(output):
+    return json.loads(output)
+
+
+def _text_blocks(output):
+    return [b for b in output.split("\n\n") if b.strip()]
+
+
+def check_search_json(out, server):
+    body = _json(out)
+    assert body["total"] >= 1 and "<mark>public</mark>" in body["hits"][0]["snippet"].lower()
+
+
+def check_search_text(out, server):
+    assert "**public** **health**" in out.lower() and re.search(r"^\[\d+\.\d\d\] science-diplomacy:\d+  ", out, re.M)
+
+
+def check_search_color(out, server):
+    assert "\x1b[1m" in out and "next: http://" in out and "&offset=2" in out
+
+
+def check_csv(out, server):
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows and list(rows[0])[:3] == ["id", "document_id", "document_title"]
+    assert all(re.search(r"develop|countr", r["text"], re.I) for r in rows)  # stemmed matches
+    assert "developing countries" in rows[0]["text"]
+
+
+def check_tag_filter(out, server):
+    body = _json(out)
+    assert body["total"] >= 1 and all("covid-19" in h["tags"] for h in body["hits"])
+
+
+def check_link(out, server):
+    assert re.match(r'(?i)link: <http://127\.0\.0\.1:\d+/api/v1/search\?q=science&limit=2&offset=2>; rel="next"', out)
+
+
+def check_passage(out, server):
+    body = _json(out)
+    assert body["id"] == "science-diplomacy:1" and body["next"] == "science-diplomacy:2" and body["evidence"]
+
+
+def check_tags(out, server):
+    assert any(t["tag"] == "covid-19" and t["count"] >= 1 for t in _json(out)["tags"])
+
+
+def check_export(out, server):
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert lines and all("public-health" in p["tags"] for p in lines)
+
+
+def check_etag_assignment(out, server):
+    assert out == ""
+
+
+def check_304(out, server):
+    assert out.strip() == "304"
+
+
+def check_create(out, server):
+    body = _json(out)
+    assert body["passages"] >= 1 and "public-health" in body["tags"] and body["id"].startswith("field-note-")
+    hits = server.get("/api/v1/search", params={"q": "shipped", "document": body["id"]}).json()
+    assert hits["total"] == body["passages"]
+
+
+def check_upload(out, server):
+    body = _json(out)
+    assert body["id"] == "retreat-notes" and "field-notes" in body["tags"]
+
+
+def check_bulk(out, server):
+    body = _json(out)
+    assert body["documents"] >= 2 and body["refused"] >= 1
+    assert {r["status"] for r in body["results"]} == {201, 422}
+
+
+def check_put(out, server):
+    body = _json(out)
+    assert body["id"] == "field-note" and body["replaced"] is False
+    stored = server.get("/api/v1/documents/field-note")
+    assert stored.json()["text"].startswith("Revised"), (stored.status_code, stored.text[:300])
+
+
+def check_delete(out, server):
+    assert out.strip() == "204" and server.get("/api/v1/documents/field-note").status_code == 404
+
+
+def check_unauthorized(out, server):
+    body = _json(out)
+    assert body["code"] == 401 and server.get("/api/v1/documents/science-diplomacy").status_code == 200
+
+
+CHECKS = [  # (a piece of the command, check of its output), in README order
+    ("search?q=public+health'", check_search_json),
+    ("q=public+health&format=text", check_search_text),
+    ("format=text&color=1", check_search_color),
+    ("Accept: text/csv", check_csv),
+    ("search?tag=covid-19", check_tag_filter),
+    ("grep -i '^link'", check_link),
+    ("passages/science-diplomacy:1", check_passage),
+    ("curl 'http://127.0.0.1:5000/api/v1/tags'", check_tags),
+    ("export?tag=public-health", check_export),
+    ("etag=$(", check_etag_assignment),
+    ("If-None-Match", check_304),
+    ("--json '{\"title\": \"Field note\", \"text\": \"Vaccines", check_create),
+    ("file=@tests/data/notes.md", check_upload),
+    ("documents/bulk", check_bulk),
+    ("-X PUT", check_put),
+    ("Authorization: Bearer $KB_API_TOKEN\" 'http://127.0.0.1:5000/api/v1/documents/field-note'", check_delete),
+    ("-X DELETE 'http", check_unauthorized),
+]
+
+
+def readme_curl_blocks() -> list[list[str]]:
+    blocks = [commands(b) for b in sh_blocks((ROOT / "README.md").read_text(encoding="utf-8"))]
+    return [b for b in blocks if any(c.startswith(("curl ", "etag=")) for c in b)]
+
+
+@pytest.fixture(scope="module")
+def readme_server(sample_home, tmp_path_factory):
+    home = tmp_path_factory.mktemp("readme-kb") / "kb"
+    shutil.copytree(sample_home, home)
+    server = LiveServer(home, env={"KB_API_TOKEN": API_TOKEN}, workers=1)
+    yield server
+    server.stop()
+
+
+def test_every_curl_example_in_the_readme_is_checked():
+    found = [c for block in readme_curl_blocks() for c in block]
+    assert len(found) == len(CHECKS), found
+    for command, (piece, _) in zip(found, CHECKS):
+        assert piece in command, (piece, command)
+
+
+def test_readme_curl_examples_answer_as_documented(readme_server):
+    checks = iter(CHECKS)
+    for block in readme_curl_blocks():
+        assignments: list[str] = []  # an example may set a shell variable that the next one uses
+        for command in block:
+            piece, check = next(checks)
+            assert piece in command
+            script = "set -o pipefail\n" + "\n".join(assignments + [command]).replace(README_URL, readme_server.url)
+            proc = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                                  env={**os.environ, "KB_API_TOKEN": API_TOKEN})
+            assert proc.returncode == 0, (command, proc.stderr)
+            try:
+                check(proc.stdout, readme_server)
+            except Exception as exc:  # say which example failed and what it printed
+                raise AssertionError(f"README example failed: {command}\n--- output:\n{proc.stdout}") from exc
+            if re.match(r"^[A-Za-z_]+=", command):
+                assignments.append(command)
