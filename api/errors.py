@@ -68,7 +68,7 @@ def _describe(errors: dict) -> str:
     for location, found in errors.items():
         items = found.items() if isinstance(found, dict) else [(location, found)]
         for name, messages in items:
-            parts.append(f"{name}: {_first(messages)}")
+            parts.append(f"{'body' if name == '_schema' else name}: {_first(messages)}")
     return "; ".join(parts)
 
 

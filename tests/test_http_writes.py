@@ -83,6 +83,9 @@ def test_markdown_upload_and_raw_body(token_server, auth):
                                data=(DATA / "notes.md").read_bytes(),
                                headers={**auth, "Content-Type": "text/markdown"})
     assert raw.status_code == 201 and raw.json()["id"] == "raw-notes" and raw.json()["title"] == "Raw notes"
+    pdf = token_server.request("POST", "/api/v1/documents", headers=auth,
+                               files={"file": ("report.pdf", (DATA / "report.pdf").read_bytes(), "application/pdf")})
+    assert pdf.status_code == 201 and pdf.json()["passages"] >= 1, pdf.text
     bad = token_server.request("POST", "/api/v1/documents", headers=auth,
                                files={"file": ("blob.txt", (DATA / "binary.txt").read_bytes())})
     assert "file" in error(bad, 422)["errors"]["files"]
@@ -147,6 +150,8 @@ def test_limits_malformed_json_and_missing_fields(token_server, auth):
     blank = error(token_server.request("POST", "/api/v1/documents", json={"title": "t", "text": " \n "},
                                        headers=auth), 422)
     assert "text" in blank["errors"]["json"]
+    not_an_object = error(token_server.request("POST", "/api/v1/documents", json=[NOTE], headers=auth), 422)
+    assert not_an_object["message"].startswith("Invalid arguments: body:")
     typo = error(token_server.request("POST", "/api/v1/documents", json={**NOTE, "tag": ["x"]}, headers=auth), 422)
     assert "tag" in typo["errors"]["json"]
     bad_id = error(token_server.request("POST", "/api/v1/documents", json={**NOTE, "id": "../etc"}, headers=auth), 422)

@@ -37,3 +37,17 @@ def test_imports_flow_api_to_kb_to_index():
 def test_sample_and_taxonomy_ship_inside_the_package():
     assert (ROOT / "kb" / "data" / "science-diplomacy.txt").read_text().startswith("Build science diplomacy")
     assert (ROOT / "kb" / "data" / "science-diplomacy.yaml").exists()
+
+
+def test_the_api_pages_assets_ship_in_the_wheel():
+    """Every non-Python file the API serves (templates, stylesheet, OpenAPI examples) is package data."""
+    import configparser
+    import fnmatch
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    patterns = [p.strip() for p in config["options.package_data"]["api"].split(",")]
+    assets = [p.relative_to(ROOT / "api").as_posix() for p in (ROOT / "api").rglob("*")
+              if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts]
+    assert {"templates/search.html", "static/kb.css", "examples.json"} <= set(assets)
+    for asset in assets:
+        assert any(fnmatch.fnmatch(asset, pattern) for pattern in patterns), asset
