@@ -81,7 +81,8 @@ def main() -> None:
             "4.9 KB", "60.0 MB")
         values["ERRORS"][503] = {"code": 503, "status": "Service Unavailable",
                                  "message": "another writer holds the index lock (waited 5 s)"}
-    OUT.write_text(json.dumps(values, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(values, indent=1, ensure_ascii=False).replace(str(SAMPLE_PATH), "kb/data/science-diplomacy.txt")
+    OUT.write_text(text + "\n", encoding="utf-8")
     print(f"wrote {OUT}")
 
 
