@@ -82,6 +82,17 @@ def browser():
     shutil.rmtree(profile, ignore_errors=True)
 
 
+def _navigate(browser, action) -> None:
+    """Do what loads a new page (a click, Enter) and wait until the new page has replaced the old."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+    old = browser.find_element(By.TAG_NAME, "html")
+    action()
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def _tags_of(server, passage_id):
     return set(server.get(f"/api/v1/passages/{passage_id}").json()["tags"])
 
@@ -94,7 +105,7 @@ def test_search_page_in_chromium(browser, token_server, auth):
 
     browser.get(server.url + "/")
     box = browser.find_element(By.NAME, "q")
-    box.send_keys("public health", Keys.ENTER)
+    _navigate(browser, lambda: box.send_keys("public health", Keys.ENTER))
     hits = browser.find_elements(By.CSS_SELECTOR, "article.hit")
     expected = server.get("/api/v1/search", params={"q": "public health"}).json()
     assert len(hits) == len(expected["hits"]) > 0
@@ -116,15 +127,15 @@ def test_search_page_in_chromium(browser, token_server, auth):
 
     # a tag facet to click: every result then carries it (all mode)
     facet = browser.find_element(By.CSS_SELECTOR, 'a.facet[data-tag="covid-19"]')
-    facet.click()
+    _navigate(browser, facet.click)
     assert parse_qs(urlsplit(browser.current_url).query)["tag"] == ["covid-19"]
     ids = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "article.hit .pid")]
     assert ids and all("covid-19" in _tags_of(server, i) for i in ids)
     assert "on" in browser.find_element(By.CSS_SELECTOR, 'a.facet[data-tag="covid-19"]').get_attribute("class")
 
     # any mode, then a second tag: results carry one or the other
-    browser.find_element(By.ID, "mode-any").click()
-    browser.find_element(By.CSS_SELECTOR, 'a.facet[data-tag="geopolitics"]').click()
+    _navigate(browser, browser.find_element(By.ID, "mode-any").click)
+    _navigate(browser, browser.find_element(By.CSS_SELECTOR, 'a.facet[data-tag="geopolitics"]').click)
     query = parse_qs(urlsplit(browser.current_url).query)
     assert query["mode"] == ["any"] and set(query["tag"]) == {"covid-19", "geopolitics"}
     any_ids = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "article.hit .pid")]
@@ -133,9 +144,9 @@ def test_search_page_in_chromium(browser, token_server, auth):
 
     # context: the passage between its neighbours, and on to the next one
     browser.get(server.url + "/?q=diplomacy")
-    browser.find_element(By.CSS_SELECTOR, "article.hit a.context").click()
+    _navigate(browser, browser.find_element(By.CSS_SELECTOR, "article.hit a.context").click)
     current = browser.find_element(By.CSS_SELECTOR, "section.current .where").text.split()[0]
-    browser.find_element(By.CSS_SELECTOR, 'a[rel="next"]').click()
+    _navigate(browser, browser.find_element(By.CSS_SELECTOR, 'a[rel="next"]').click)
     after = browser.find_element(By.CSS_SELECTOR, "section.current .where").text.split()[0]
     doc, ordinal = current.rsplit(":", 1)
     assert after == f"{doc}:{int(ordinal) + 1}"
