@@ -7,7 +7,7 @@ from flask_smorest import Api
 from flask_smorest import abort as smorest_abort
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from index.base import IndexBusy, QueryError, QueryTimeout
+from index.base import BackendUnavailable, Conflict, IndexBusy, QueryError, QueryTimeout, Unsupported
 from kb.core import InvalidDocument
 
 log = logging.getLogger("kb.api")
@@ -27,6 +27,10 @@ class KbApi(Api):
             IndexBusy, lambda e: self._error(503, str(e), {"Retry-After": str(RETRY_AFTER_SECONDS)}))
         app.register_error_handler(
             QueryTimeout, lambda e: self._error(503, str(e), {"Retry-After": str(RETRY_AFTER_SECONDS)}))
+        app.register_error_handler(
+            BackendUnavailable, lambda e: self._error(503, str(e), {"Retry-After": str(RETRY_AFTER_SECONDS)}))
+        app.register_error_handler(Unsupported, lambda e: self._error(501, str(e)))
+        app.register_error_handler(Conflict, lambda e: self._error(409, str(e)))
         app.register_error_handler(Exception, self._unexpected)
 
     def handle_http_exception(self, error: HTTPException):

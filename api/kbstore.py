@@ -16,6 +16,7 @@ def get_kb() -> KnowledgeBase:
     if kb is None:
         config = current_app.config
         kb = KnowledgeBase(home=config.get("KB_HOME"), taxonomy=config.get("KB_TAXONOMY"),
-                           lock_timeout=config.get("KB_LOCK_TIMEOUT", 5.0))
+                           lock_timeout=config.get("KB_LOCK_TIMEOUT", 5.0),
+                           backend=config.get("KB_BACKEND"), nodes=config.get("KB_SPHINX_NODES"))
         current_app.extensions["kb"] = kb
     return kb

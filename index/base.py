@@ -29,6 +29,19 @@ class QueryTimeout(IndexError_):
     """The query ran past the configured time limit."""
 
 
+class Unsupported(IndexError_):
+    """The engine behind the index cannot do this (e.g. fuzzy terms on SphinxQL); the message
+    says what and what to use instead. Never answered with a wrong result."""
+
+
+class BackendUnavailable(IndexError_):
+    """The search engine (a node, or every mirror of a shard) does not answer."""
+
+
+class Conflict(IndexError_):
+    """A write would break an invariant of the index (e.g. two tags with the same CRC32)."""
+
+
 @dataclass(frozen=True)
 class Filters:
     tags: tuple[str, ...] = ()       # all must match

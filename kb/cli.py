@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from index.base import Filters, IndexBusy, QueryError, SearchRequest
+from index.base import Filters, IndexError_, SearchRequest
 
 from .core import KnowledgeBase
 from .output import OUTPUT_FORMATS, write_hits
@@ -31,7 +31,7 @@ def friendly_errors(func):
             return func(*args, **kwargs)
         except (click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
-        except (QueryError, IndexBusy, TaxonomyError, ReadError) as exc:
+        except (IndexError_, TaxonomyError, ReadError) as exc:
             raise CliError(str(exc)) from None
         except OSError as exc:
             raise CliError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
@@ -44,6 +44,24 @@ home_option = click.option("--home", envvar="KB_HOME", default="kb-data", show_d
                            type=click.Path(file_okay=False), help="Where the knowledge base lives (KB_HOME).")
 taxonomy_option = click.option("--taxonomy", envvar="KB_TAXONOMY", default=None,
                                type=click.Path(dir_okay=False), help="Taxonomy YAML (KB_TAXONOMY).")
+
+
+def backend_options(func):
+    """--backend and --sphinx-nodes (KB_BACKEND, KB_SPHINX_NODES): which engine holds the index.
+    ``open_kb`` picks them up from the click context, so commands need not pass them along."""
+    @functools.wraps(func)
+    def wrapper(*args, backend=None, nodes=None, **kwargs):
+        click.get_current_context().meta["kb.backend"] = (backend, nodes)
+        return func(*args, **kwargs)
+    wrapper = click.option("--sphinx-nodes", "nodes", envvar="KB_SPHINX_NODES", default=None, metavar="NODES",
+                           help="SphinxQL nodes: shards by ',', mirrors by '|' (KB_SPHINX_NODES).")(wrapper)
+    return click.option("--backend", envvar="KB_BACKEND", default=None, type=click.Choice(["whoosh", "sphinx"]),
+                        help="Search engine: whoosh (embedded, default) or sphinx (KB_BACKEND).")(wrapper)
+
+
+def _backend() -> tuple[str | None, str | None]:
+    context = click.get_current_context(silent=True)
+    return context.meta.get("kb.backend", (None, None)) if context else (None, None)
 
 
 def filter_options(func):
@@ -71,7 +89,8 @@ def _color(color: bool | None) -> bool:
 
 
 def open_kb(home, taxonomy=None, split_options=None) -> KnowledgeBase:
-    return KnowledgeBase(home=home, taxonomy=taxonomy, split_options=split_options)
+    backend, nodes = _backend()
+    return KnowledgeBase(home=home, taxonomy=taxonomy, split_options=split_options, backend=backend, nodes=nodes)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -90,6 +109,7 @@ def main():
 @click.option("--max-words", type=click.IntRange(10, 5000), default=200, show_default=True)
 @home_option
 @taxonomy_option
+@backend_options
 @friendly_errors
 def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, home, taxonomy):
     """Ingest files and folders (.txt .md .html .pdf .jsonl); '-' reads one document from stdin."""
@@ -139,6 +159,7 @@ def _tagged_errors(source, items):
 @click.option("--group-by", type=click.Choice(["document"]), default=None)
 @output_options
 @home_option
+@backend_options
 @friendly_errors
 def search(query, tags, any_tags, not_tags, documents, limit, offset, group_by, output, color, home):
     """Search passages: words, "phrases", AND/OR/NOT, prefix*, tags:... (--text by default)."""
@@ -148,16 +169,27 @@ def search(query, tags, any_tags, not_tags, documents, limit, offset, group_by, 
     response = kb.search(request)
     write_hits(response.hits, output or "text", sys.stdout, total=response.total, query=request.q,
                facets=response.facets, color=_color(color))
+    if response.partial:
+        click.echo("kb: warning: a shard did not answer: these results are partial", err=True)
 
 
 @main.command()
 @filter_options
 @output_options
+@click.option("--documents", "whole_documents", is_flag=True,
+              help="Every stored document whole, as JSON Lines that `kb ingest FILE.jsonl` reads back.")
 @home_option
+@backend_options
 @friendly_errors
-def export(tags, any_tags, not_tags, documents, output, color, home):
+def export(tags, any_tags, not_tags, documents, output, color, whole_documents, home):
     """Every passage (JSON Lines by default): id, document_id, ordinal, section, start, end, text, tags."""
     kb = open_kb(home)
+    if whole_documents:
+        if tags or any_tags or not_tags or documents or output not in (None, "nl"):
+            raise CliError("--documents writes every document as JSON Lines: no filters or other formats")
+        for doc in kb.export_documents():
+            click.echo(json.dumps(doc, ensure_ascii=False))
+        return
     write_hits(kb.export(Filters(tags, any_tags, not_tags, documents)), output or "nl", sys.stdout,
                color=_color(color), key="passages")
 
@@ -176,6 +208,7 @@ def export(tags, any_tags, not_tags, documents, output, color, home):
               help="Origins whose pages may read the API: '*' or a comma-separated list.")
 @home_option
 @taxonomy_option
+@backend_options
 @friendly_errors
 def serve(host, port, workers, token_file, read_token_file, max_body, cors_origins, home, taxonomy):
     """Serve the HTTP API with gunicorn (ingests the bundled sample into an empty knowledge base)."""
@@ -186,8 +219,9 @@ def serve(host, port, workers, token_file, read_token_file, max_body, cors_origi
         max_bytes = parse_size(max_body)
     except ValueError as exc:
         raise CliError(f"--max-body: {exc}") from None
+    backend, nodes = _backend()
     config = {"KB_API_TOKEN": token, "KB_READ_TOKEN": read_token, "MAX_CONTENT_LENGTH": max_bytes,
-              "KB_CORS_ORIGINS": cors_origins}
+              "KB_CORS_ORIGINS": cors_origins, "KB_BACKEND": backend, "KB_SPHINX_NODES": nodes}
     kb = open_kb(home, taxonomy)
     if kb.ensure_sample():
         click.echo("kb: empty knowledge base: ingested the bundled sample (science-diplomacy)", err=True)
@@ -222,6 +256,7 @@ def _token(path: str | None, variable: str) -> str | None:
 @home_option
 @taxonomy_option
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@backend_options
 @friendly_errors
 def tags(home, taxonomy, as_json):
     """Every tag with its passage count."""
@@ -236,6 +271,7 @@ def tags(home, taxonomy, as_json):
 @main.command()
 @home_option
 @taxonomy_option
+@backend_options
 @friendly_errors
 def stats(home, taxonomy):
     """Counts, index size and versions (JSON)."""
@@ -245,6 +281,7 @@ def stats(home, taxonomy):
 @main.command()
 @click.argument("item_id")
 @home_option
+@backend_options
 @friendly_errors
 def show(item_id, home):
     """Show a passage (DOC:N, with tag evidence) or a document (DOC) as JSON."""
@@ -258,6 +295,7 @@ def show(item_id, home):
 @main.command()
 @click.argument("document_id")
 @home_option
+@backend_options
 @friendly_errors
 def delete(document_id, home):
     """Remove a document and its passages."""
@@ -269,11 +307,63 @@ def delete(document_id, home):
 @main.command()
 @home_option
 @taxonomy_option
+@backend_options
 @friendly_errors
 def rebuild(home, taxonomy):
-    """Re-split and re-tag every stored document into a new index, then switch to it atomically."""
+    """Re-split and re-tag every stored document (whoosh: into a new index, switched atomically;
+    sphinx: in place, each document atomically)."""
     count = open_kb(home, taxonomy).rebuild()
     click.echo(f"rebuilt {count} documents")
+
+
+@main.group()
+def cluster():
+    """A local development cluster of searchd processes (Sphinx) for KB_BACKEND=sphinx."""
+
+
+cluster_dir_option = click.option("--dir", "directory", envvar="KB_CLUSTER_DIR", default="kb-cluster",
+                                  show_default=True, type=click.Path(file_okay=False),
+                                  help="Where the nodes' configs, data and logs live (KB_CLUSTER_DIR).")
+
+
+@cluster.command("start")
+@click.option("--shards", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--replicas", type=click.IntRange(1, 8), default=2, show_default=True, help="Mirrors per shard.")
+@cluster_dir_option
+@friendly_errors
+def cluster_start(shards, replicas, directory):
+    """Write the configs, start shards × replicas searchd on loopback, print KB_SPHINX_NODES."""
+    from index.sphinx_cluster import nodes_value, start_cluster
+    nodes = start_cluster(directory, shards=shards, replicas=replicas)
+    click.echo(f"kb: started {len(nodes)} searchd nodes ({shards} shards x {replicas} mirrors) in {directory}",
+               err=True)
+    click.echo(f"KB_SPHINX_NODES={nodes_value(nodes)}")
+
+
+@cluster.command("stop")
+@cluster_dir_option
+@friendly_errors
+def cluster_stop(directory):
+    """Stop the cluster's searchd processes (by their recorded pids)."""
+    from index.sphinx_cluster import stop_cluster
+    stopped = stop_cluster(directory)
+    click.echo(f"stopped {len(stopped)} searchd nodes" + (f": {', '.join(n.name for n in stopped)}" if stopped else ""))
+
+
+@cluster.command("status")
+@cluster_dir_option
+@friendly_errors
+def cluster_status(directory):
+    """Each node: shard, mirror, address, pid, running and answering, rows."""
+    from index.sphinx_cluster import cluster_status as status, load_nodes, nodes_value
+    rows = status(directory)
+    for row in rows:
+        state = "answering" if row["answering"] else "running" if row["running"] else "down"
+        click.echo(f"{row['name']:<6} shard {row['shard']} mirror {row['replica']}  {row['address']:<21} "
+                   f"pid {row['pid']:<7} {state:<9} rows {row['rows'] if row['rows'] is not None else '-'}")
+    click.echo(f"KB_SPHINX_NODES={nodes_value(load_nodes(directory))}")
+    if not all(row["answering"] for row in rows):
+        sys.exit(1)
 
 
 @main.group()
@@ -303,6 +393,7 @@ def taxonomy_check(file):
 @home_option
 @taxonomy_option
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@backend_options
 @friendly_errors
 def taxonomy_stats(home, taxonomy, as_json):
     """How many passages each topic tags, and which topics tag nothing."""

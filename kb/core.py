@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from index.base import Filters, SearchIndex, SearchRequest, SearchResponse
-from index.whoosh_index import WhooshIndex
+from index.factory import open_index
 
 from .keywords import keywords
 from .models import Document, Passage, now_iso, valid_document_id
@@ -51,12 +51,14 @@ class KnowledgeBase:
 
     def __init__(self, home: str | os.PathLike | None = None, taxonomy: str | os.PathLike | None = None,
                  split_options: SplitOptions | None = None, index: SearchIndex | None = None,
-                 lock_timeout: float = 10.0, batch_size: int = 200):
+                 lock_timeout: float = 10.0, batch_size: int = 200, backend: str | None = None,
+                 nodes: str | None = None):
         self.home = Path(home or os.environ.get("KB_HOME") or DEFAULT_HOME)
         self.taxonomy_path = Path(taxonomy or os.environ.get("KB_TAXONOMY") or default_taxonomy_path())
         self.split_options = split_options or SplitOptions()
         self.batch_size = batch_size
-        self.index = index or WhooshIndex(self.home / "index", lock_timeout=lock_timeout)
+        self.index = index or open_index(self.home / "index", backend=backend, nodes=nodes,
+                                         lock_timeout=lock_timeout)
         self._taxonomy: Taxonomy | None = None
         self._tagger: Tagger | None = None
 
@@ -256,6 +258,10 @@ class KnowledgeBase:
 
     def export(self, filters: Filters = Filters()) -> Iterator[dict]:
         return self.index.iter_passages(filters)
+
+    def export_documents(self) -> Iterator[dict]:
+        """Every stored document whole (JSON Lines of these is what ``kb ingest`` reads back)."""
+        return self.index.iter_documents()
 
     def version(self) -> str:
         return self.index.version()

@@ -1,5 +1,6 @@
-"""Shared fixtures: a knowledge base on disk, the Flask app, its client and CLI runner, and a
-real ``kb serve`` on a free loopback port."""
+"""Shared fixtures: a knowledge base on disk, the Flask app, its client and CLI runner, a real
+``kb serve`` on a free loopback port, and real Sphinx clusters (``kb cluster start``) for the
+SphinxQL backend: ``live_server`` runs every end-to-end test over both backends."""
 from __future__ import annotations
 
 import os
@@ -21,6 +22,15 @@ from kb.core import SAMPLE_PATH, KnowledgeBase
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 KB_BIN = Path(sys.executable).with_name("kb")
+BACKEND_VARIABLES = ("KB_BACKEND", "KB_SPHINX_NODES")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def embedded_backend_by_default():
+    """Tests choose their backend explicitly: a KB_BACKEND in the caller's shell must not leak in."""
+    saved = {name: os.environ.pop(name) for name in BACKEND_VARIABLES if name in os.environ}
+    yield
+    os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")
@@ -123,21 +133,104 @@ class LiveServer:
             self.process.wait()
 
 
+class SphinxCluster:
+    """Real searchd processes started and stopped by the real `kb cluster` command."""
+
+    def __init__(self, directory: Path, shards: int = 2, replicas: int = 2):
+        self.directory = directory
+        done = subprocess.run([str(KB_BIN), "cluster", "start", "--dir", str(directory), "--shards", str(shards),
+                               "--replicas", str(replicas)], capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"kb cluster start failed: {done.stderr.strip()}")
+        self.nodes = done.stdout.strip().rpartition("KB_SPHINX_NODES=")[2]
+        self.env = {"KB_BACKEND": "sphinx", "KB_SPHINX_NODES": self.nodes}
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one node (a mirror going down mid-run)."""
+        from index.sphinx_cluster import stop_node
+        stop_node(self.directory, name, hard=True)
+
+    def stop(self) -> None:
+        subprocess.run([str(KB_BIN), "cluster", "stop", "--dir", str(self.directory)],
+                       capture_output=True, text=True, timeout=120)
+
+
 @pytest.fixture(scope="session")
-def server_home(tmp_path_factory) -> Path:
-    """A knowledge base filled by the real `kb ingest` command, for the live server."""
-    home = tmp_path_factory.mktemp("served-kb") / "kb"
+def sphinx_cluster(tmp_path_factory):
+    """The shared 2-shard, 2-mirror cluster that holds the sample (read-only tests)."""
+    cluster = SphinxCluster(tmp_path_factory.mktemp("sphinx-cluster"))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def private_cluster(tmp_path):
+    """A cluster of one's own, to write to or to break (2 shards, 2 mirrors)."""
+    clusters = []
+
+    def start(shards: int = 2, replicas: int = 2) -> SphinxCluster:
+        clusters.append(SphinxCluster(tmp_path / f"cluster-{len(clusters)}", shards, replicas))
+        return clusters[-1]
+    yield start
+    for cluster in clusters:
+        cluster.stop()
+
+
+def ingest_sample(home: Path, env: dict) -> Path:
     subprocess.run([str(KB_BIN), "ingest", str(SAMPLE_PATH), "--home", str(home)],
-                   check=True, capture_output=True, text=True)
+                   check=True, capture_output=True, text=True, env={**os.environ, **env})
     return home
 
 
 @pytest.fixture(scope="session")
-def live_server(server_home):
-    """A server without tokens over the sample (tests only read from it)."""
-    server = LiveServer(server_home)
+def whoosh_home(tmp_path_factory) -> Path:
+    """The sample in the embedded index, filled by the real `kb ingest` command."""
+    return ingest_sample(tmp_path_factory.mktemp("served-kb") / "kb", {"KB_BACKEND": "whoosh"})
+
+
+@pytest.fixture(scope="session")
+def sphinx_home(tmp_path_factory, sphinx_cluster) -> Path:
+    """The sample in the shared Sphinx cluster, filled by the real `kb ingest` command."""
+    return ingest_sample(tmp_path_factory.mktemp("served-sphinx-kb") / "kb", sphinx_cluster.env)
+
+
+@pytest.fixture(scope="session")
+def whoosh_server(whoosh_home):
+    """A server without tokens over the sample in Whoosh (tests only read from it)."""
+    server = LiveServer(whoosh_home, env={"KB_BACKEND": "whoosh"})
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def sphinx_server(sphinx_home, sphinx_cluster):
+    """A server without tokens over the sample in the Sphinx cluster (tests only read from it)."""
+    server = LiveServer(sphinx_home, env=sphinx_cluster.env)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=["whoosh", "sphinx"])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def backend_env(backend, request) -> dict:
+    """The environment that points `kb` at the backend under test."""
+    return {"KB_BACKEND": "whoosh"} if backend == "whoosh" else request.getfixturevalue("sphinx_cluster").env
+
+
+@pytest.fixture(scope="session")
+def server_home(backend, request) -> Path:
+    """The knowledge base the live server serves (the sample, in the backend under test)."""
+    return request.getfixturevalue(f"{backend}_home")
+
+
+@pytest.fixture(scope="session")
+def live_server(backend, request):
+    """`kb serve` over the sample, once per backend: the end-to-end suite runs against both."""
+    return request.getfixturevalue(f"{backend}_server")
 
 
 API_TOKEN = "test-token-0123456789abcdef"

@@ -1,8 +1,10 @@
 """The whole path over real processes: `kb ingest` on the sample, `kb serve` on a loopback
-port, and HTTP requests the way curl and research tools send them."""
+port, and HTTP requests the way curl and research tools send them; every test runs against the
+embedded Whoosh index and against a 2-shard, 2-mirror Sphinx cluster (``live_server``)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 
@@ -124,14 +126,15 @@ def test_errors_are_json_of_one_shape(live_server, method, path, params, code):
     assert set(body) <= {"code", "status", "message", "errors"}
 
 
-def test_cli_search_and_export_agree_with_http(server_home, live_server):
+def test_cli_search_and_export_agree_with_http(server_home, backend_env, live_server):
+    env = {**os.environ, **backend_env}
     out = subprocess.run([str(KB_BIN), "search", "public", "health", "--json", "--home", str(server_home)],
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True, check=True, env=env).stdout
     cli_ids = [h["id"] for h in json.loads(out)["hits"]]
     http_ids = [h["id"] for h in search(live_server, q="public health")["hits"]]
     assert cli_ids == http_ids
     lines = subprocess.run([str(KB_BIN), "export", "--home", str(server_home)],
-                           capture_output=True, text=True, check=True).stdout.splitlines()
+                           capture_output=True, text=True, check=True, env=env).stdout.splitlines()
     exported = [json.loads(line) for line in lines]
     assert [p["id"] for p in exported] == [p["id"] for p in all_passages(live_server)[1]]
     assert {"id", "document_id", "ordinal", "section", "start", "end", "text", "tags"} <= set(exported[0])
