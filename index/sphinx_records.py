@@ -4,7 +4,7 @@ Sphinx's RT indexes, and back.
 ``kb_rt`` holds passages only (so that BM25's document count and average length are those of
 the passages). ``kb_meta_rt`` holds the rest, keyed by ``kind``: the original documents (a head
 row without the text, then the text in chunks under Sphinx's 4 MB string limit), vocabulary words
-for suggestions (with trigrams for did-you-mean), and one version row per shard.
+for suggestions (with letter pairs and triples for did-you-mean), and one version row per shard.
 Row ids are 63-bit hashes of stable names; a document's shard is its ``doc_key`` modulo the
 number of shards.
 """
@@ -138,13 +138,17 @@ def fold(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
-def trigrams(word: str) -> str:
+def grams(word: str) -> str:
+    """The word's letter triples and pairs (``__d _di dip … _d di …``): a misspelling within two
+    edits shares some with the word, which is how did-you-mean finds candidates."""
     padded = f"__{word}__"
-    return " ".join(dict.fromkeys(padded[i:i + 3] for i in range(len(padded) - 2)))
+    triples = [padded[i:i + 3] for i in range(len(padded) - 2)]
+    pairs = [padded[i:i + 2] for i in range(1, len(padded) - 2)]
+    return " ".join(dict.fromkeys(triples + pairs))
 
 
 def word_row(word: str, shard_key: int) -> tuple:
-    return (_hash63("word\0" + word), word, trigrams(word), WORD, 0, shard_key, "", json.dumps(word))
+    return (_hash63("word\0" + word), word, grams(word), WORD, len(word), shard_key, "", json.dumps(word))
 
 
 def version_row(shard: int, token: str) -> tuple:

@@ -1,9 +1,9 @@
 """Suggestions and more-like-this on the SphinxQL backend.
 
 Sphinx 2.2 has no term dictionary API and no spelling corrector, so the backend keeps a
-vocabulary in ``kb_meta`` (one row per distinct word, with its trigrams: the classic Sphinx
-suggest recipe). Completions are vocabulary words with the prefix; did-you-mean takes words that
-share trigrams with a word that finds nothing and keeps those within two edits. Hit counts are
+vocabulary in ``kb_meta`` (one row per distinct word, with its letter n-grams: the classic
+Sphinx suggest recipe). Completions are vocabulary words with the prefix; did-you-mean takes words that
+share letter pairs and triples with a word that finds nothing and keeps those within two edits. Hit counts are
 always live: the document frequency of each word's exact form (``=word``) in ``SHOW META``.
 More-like-this picks the passage's 15 best terms by tf·idf (``CALL KEYWORDS`` with statistics)
 and searches for them.
@@ -22,6 +22,7 @@ from .sphinx_records import PASSAGE_SELECT
 from .sphinxql import sendable
 
 CANDIDATES = 500
+CORRECTION_CANDIDATES = 2000
 COUNT_BATCH = 200
 SIMILAR_TERMS = 15
 MAX_REMEMBERED_WORDS = 2_000_000
@@ -48,13 +49,15 @@ class Suggester:
         """After a failed write: the words may not have landed."""
         self._written.pop(shard, None)
 
-    def _vocabulary(self, match: str) -> list[str]:
+    def _vocabulary(self, match: str, limit: int = CANDIDATES) -> list[str]:
+        """Vocabulary words matching, those sharing the most query terms (trigrams) first."""
         rows = self.sql.read(f"SELECT data FROM {META_DIST_INDEX} WHERE MATCH(%s) AND kind = {rec.WORD} "
-                             f"LIMIT {CANDIDATES} OPTION max_matches={CANDIDATES}", (match,)).rows
+                             f"LIMIT {limit} OPTION max_matches={limit}, ranker=wordcount", (match,)).rows
         return [json.loads(r[0]) for r in rows]
 
-    def counts(self, words) -> dict[str, int]:
-        """Passages containing each word as written (its exact form), from SHOW META."""
+    def counts(self, words, occurrences: bool = False) -> dict[str, int]:
+        """Passages containing each word as written (its exact form), from SHOW META; with
+        ``occurrences``, how often it occurs in all (what Whoosh's corrector ranks by)."""
         words = sorted({w for w in words if w and w.replace("_", "").isalnum()})
         out: dict[str, int] = {}
         for i in range(0, len(words), COUNT_BATCH):
@@ -64,8 +67,8 @@ class Suggester:
             for key, value in meta.items():
                 if key.startswith("keyword["):
                     word = value.lstrip("=")
-                    docs = int(meta.get("docs[" + key[8:], 0))
-                    out[word] = out.get(word, 0) + docs
+                    count = int(meta.get(("hits[" if occurrences else "docs[") + key[8:], 0))
+                    out[word] = out.get(word, 0) + count
         return out
 
     # ------------------------------------------------------------------ suggest
@@ -101,14 +104,15 @@ class Suggester:
         return out
 
     def _correction(self, word: str) -> str | None:
-        """The most frequent vocabulary word within two edits (ties: alphabetical), like Whoosh's."""
-        grams = rec.trigrams(word).split()
-        quorum = max(1, len(grams) - 6)  # two edits change at most six trigrams
-        candidates = [c for c in self._vocabulary(f'@grams "{" ".join(grams)}"/{quorum}')
+        """The most frequent vocabulary word within two edits, like Whoosh's corrector (which, on a
+        tie, keeps the alphabetically last)."""
+        grams = rec.grams(word).split()
+        quorum = max(1, len(grams) - 10)  # two edits change at most six triples and four pairs
+        candidates = [c for c in self._vocabulary(f'@grams "{" ".join(grams)}"/{quorum}', CORRECTION_CANDIDATES)
                       if c != word and _within(word, c, 2)]
-        counts = self.counts(candidates)
-        ranked = sorted(((c, w) for w, c in counts.items() if c > 0), key=lambda cw: (-cw[0], cw[1]))
-        return ranked[0][1] if ranked else None
+        counts = self.counts(candidates, occurrences=True)
+        ranked = [(count, w) for w, count in counts.items() if count > 0]
+        return max(ranked)[1] if ranked else None
 
     # ------------------------------------------------------------------ more like this
 

@@ -153,7 +153,7 @@ class KnowledgeBase:
             report.items.append({"id": doc.id, "title": doc.title, "passages": len(passages),
                                  "tags": sorted(tag_counts, key=lambda t: (-tag_counts[t], t)), "line": result.line})
             record = doc.to_dict()
-            if result.sections:
+            if result.sections is not None:  # even [], which turns heading detection off
                 record["sections"] = [list(s) for s in result.sections]
             batch.append((record, [p.to_dict() for p in passages]))
             batch_tags.update(tag_counts)
@@ -277,7 +277,7 @@ class KnowledgeBase:
                 doc = Document.from_dict(data)
                 passages = self.prepare(doc, _stored_sections(data))
                 record = doc.to_dict()
-                if data.get("sections"):
+                if data.get("sections") is not None:
                     record["sections"] = data["sections"]
                 yield record, [p.to_dict() for p in passages]
 
@@ -286,7 +286,7 @@ class KnowledgeBase:
 
 def _stored_sections(data: dict):
     sections = data.get("sections")
-    return [tuple(s) for s in sections] if sections else None
+    return [tuple(s) for s in sections] if sections is not None else None
 
 
 def _split_reason(message: str) -> tuple[str, str]:

@@ -351,10 +351,23 @@ def _jsonl_record(line: str, default_source: str) -> ReadResult:
     if not isinstance(metadata, dict):
         raise ReadError("'metadata' must be an object")
     source = obj.get("source")
+    ingested_at = obj.get("ingested_at")
     doc = Document(id=clean_id(given, title, text), title=title, text=text,
                    source=str(source) if source not in (None, "") else default_source,
-                   tags=clean_tags(tags), metadata=json_safe(metadata))
-    return ReadResult(doc, None, [])
+                   tags=clean_tags(tags), metadata=json_safe(metadata),
+                   ingested_at=ingested_at if isinstance(ingested_at, str) else "")
+    return ReadResult(doc, _jsonl_sections(obj.get("sections"), len(text)), [])
+
+
+def _jsonl_sections(value: Any, length: int) -> list[tuple[int, str]] | None:
+    """``sections`` as `kb export --documents` writes them: ``[[offset, "Heading > Sub"], ...]``."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(
+            isinstance(s, list) and len(s) == 2 and type(s[0]) is int and 0 <= s[0] <= length
+            and isinstance(s[1], str) for s in value):
+        raise ReadError("'sections' must be a list of [offset, section path] pairs")
+    return [(offset, path) for offset, path in value]
 
 
 # ---------------------------------------------------------------------------------------------- entry points
