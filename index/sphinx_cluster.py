@@ -204,6 +204,7 @@ def node_config(node: Node, nodes: list[Node], home: Path, mem_limit: str = "64M
             "    agent_retry_count = 2\n"
             "    read_timeout = 5\n"
             "    client_timeout = 300\n"
+            "    shutdown_timeout = 1\n"
             "    seamless_rotate = 0\n"
             "}\n")
 
