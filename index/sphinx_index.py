@@ -22,7 +22,7 @@ from .analysis import text_analyzer
 from .base import BackendUnavailable, Conflict, Filters, SearchIndex, SearchRequest, SearchResponse
 from .highlight import Highlighter
 from .querying import QueryBuilder, QueryLimits
-from .sphinx_cluster import DIST_INDEX, META_DIST_INDEX, META_RT_INDEX, RT_INDEX
+from .sphinx_config import DIST_INDEX, META_DIST_INDEX, META_RT_INDEX, RT_INDEX
 from .sphinx_query import FRAGMENT, MARK_END, MARK_START, Translator, format_snippet, has_marks
 from .sphinx_records import PASSAGE_SELECT, in_list
 from .sphinx_suggest import Suggester

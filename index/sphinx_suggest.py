@@ -17,7 +17,7 @@ from collections import Counter
 from . import sphinx_records as rec
 from .analysis import is_stop_word
 from .base import Filters, QueryError, SearchRequest
-from .sphinx_cluster import DIST_INDEX, META_DIST_INDEX, RT_INDEX
+from .sphinx_config import DIST_INDEX, META_DIST_INDEX, RT_INDEX
 from .sphinx_records import PASSAGE_SELECT
 from .sphinxql import sendable
 

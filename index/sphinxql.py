@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from .base import BackendUnavailable, QueryError
-from .sphinx_cluster import parse_nodes
+from .sphinx_config import parse_nodes
 
 try:
     import pymysql

@@ -333,7 +333,8 @@ cluster_dir_option = click.option("--dir", "directory", envvar="KB_CLUSTER_DIR",
 @friendly_errors
 def cluster_start(shards, replicas, directory):
     """Write the configs, start shards × replicas searchd on loopback, print KB_SPHINX_NODES."""
-    from index.sphinx_cluster import nodes_value, start_cluster
+    from index.sphinx_cluster import start_cluster
+    from index.sphinx_config import nodes_value
     nodes = start_cluster(directory, shards=shards, replicas=replicas)
     click.echo(f"kb: started {len(nodes)} searchd nodes ({shards} shards x {replicas} mirrors) in {directory}",
                err=True)
@@ -355,7 +356,8 @@ def cluster_stop(directory):
 @friendly_errors
 def cluster_status(directory):
     """Each node: shard, mirror, address, pid, running and answering, rows."""
-    from index.sphinx_cluster import cluster_status as status, load_nodes, nodes_value
+    from index.sphinx_cluster import cluster_status as status, load_nodes
+    from index.sphinx_config import nodes_value
     rows = status(directory)
     for row in rows:
         state = "answering" if row["answering"] else "running" if row["running"] else "down"

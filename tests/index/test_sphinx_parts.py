@@ -9,7 +9,7 @@ import pytest
 from index.base import BackendUnavailable, QueryError, Unsupported
 from index.factory import open_index
 from index.querying import QueryBuilder
-from index.sphinx_cluster import Node, charset_table, node_config, nodes_value, parse_nodes
+from index.sphinx_config import Node, charset_table, node_config, nodes_value, parse_nodes
 from index.sphinx_query import FRAGMENT, MARK_END, MARK_START, Translator, format_snippet, key_token
 from index import sphinx_records as rec
 from index.whoosh_index import WhooshIndex, make_schema
