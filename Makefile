@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 BIN := $(VENV)/bin
 
-.PHONY: serve test install install-test bench clean
+.PHONY: serve test install install-test searchd bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,14 @@ install-test: $(VENV)/.installed-test
 serve: install
 	$(BIN)/kb serve --host $(HOST) --port $(PORT)
 
-test: install-test
+# The SphinxQL backend's tests start real searchd nodes (Debian package sphinxsearch).
+searchd:
+	@command -v searchd >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sphinxsearch >/dev/null; } || \
+		{ echo "make: the tests need searchd: sudo apt-get install sphinxsearch" >&2; exit 1; }
+
+test: install-test searchd
 	$(BIN)/python -W error::SyntaxWarning -m pytest $(PYTEST_ARGS)
 
 clean:
