@@ -3,6 +3,7 @@ stdin, refused files, tag evidence, and a rebuild that a running server picks up
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 
@@ -14,8 +15,9 @@ MARKERS = ("TRACKING-SCRIPT-TEXT", "COOKIE-BANNER-TEXT", "NAV-MENU-TOPICS", "BRE
            "SUBSCRIBE-FORM-TEXT", "SHARE-ON-SOCIAL", "ASIDE-RELATED-TEXT", "FOOTER-TEXT", "NOSCRIPT-TEXT")
 
 
-def kb(*args, input=None):
-    return subprocess.run([str(KB_BIN), *map(str, args)], capture_output=True, text=True, input=input)
+def kb(*args, input=None, env=None):
+    return subprocess.run([str(KB_BIN), *map(str, args)], capture_output=True, text=True, input=input,
+                          env={**os.environ, **(env or {})})
 
 
 def export(home):
@@ -86,17 +88,17 @@ def test_bad_files_get_one_line_each_and_the_rest_lands(tmp_path):
     assert {p["document_id"] for p in export(home)} == {"latin1", "retreat-notes", "ok"}
 
 
-def test_tag_evidence_in_http_and_cli(live_server, server_home):
+def test_tag_evidence_in_http_and_cli(live_server, server_home, backend_env):
     passage = live_server.get("/api/v1/passages/science-diplomacy:1").json()
     assert passage["evidence"]
     for ev in passage["evidence"]:
         assert ev["tag"] in passage["tags"]
         assert passage["text"][ev["start"]:ev["end"]] == ev["phrase"]
-    shown = json.loads(kb("show", "science-diplomacy:1", "--home", server_home).stdout)
+    shown = json.loads(kb("show", "science-diplomacy:1", "--home", server_home, env=backend_env).stdout)
     assert shown["evidence"] == passage["evidence"]
 
 
-def test_taxonomy_check_and_stats(tmp_path, server_home):
+def test_taxonomy_check_and_stats(tmp_path, server_home, backend_env):
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nname: t\ntopics:\n  ok-topic:\n    label: OK\n    synonyms: [x]\n"
                    "  bad-topic:\n    label: Bad\n    synonym: [y]\n    broader: [nowhere]\n")
@@ -105,7 +107,7 @@ def test_taxonomy_check_and_stats(tmp_path, server_home):
     assert "bad.yaml:9:" in result.stdout and "unknown key 'synonym'" in result.stdout
     assert "nowhere" in result.stdout
     assert kb("taxonomy", "check", DATA.parent.parent / "kb" / "data" / "science-diplomacy.yaml").returncode == 0
-    stats = json.loads(kb("taxonomy", "stats", "--json", "--home", server_home).stdout)
+    stats = json.loads(kb("taxonomy", "stats", "--json", "--home", server_home, env=backend_env).stdout)
     assert stats["topics"]["covid-19"] >= 1 and "climate-change" in stats["unused"]
 
 
