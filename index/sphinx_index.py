@@ -29,11 +29,13 @@ from .sphinx_suggest import Suggester
 from .sphinxql import Answer, SphinxQL, sendable
 from .whoosh_index import make_schema
 
-# Sphinx's statistical BM25 ranker (k1=1.2, no length normalisation, IDF normalised): on SciFact
-# it ranked best of the rankers 2.2 offers (nDCG@10 0.692; bm25a/bm25f expressions 0.56, the
-# default proximity_bm25 0.56), see README "Scaling out". WEIGHT() is then 0..999.
+# Sphinx's statistical BM25 ranker (k1=1.2, no length normalisation): on SciFact it ranked best
+# of the rankers 2.2 offers (nDCG@10 0.690; bm25a/bm25f expressions 0.56, the default
+# proximity_bm25 0.56), see README "Scaling out". Plain IDF, log(N/n), because Sphinx's default
+# "normalized" IDF turns negative for words in over half of the passages: on a small knowledge
+# base, matching "countries" would then lower a passage's score. WEIGHT() is about 1000 × BM25.
 RANKER = "bm25"
-IDF = "'normalized,tfidf_normalized'"
+IDF = "'plain,tfidf_normalized'"
 FACET_LIMIT = 10000
 PAGE = 1000
 

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import API_TOKEN, ROOT, LiveServer
+from conftest import API_TOKEN, ROOT, LiveServer, SphinxCluster, ingest_sample
 
 README_URL = "http://127.0.0.1:5000"
 
@@ -153,13 +153,22 @@ def readme_curl_blocks() -> list[list[str]]:
     return [b for b in blocks if any(c.startswith(("curl ", "etag=")) for c in b)]
 
 
-@pytest.fixture(scope="module")
-def readme_server(sample_home, tmp_path_factory):
+@pytest.fixture(scope="module", params=["whoosh", "sphinx"])
+def readme_server(request, sample_home, tmp_path_factory):
+    """The README's server, over the embedded index and over a 2-shard, 2-mirror Sphinx cluster."""
     home = tmp_path_factory.mktemp("readme-kb") / "kb"
-    shutil.copytree(sample_home, home)
-    server = LiveServer(home, env={"KB_API_TOKEN": API_TOKEN}, workers=1)
+    cluster, env = None, {"KB_API_TOKEN": API_TOKEN}
+    if request.param == "whoosh":
+        shutil.copytree(sample_home, home)
+    else:
+        cluster = SphinxCluster(tmp_path_factory.mktemp("readme-cluster"))
+        env.update(cluster.env)
+        ingest_sample(home, cluster.env)
+    server = LiveServer(home, env=env, workers=1)
     yield server
     server.stop()
+    if cluster:
+        cluster.stop()
 
 
 def test_every_curl_example_in_the_readme_is_checked():
