@@ -23,9 +23,11 @@ except ImportError:  # pragma: no cover - the sphinx extra is not installed
     pymysql = None
 
 Address = tuple[str, int]
-# Sphinx's messages when an agent (a shard's mirror) could not answer.
-_AGENT_TROUBLE = re.compile(r"agent [^:]+:\d+|connect\(\) failed|timed out|unexpected EOF|"
-                            r"failed to receive|no agents|is not available", re.I)
+# Sphinx's messages when an agent (a shard's mirror) could not answer; not its harmless remarks
+# ("agent ...: remote query warning: quorum threshold too high ...").
+_AGENT_TROUBLE = re.compile(r"connect\(\) failed|timed out|timeout|unexpected EOF|failed to receive|"
+                            r"receive error|send error|network error|connection (reset|refused|closed)|"
+                            r"no agents|is not available|server shutdown", re.I)
 # pymysql escapes NUL and ^Z in a way SphinxQL reads back as '0' and 'Z': keep them out of text.
 _UNSENDABLE = str.maketrans({"\x00": " ", "\x1a": " "})
 

@@ -213,3 +213,19 @@ def test_searches_in_process_report_partial(private_cluster, tmp_path):
     part = kb.search(SearchRequest(q="science", limit=100))
     assert not full.partial and part.partial and part.total < full.total
     assert json.dumps(part.facets)  # facets of what answered, still well-formed
+
+
+def test_facets_stay_exact_past_a_thousand_tags(private_cluster, tmp_path):
+    """FACET keeps at most max_matches groups: with more tags in play, they are counted apart."""
+    cluster = private_cluster(shards=1, replicas=1)
+    many = [f"topic-{i:04d}" for i in range(1100)]
+    docs = [Document(id="wide", title="Wide", text="Science diplomacy and vaccines.\n\n" * 3, tags=many),
+            Document(id="narrow", title="Narrow", text="Science and the Arctic.", tags=many[:3])]
+    answers = []
+    for backend, nodes in (("whoosh", None), ("sphinx", cluster.nodes)):
+        kb = KnowledgeBase(home=tmp_path / backend, backend=backend, nodes=nodes)
+        kb.ingest([Document(**vars(d)) for d in docs])
+        response = kb.search(SearchRequest(q="science", limit=1))
+        answers.append((response.total, response.facets, kb.index.tag_counts()))
+    assert answers[0] == answers[1]
+    assert len(answers[1][1]["tags"]) >= 1100 and answers[1][1]["tags"]["topic-0001"] == 2

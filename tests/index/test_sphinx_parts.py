@@ -133,3 +133,11 @@ def test_factory(tmp_path, monkeypatch):
         open_index(tmp_path / "b")
     with pytest.raises(BackendUnavailable, match="unknown backend 'solr'"):
         open_index(tmp_path / "c", backend="solr")
+
+
+def test_agent_failures_are_told_from_harmless_warnings():
+    from index.sphinxql import _AGENT_TROUBLE
+    assert _AGENT_TROUBLE.search("index kb: agent 127.0.0.1:60751: connect() failed: errno=111, Operation now in progress")
+    assert _AGENT_TROUBLE.search("index kb: agent 127.0.0.1:1: query timed out")
+    assert not _AGENT_TROUBLE.search("index kb_meta: agent 127.0.0.1:33173: remote query warning: quorum threshold "
+                                     "too high (words=2, thresh=2); replacing quorum operator with AND operator")
