@@ -37,7 +37,8 @@ ERROR_DESCRIPTIONS = {
     413: "The request body is over the limit (25 MB by default).",
     415: "The body is neither JSON, a multipart upload nor a format the readers know.",
     422: "A field is missing or invalid; errors names it.",
-    503: "The index is busy with another writer (see Retry-After).",
+    501: "The search engine behind this server cannot do this (fuzzy terms on the Sphinx backend).",
+    503: "The index is busy with another writer, or the search engine's nodes do not answer (see Retry-After).",
 }
 
 

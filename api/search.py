@@ -33,7 +33,7 @@ class Search(MethodView):
                            "ETag": {"description": "Changes with every commit to the index",
                                     "schema": {"type": "string"}}})
     @alternative_formats(blp, examples.SEARCH_TEXT, examples.SEARCH_CSV, examples.SEARCH_JSONL)
-    @errors(blp, 304, 400, 401, 406, 503)
+    @errors(blp, 304, 400, 401, 406, 501, 503)
     def get(self, args):
         """Search passages by words and tags
 
@@ -47,6 +47,8 @@ class Search(MethodView):
         response = get_kb().search(request)
         links = page_links(args["offset"], args["limit"], response.total)
         headers = {**link_header(links), "X-Total-Count": str(response.total)}
+        if response.partial:  # a shard did not answer: said in every format, never silently short
+            headers["X-Partial"] = "true"
         if fmt != "json":
             return stream(response.hits, fmt, headers=headers, total=response.total, query=args["q"],
                           color=args["color"], filename="search", next_url=links["next"])

@@ -153,6 +153,7 @@ class SphinxIndex(SearchIndex):
         where, args = self._where(request.filters, translated.match)
         if translated.nothing or where is None:
             return SearchResponse(0, [], facets_empty, round((time.perf_counter() - started) * 1000, 2))
+        self.suggester.check_expansions(translated.patterns, self.translator.builder.limits.max_expansions)
         browse = translated.match is None
         by_document = browse or request.sort == "document"
         sql = f"SELECT {PASSAGE_SELECT}{'' if browse else ', WEIGHT()'} FROM {DIST_INDEX}{where}"

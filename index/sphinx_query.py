@@ -40,6 +40,7 @@ class Translated:
     match: str | None   # the MATCH() text; None: no full-text condition (browse every passage)
     nothing: bool       # the query can match nothing
     highlight: str      # the query CALL SNIPPETS marks (positive words only), "" for none
+    patterns: tuple[str, ...] = ()  # prefixes and wildcards, whose expansions are limited
 
 
 class Translator:
@@ -58,7 +59,7 @@ class Translator:
         writer = _Writer(self._surfaces(q), _patterns(q))
         match = writer.node(tree)
         highlight = " | ".join(dict.fromkeys(writer.positive(tree)))
-        return Translated(match, False, highlight)
+        return Translated(match, False, highlight, tuple(dict.fromkeys(writer.expanded)))
 
     def _surfaces(self, q: str) -> dict[str, str]:
         """Each analyzed term of the query → the word as written (lowercased)."""
@@ -89,6 +90,7 @@ class _Writer:
     def __init__(self, surfaces: dict[str, str], patterns: list[str]):
         self.surfaces = surfaces
         self.patterns = patterns
+        self.expanded: list[str] = []
 
     def pattern(self, q) -> str:
         text = q.text.lower() + ("*" if isinstance(q, wq.Prefix) else "")
@@ -119,6 +121,7 @@ class _Writer:
             text = self.pattern(q)
             if not _PATTERN_OK.match(text):
                 raise Unsupported(f"the pattern '{q.text}' cannot be searched on the Sphinx backend")
+            self.expanded.append(text)
             return f"(@{field} {text})"
         if isinstance(q, wq.Every):
             return f"(@keys {ALL_PASSAGES})"

@@ -71,6 +71,16 @@ class Suggester:
                     out[word] = out.get(word, 0) + count
         return out
 
+    def check_expansions(self, patterns, limit: int) -> None:
+        """A prefix or wildcard matching more than ``limit`` vocabulary words is refused, as the
+        embedded engine refuses it (Sphinx would silently keep only the most frequent words)."""
+        for pattern in patterns:
+            found = self.sql.read(f"SELECT id FROM {META_DIST_INDEX} WHERE MATCH(%s) AND kind = {rec.WORD} "
+                                  "LIMIT 1", (f"@word {pattern}",)).total_found
+            if found > limit:
+                shown = pattern[:-1] if pattern.endswith("*") and pattern.count("*") == 1 else pattern
+                raise QueryError(f"'{shown}' matches more than {limit} words; make it more specific")
+
     # ------------------------------------------------------------------ suggest
 
     def suggest(self, q: str, limit: int = 5) -> dict:

@@ -172,8 +172,15 @@ class SphinxQL:
     def write_shard(self, shard: int, transactions: list[list[tuple[str, tuple | None]]]) -> None:
         """Apply each transaction (a list of statements) to every mirror of a shard, in order.
 
-        A mirror that cannot be written stops the write with BackendUnavailable: mirrors must not
-        silently diverge. Writes are idempotent (REPLACE by stable ids), so re-running completes it."""
+        Every mirror is checked first, so that a mirror known to be down stops the write before any
+        mirror has it; one failing midway stops it with BackendUnavailable too. Mirrors must not
+        silently diverge; writes are idempotent (REPLACE by stable ids), so re-running completes it."""
+        for address in self.shards[shard]:
+            try:
+                self._ping(address)
+            except _Down as down:
+                raise BackendUnavailable(f"mirror {address[0]}:{address[1]} of shard {shard} does not answer "
+                                         f"({_describe(down)}); nothing was written") from None
         for address in self.shards[shard]:
             for statements in transactions:
                 try:
@@ -183,6 +190,18 @@ class SphinxQL:
                         f"mirror {address[0]}:{address[1]} of shard {shard} cannot be written "
                         f"({_describe(down)}); nothing was lost, run the write again when it is back"
                     ) from None
+
+    def _ping(self, address: Address) -> None:
+        conn = self._connection(address)
+        try:
+            conn.ping(reconnect=False)
+        except pymysql.MySQLError as exc:
+            self._drop(address)
+            try:  # a connection the node dropped while idle: try once afresh
+                self._connection(address).ping(reconnect=False)
+            except pymysql.MySQLError:
+                self._drop(address)
+                raise _Down(address, exc) from None
 
     def _transaction(self, address: Address, statements) -> None:
         if len(statements) == 1:

@@ -13,8 +13,9 @@ import pymysql
 import pytest
 
 from conftest import KB_BIN, LiveServer
-from index.base import BackendUnavailable, SearchRequest
+from index.base import BackendUnavailable, QueryError, SearchRequest
 from index.sphinx_cluster import load_nodes
+from index.sphinx_query import key_token
 from index.sphinx_records import shard_of
 from kb.core import SAMPLE_PATH, KnowledgeBase
 from kb.models import Document
@@ -144,7 +145,10 @@ def test_writes_refuse_a_shard_with_a_mirror_down(private_cluster, tmp_path):
     assert ok.returncode == 0, ok.stderr
     refused = run("ingest", str(notes / f"{ids[1]}.txt"), "--home", str(home), env=cluster.env)
     assert refused.returncode == 1
-    assert refused.stderr.startswith("kb: mirror ") and "of shard 1 cannot be written" in refused.stderr
+    assert refused.stderr.startswith("kb: mirror ") and "of shard 1 does not answer" in refused.stderr
+    assert "nothing was written" in refused.stderr
+    on_live_mirror = load_nodes(cluster.directory)[2]  # s1r0: the other mirror of shard 1 got nothing either
+    assert not rows_on(on_live_mirror, f"SELECT id FROM kb_rt WHERE MATCH('@keys {key_token('document', ids[1])}')")
 
 
 def snapshot(server, params):
@@ -165,6 +169,7 @@ def test_mirror_killed_mid_run_complete_or_partial_never_silently_short(private_
     try:
         baseline = [snapshot(server, q) for q in QUERIES]
         assert all(total > 0 and not partial for total, _, partial in baseline)
+        assert "X-Partial" not in server.get("/api/v1/search", params={"q": "science", "format": "csv"}).headers
         answers, stop = [], threading.Event()
 
         def reader():
@@ -196,6 +201,8 @@ def test_mirror_killed_mid_run_complete_or_partial_never_silently_short(private_
         for q, (total, hits, _) in zip(QUERIES, baseline):
             down_total, down_hits, down_partial = snapshot(server, q)
             assert down_partial is True and down_total < total and set(down_hits) < set(hits)
+        as_csv = server.get("/api/v1/search", params={"q": "science", "format": "csv"})
+        assert as_csv.status_code == 200 and as_csv.headers["X-Partial"] == "true"  # said in every format
         listing = server.get("/api/v1/documents")
         assert listing.status_code == 503 and listing.json()["code"] == 503
         assert "shard" in listing.json()["message"] and listing.headers.get("Retry-After")
@@ -229,3 +236,18 @@ def test_facets_stay_exact_past_a_thousand_tags(private_cluster, tmp_path):
         answers.append((response.total, response.facets, kb.index.tag_counts()))
     assert answers[0] == answers[1]
     assert len(answers[1][1]["tags"]) >= 1100 and answers[1][1]["tags"]["topic-0001"] == 2
+
+
+def test_patterns_matching_too_many_words_are_refused_on_both_backends(private_cluster, tmp_path):
+    cluster = private_cluster(shards=2, replicas=1)
+    text = "Field words.\n\n" + "\n\n".join(" ".join(f"zq{i:04d}x" for i in range(j, 600, 6)) + "." for j in range(6))
+    answers = []
+    for backend, nodes in (("whoosh", None), ("sphinx", cluster.nodes)):
+        kb = KnowledgeBase(home=tmp_path / backend, backend=backend, nodes=nodes)
+        kb.ingest([Document(id="wordy", title="Wordy", text=text)])
+        with pytest.raises(QueryError) as refused:
+            kb.search(SearchRequest(q="zq*"))
+        narrow = kb.search(SearchRequest(q="zq00* OR zq011?x", limit=100))
+        answers.append((str(refused.value), narrow.total, sorted(h["id"] for h in narrow.hits)))
+    assert answers[0] == answers[1]
+    assert answers[1][0] == "'zq' matches more than 500 words; make it more specific" and answers[1][1] > 0

@@ -79,6 +79,9 @@ def main() -> None:
             "KB_API_TOKEN or --token-file to write from elsewhere")}
         values["ERRORS"][413]["message"] = values["ERRORS"][413]["message"].replace("4.0 KB", "25.0 MB").replace(
             "4.9 KB", "60.0 MB")
+        values["ERRORS"][501] = {"code": 501, "status": "Not Implemented", "message": (
+            "fuzzy terms ('diplomcy~') are not supported by the Sphinx backend: Sphinx has no edit-distance "
+            "matching; use a prefix (word*) or GET /api/v1/suggest for a did-you-mean")}
         values["ERRORS"][503] = {"code": 503, "status": "Service Unavailable",
                                  "message": "another writer holds the index lock (waited 5 s)"}
     text = json.dumps(values, indent=1, ensure_ascii=False).replace(str(SAMPLE_PATH), "kb/data/science-diplomacy.txt")
