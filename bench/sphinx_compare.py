@@ -75,7 +75,8 @@ class Fts5:
         out = subprocess.run([str(KB_BIN), "export", "--home", str(home)], capture_output=True, text=True,
                              env={**os.environ, **env}, check=True).stdout
         rows = [json.loads(line) for line in out.splitlines()]
-        self.db.executemany("INSERT INTO p VALUES (?, ?)", [(r["document_id"], r["text"]) for r in rows])
+        self.db.executemany("INSERT INTO p VALUES (?, ?)", [  # what kb indexes: title, section, text
+            (r["document_id"], f"{r.get('document_title', '')}\n{r.get('section', '')}\n{r['text']}") for r in rows])
 
     def search(self, q: str) -> list[str]:
         terms = " OR ".join(f'"{w}"' for w in dict.fromkeys(q.split()))

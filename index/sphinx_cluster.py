@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import asdict
@@ -37,8 +38,18 @@ def start_cluster(directory: str | os.PathLike, shards: int = 2, replicas: int =
     if state.exists() and any(_alive(n, directory) for n in _load(directory)):
         raise ClusterError(f"a cluster is already running in {directory} (kb cluster stop --dir {directory})")
     directory.mkdir(parents=True, exist_ok=True)
-    nodes = [Node(f"s{s}r{r}", s, r, host, free_port(host), free_port(host))
-             for s in range(shards) for r in range(replicas)]
+    for attempt in range(3):  # a free port may be taken by another process before searchd binds it
+        nodes = [Node(f"s{s}r{r}", s, r, host, free_port(host), free_port(host))
+                 for s in range(shards) for r in range(replicas)]
+        try:
+            return _start_nodes(binary, nodes, directory, timeout, mem_limit)
+        except ClusterError as exc:
+            if "bind() failed" not in str(exc) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _start_nodes(binary: str, nodes: list[Node], directory: Path, timeout: float, mem_limit: str) -> list[Node]:
     for node in nodes:
         home = directory / node.name
         (home / "data").mkdir(parents=True, exist_ok=True)
@@ -59,6 +70,12 @@ def start_cluster(directory: str | os.PathLike, shards: int = 2, replicas: int =
 
 
 def _start_node(binary: str, node: Node, home: Path) -> int:
+    for port in (node.sql_port, node.api_port):  # taken since chosen? (searchd would retry for 30 s)
+        with socket.socket() as probe:
+            try:
+                probe.bind((node.host, port))
+            except OSError:
+                raise ClusterError(f"searchd {node.name}: bind() failed on {node.host}:{port}") from None
     pid_file = home / "searchd.pid"
     pid_file.unlink(missing_ok=True)
     with open(home / "startup.log", "w") as log:

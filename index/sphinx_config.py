@@ -197,5 +197,4 @@ def node_config(node: Node, nodes: list[Node], home: Path, mem_limit: str = "64M
             "    read_timeout = 5\n"
             "    client_timeout = 300\n"
             "    shutdown_timeout = 1\n"
-            "    seamless_rotate = 0\n"
             "}\n")
