@@ -1,0 +1,59 @@
+"""bench/: the in-house metrics agree with trec_eval (pytrec_eval), and the relevance benchmark
+runs end to end (real ``kb ingest``, real ``kb serve``, HTTP) on a small collection."""
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+
+import pytest
+import pytrec_eval
+
+from bench.metrics import evaluate, load_collection, ndcg_at, percentile, recall_at
+from conftest import DATA, ROOT
+
+MINI = DATA / "minicollection"
+
+
+def trec(qrels, run):
+    scored = {q: {d: float(len(ds) - i) for i, d in enumerate(ds)} for q, ds in run.items()}
+    out = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100"}).evaluate(scored)
+    return out
+
+
+def test_metrics_agree_with_trec_eval_on_random_runs():
+    rng = random.Random(4)
+    docs = [f"d{i}" for i in range(300)]
+    for _ in range(50):
+        qrels = {f"q{n}": {d: rng.choice([0, 1, 1, 2, 3]) for d in rng.sample(docs, rng.randint(1, 25))}
+                 for n in range(5)}
+        qrels = {q: g for q, g in qrels.items() if any(v > 0 for v in g.values())}
+        run = {q: rng.sample(docs, rng.randint(1, 150)) for q in qrels}
+        expected = trec(qrels, run)
+        for q in qrels:
+            assert ndcg_at(run[q], qrels[q], 10) == pytest.approx(expected[q]["ndcg_cut_10"], abs=1e-9)
+            assert recall_at(run[q], qrels[q], 100) == pytest.approx(expected[q]["recall_100"], abs=1e-9)
+
+
+def test_collection_loading_and_mean_over_judged_queries():
+    collection = load_collection(MINI)
+    assert [q for q, _ in collection.queries] == ["1", "2", "3"]     # 4 has no judgment
+    assert collection.qrels["1"] == {"101": 2, "102": 1}
+    perfect = {"1": ["101", "102"], "2": ["103", "104"], "3": ["105"]}
+    assert evaluate(perfect, collection) == {"ndcg@10": 1.0, "recall@100": 1.0}
+    half = evaluate({"1": ["102", "101"]}, collection)                # 2 and 3 unanswered: 0
+    assert half["recall@100"] == pytest.approx(1 / 3)
+    assert half["ndcg@10"] == pytest.approx((1 / 1 + 2 / 1.5849625007211562) / (2 + 1 / 1.5849625007211562) / 3)
+    assert percentile([5, 1, 3, 2, 4], 95) == 5 and percentile([], 95) == 0.0
+
+
+def test_relevance_bench_runs_over_http():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "relevance.py"), "--collection", str(MINI)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "collection minicollection: 3 judged queries" in out
+    row = next(line for line in out.splitlines() if line.startswith("kb (HTTP"))
+    ndcg, recall = map(float, row.split()[-4:-2])
+    assert ndcg > 0.8 and recall == pytest.approx(0.8333, abs=1e-4)
+    assert "agrees with bench.metrics" in out
