@@ -41,6 +41,9 @@ class SearchArgs(FilterArgs):
         "description": "false: no snippet (faster)."})
     sort = fields.String(load_default="relevance", validate=validate.OneOf(["relevance", "document"]), metadata={
         "description": "relevance (best first) or document (by document, then reading order)."})
+    syntax = fields.String(load_default="auto", validate=validate.OneOf(["auto", "query", "words"]), metadata={
+        "description": "query: the query syntax, invalid syntax is a 400; words: every word is a word "
+                       "(for natural-language text); auto: query syntax when valid, else words."})
     format = format_field("default json")
     color = color_field()
 
@@ -92,6 +95,9 @@ class SearchResponseSchema(Schema):
     partial = fields.Boolean(metadata={"description": "true when the engine could not search everything."})
     next = fields.String(allow_none=True, metadata={"description": "URL of the next page, null on the last."})
     prev = fields.String(allow_none=True, metadata={"description": "URL of the previous page, null on the first."})
+    syntax = fields.String(metadata={"description": "How q was read: query or words."})
+    notice = fields.String(allow_none=True, metadata={
+        "description": "Why q was read as plain words (auto mode, invalid syntax)."})
 
 
 class ExportedPassageSchema(Schema):

@@ -43,7 +43,8 @@ class Search(MethodView):
         fmt = negotiate(args["format"], SEARCH_FORMATS)
         request = SearchRequest(q=args["q"], filters=filters_from(args), limit=args["limit"],
                                 offset=args["offset"], group_by=args["group_by"],
-                                highlight=args["highlight"], sort=args["sort"], facets=fmt == "json")
+                                highlight=args["highlight"], sort=args["sort"], facets=fmt == "json",
+                                syntax=args["syntax"])
         response = get_kb().search(request)
         links = page_links(args["offset"], args["limit"], response.total)
         headers = {**link_header(links), "X-Total-Count": str(response.total)}
@@ -54,7 +55,8 @@ class Search(MethodView):
                           color=args["color"], filename="search", next_url=links["next"])
         body = {"query": args["q"], "total": response.total, "offset": args["offset"],
                 "limit": args["limit"], "hits": response.hits, "facets": response.facets,
-                "took_ms": response.took_ms, "partial": response.partial, **links}
+                "took_ms": response.took_ms, "partial": response.partial,
+                "syntax": response.syntax, "notice": response.notice, **links}
         return body, 200, headers
 
 

@@ -16,6 +16,8 @@ from whoosh.analysis import CharsetFilter
 from whoosh.support.charset import accent_map
 
 TOKEN_PATTERN = r"\w+(?:[.'’]\w+)*"
+# A word of free text as people write it: hyphenated words are one word (analysed into parts).
+WORD_PATTERN = r"\w+(?:[-‐‑.'’]\w+)*"
 
 # English function words ignored in free-text queries. "us" is kept: it is a country here.
 STOP_WORDS = frozenset("""

@@ -63,6 +63,7 @@ class SearchRequest:
     highlight: bool = True
     sort: str = "relevance"          # "relevance" or "document"
     facets: bool = True
+    syntax: str = "auto"             # "auto", "query" or "words" (see index.querying)
 
 
 @dataclass
@@ -72,6 +73,8 @@ class SearchResponse:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     took_ms: float = 0.0
     partial: bool = False
+    syntax: str = "query"            # how the query string was read: "query" or "words"
+    notice: str | None = None        # why an auto-mode query was read as words
 
 
 class SearchIndex(abc.ABC):

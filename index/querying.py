@@ -1,20 +1,35 @@
-"""Whoosh's query parser, made safe: syntax checked first with messages that say where,
-limits on length and on expanded terms, stop words dropped from free text, and repeated
-query words kept as weights (Whoosh's parser folds repeats away)."""
+"""From a query string to a Whoosh query, in one of three syntax modes.
+
+* ``query``: Whoosh's parser, made safe. The syntax is checked first, so that what the parser would
+  silently misread is a ``QueryError`` whose message says what is wrong and where.
+* ``words``: the string is natural language (a question, a claim, a pasted sentence): its words are
+  ORed, nothing in it is an operator, nothing is rejected but what is over a limit.
+* ``auto`` (the default): ``query`` when the string is valid query syntax, else ``words``, with a
+  notice saying why. People paste text with stray quotes and brackets; they should get results.
+
+In both modes free-text words are ORed with a coordination bonus, English stop words are dropped
+(but kept inside phrases), and a word repeated in the query weighs more (Whoosh's parser folds
+repeats away, so repeats become boosts). ``+`` and ``-`` are operators only before a word, a quote
+or a bracket: ``+1``, ``-19`` and a lone ``-`` are text.
+"""
 from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from whoosh import qparser, query
 
-from .analysis import is_stop_word
+from .analysis import WORD_PATTERN, is_stop_word
 from .base import QueryError
 
+SYNTAX_MODES = ("auto", "query", "words")
 FIELD_ALIASES = {"tag": "tags", "tags": "tags", "title": "title", "section": "section",
                  "document": "document_id", "document_id": "document_id"}
 OPERATORS = ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")
 _TOKEN = re.compile(r'"[^"]*"(?:~\d+)?|\(|\)|[^\s()"]+')
+_SIGN = r"(?<![^\s(]){}(?=[^\W\d]|[\"(])"   # a sign is an operator only before a word, quote or bracket
+_WORD = re.compile(WORD_PATTERN)
 
 
 class QueryLimits:
@@ -26,15 +41,33 @@ class QueryLimits:
         self.max_wildcards = max_wildcards
 
 
-def check_syntax(q: str, limits: QueryLimits) -> None:
-    """Raise QueryError for what the parser would silently misread."""
+class QuerySyntaxError(QueryError):
+    """The string is not valid query syntax (``auto`` mode then reads it as words)."""
+
+
+@dataclass
+class ParsedQuery:
+    query: query.Query
+    syntax: str                 # how the string was read: "query" or "words"
+    notice: str | None = None   # why auto mode read it as words
+
+
+def check_limits(q: str, limits: QueryLimits) -> None:
+    """Limits that hold in every mode."""
     if len(q) > limits.max_length:
         raise QueryError(f"query is {len(q)} characters long; the limit is {limits.max_length}")
     if "\x00" in q:
         raise QueryError("query contains a NUL character")
+    count = len(q.split())
+    if count > limits.max_terms:
+        raise QueryError(f"query has {count} terms; the limit is {limits.max_terms}")
+
+
+def check_syntax(q: str, limits: QueryLimits) -> None:
+    """Raise QuerySyntaxError for what the parser would silently misread."""
     quotes = [m.start() for m in re.finditer('"', q)]
     if len(quotes) % 2:
-        raise QueryError(f"unbalanced quote: the quote at position {quotes[-1] + 1} is never closed")
+        raise QuerySyntaxError(f"unbalanced quote: the quote at position {quotes[-1] + 1} is never closed")
     depth = 0
     outside = re.sub(r'"[^"]*"', lambda m: " " * len(m.group()), q)
     for i, ch in enumerate(outside):
@@ -43,97 +76,156 @@ def check_syntax(q: str, limits: QueryLimits) -> None:
         elif ch == ")":
             depth -= 1
             if depth < 0:
-                raise QueryError(f"unbalanced bracket: ')' at position {i + 1} has no matching '('")
+                raise QuerySyntaxError(f"unbalanced bracket: ')' at position {i + 1} has no matching '('")
     if depth > 0:
-        raise QueryError(f"unbalanced bracket: {depth} '(' never closed")
+        raise QuerySyntaxError(f"unbalanced bracket: {depth} '(' never closed")
     tokens = [(m.group(), m.start()) for m in _TOKEN.finditer(q)]
-    if len(tokens) > limits.max_terms:
-        raise QueryError(f"query has {len(tokens)} terms; the limit is {limits.max_terms}")
     previous = None
     for i, (tok, pos) in enumerate(tokens):
         if tok in OPERATORS:
             left_ok = previous is not None and previous not in OPERATORS and previous != "("
             if tok != "NOT" and not left_ok:
-                raise QueryError(f"operator {tok} at position {pos + 1} has nothing to its left")
+                raise QuerySyntaxError(f"operator {tok} at position {pos + 1} has nothing to its left")
             nxt = tokens[i + 1][0] if i + 1 < len(tokens) else None
             if nxt is None or nxt in ("AND", "OR", "ANDNOT", "ANDMAYBE") or nxt == ")":
-                raise QueryError(f"operator {tok} at position {pos + 1} has nothing to its right")
+                raise QuerySyntaxError(f"operator {tok} at position {pos + 1} has nothing to its right")
         elif not tok.startswith('"'):
             if tok.count("*") + tok.count("?") > limits.max_wildcards:
-                raise QueryError(f"too many wildcards in '{tok[:40]}' at position {pos + 1} "
-                                 f"(at most {limits.max_wildcards})")
+                raise QuerySyntaxError(f"too many wildcards in '{tok[:40]}' at position {pos + 1} "
+                                       f"(at most {limits.max_wildcards})")
             word = tok.split(":", 1)[1] if ":" in tok else tok
             if word[:1] in ("*", "?"):
-                raise QueryError(f"a wildcard cannot start a word ('{tok[:40]}' at position {pos + 1})")
+                raise QuerySyntaxError(f"a wildcard cannot start a word ('{tok[:40]}' at position {pos + 1})")
             field = tok.split(":", 1)[0].lstrip("+-") if ":" in tok else None
-            if field is not None and field and field not in FIELD_ALIASES and not _is_url_like(tok):
-                raise QueryError(f"unknown field '{field}' at position {pos + 1}; "
-                                 f"known fields: tags, title, section, document")
+            if field and field not in FIELD_ALIASES and "://" not in tok:
+                raise QuerySyntaxError(f"unknown field '{field}' at position {pos + 1}; "
+                                       f"known fields: tags, title, section, document")
         previous = tok
 
 
-def _is_url_like(tok: str) -> bool:
-    return "://" in tok
-
-
 class QueryBuilder:
-    """Turns a query string into a Whoosh query. Built once, used by every request."""
+    """Turns a query string into a Whoosh query. Built once, used by every request.
 
-    def __init__(self, schema, limits: QueryLimits | None = None):
+    ``coord`` is the weight of Whoosh's coordination bonus on a disjunction of words (a passage
+    matching more of the words ranks higher); ``hyphenated`` says how a hyphenated word of free
+    text is searched: ``"phrase"`` (its parts adjacent) or ``"terms"`` (its parts as words)."""
+
+    def __init__(self, schema, limits: QueryLimits | None = None, coord: float | None = None,
+                 hyphenated: str = "terms"):
+        self.schema = schema
         self.limits = limits or QueryLimits()
+        self.coord = coord
+        self.hyphenated = hyphenated
+        self.analyzer = schema["content"].analyzer
         self.parser = qparser.QueryParser("content", schema, group=qparser.OrGroup)
+        for plugin in (qparser.SingleQuotePlugin, qparser.RangePlugin, qparser.BoostPlugin):
+            self.parser.remove_plugin_class(plugin)   # undocumented forms that misread plain text
         self.parser.add_plugin(qparser.FuzzyTermPlugin())
-        # + and - only at the start of a word: "COVID-19" and "tags:covid-19" are words, not negations
-        self.parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
+        self.parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=_SIGN.format(r"\+"),
+                                                       minusexpr=_SIGN.format("-")))
         self.parser.add_plugin(qparser.FieldAliasPlugin({"tags": ["tag"], "document_id": ["document"]}))
-        self.parser.remove_plugin_class(qparser.BoostPlugin)
 
-    def build(self, q: str, reader=None):
+    def build(self, q: str, reader=None, syntax: str = "auto"):
+        return self.parse(q, reader, syntax).query
+
+    def parse(self, q: str, reader=None, syntax: str = "auto") -> ParsedQuery:
+        if syntax not in SYNTAX_MODES:
+            raise QueryError(f"unknown syntax '{syntax}'; use one of {', '.join(SYNTAX_MODES)}")
         q = (q or "").strip()
         if not q:
-            return query.Every()
+            return ParsedQuery(query.Every(), "query" if syntax != "words" else "words")
+        check_limits(q, self.limits)
+        if syntax == "words":
+            return ParsedQuery(self.words(q), "words")
+        try:
+            parsed = self.structured(q)
+        except QuerySyntaxError as exc:
+            if syntax == "query":
+                raise
+            return ParsedQuery(self.words(q), "words", f"{exc}; searched as plain words")
+        if reader is not None:
+            self._check_expansions(parsed, reader)
+        return ParsedQuery(parsed, "query")
+
+    # ------------------------------------------------------------------ words mode
+
+    def words(self, q: str):
+        """Every word of the string ORed (stop words dropped, repeats as boosts)."""
+        subs = [self._word_query(m.group(), m.start()) for m in _WORD.finditer(q)]
+        subs = [s for s in subs if s is not None]
+        return _with_coord(self._or_of_words(subs, q) or query.NullQuery, self.coord)
+
+    def _word_query(self, word: str, start: int):
+        terms = [t.text for t in self.analyzer(word)]
+        if not terms:
+            return None
+        node = query.Term("content", terms[0]) if len(terms) == 1 else query.Phrase("content", terms)
+        node.startchar, node.endchar = start, start + len(word)
+        return node
+
+    # ------------------------------------------------------------------ query mode
+
+    def structured(self, q: str):
         check_syntax(q, self.limits)
         try:
             parsed = self.parser.parse(q, normalize=False)
         except Exception as exc:  # the parser's own complaints, said plainly
-            raise QueryError(f"cannot parse query: {exc}") from None
+            raise QuerySyntaxError(f"cannot parse query: {exc}") from None
         _raise_error_nodes(parsed)
-        parsed = _exclude_negations(self._weight_free_text(parsed, q))
+        parsed = _exclude_negations(self._weight_free_text(_flatten_or(parsed), q))
         parsed = parsed.normalize()
-        if parsed is query.NullQuery:
-            return query.NullQuery
-        if reader is not None:
-            self._check_expansions(parsed, reader)
-        return parsed
+        return query.NullQuery if parsed is query.NullQuery else _with_coord(parsed, self.coord)
 
     def _weight_free_text(self, parsed, qstring):
-        """In every disjunction of words: drop stop words and turn repeats into boosts."""
+        """In every disjunction of words: drop stop words, turn repeats into boosts."""
         if parsed.is_leaf():
             if isinstance(parsed, query.Term) and parsed.fieldname == "content":
-                return self._weight_free_text(query.Or([parsed]), qstring)
+                return self._or_of_words([parsed], qstring) or parsed
+            return parsed
+        if isinstance(parsed, query.Phrase):
             return parsed
         if not isinstance(parsed, query.Or):
             return parsed.apply(lambda c: self._weight_free_text(c, qstring))
-        kept: "OrderedDict[tuple, query.Term]" = OrderedDict()
+        subs = [s if s.is_leaf() or isinstance(s, query.Phrase) else self._weight_free_text(s, qstring)
+                for s in parsed.subqueries]
+        return self._or_of_words(subs, qstring, boost=parsed.boost) or parsed
+
+    def _or_of_words(self, subs, qstring, boost: float = 1.0):
+        """Stop words out, repeated words merged into one boosted term, hyphenated words as
+        configured; None when nothing but stop words is left (then they are searched after all)."""
+        kept: "OrderedDict[tuple, query.Query]" = OrderedDict()
         others = []
-        for sub in parsed.subqueries:
-            if isinstance(sub, query.Term) and sub.fieldname == "content":
-                surface = _surface(sub, qstring)
+        for sub in subs:
+            surface = _surface(sub, qstring)
+            if sub.is_leaf() and getattr(sub, "fieldname", None) == "content" and isinstance(sub, query.Term):
                 if surface is not None and is_stop_word(surface):
                     continue
                 key = (sub.fieldname, sub.text)
                 if key in kept:
                     kept[key].boost += sub.boost
                 else:
-                    kept[key] = sub
-            elif sub.is_leaf():
-                others.append(sub)
+                    kept[key] = query.Term(sub.fieldname, sub.text, boost=sub.boost)
+            elif (isinstance(sub, query.Phrase) and sub.fieldname == "content" and surface
+                  and not surface.startswith('"') and self.hyphenated in ("terms", "and")):
+                if self.hyphenated == "and":
+                    others.append(query.And([query.Term("content", t) for t in sub.words], boost=sub.boost))
+                    continue
+                for text in sub.words:   # a hyphenated word of free text: its parts as words
+                    key = ("content", text)
+                    if key in kept:
+                        kept[key].boost += sub.boost
+                    else:
+                        kept[key] = query.Term("content", text, boost=sub.boost)
             else:
-                others.append(self._weight_free_text(sub, qstring))
-        subs = list(kept.values()) + others
-        if not subs:  # only stop words: search them after all
-            return parsed
-        return query.Or(subs, boost=parsed.boost) if len(subs) > 1 else subs[0]
+                others.append(sub)
+        out = list(kept.values()) + others
+        if not out:
+            if not subs:
+                return None
+            out = subs   # only stop words: search them after all
+        if len(out) == 1 and boost == 1.0:
+            return out[0]
+        return query.Or(out, boost=boost)
 
     def _check_expansions(self, q, reader) -> None:
         for node in q.leaves():
@@ -145,6 +237,32 @@ class QueryBuilder:
                         raise QueryError(
                             f"'{node.text}' matches more than {self.limits.max_expansions} "
                             f"words; make it more specific")
+
+
+def _with_coord(q, scale: float | None):
+    """Whoosh's coordination bonus on every disjunction (set last: rewriting queries drops it)."""
+    if scale and not q.is_leaf():
+        if isinstance(q, query.Or) and len(q.subqueries) > 1:
+            q.scale = scale
+        for child in q.children():
+            _with_coord(child, scale)
+    return q
+
+
+def _flatten_or(q):
+    """``a (b c)`` is ``a b c``: nested plain disjunctions merged, so repeats are seen across them."""
+    if q.is_leaf() or isinstance(q, query.Phrase):
+        return q
+    q = q.apply(_flatten_or)
+    if isinstance(q, query.Or):
+        subs = []
+        for sub in q.subqueries:
+            if type(sub) is query.Or and sub.boost == 1.0:
+                subs.extend(sub.subqueries)
+            else:
+                subs.append(sub)
+        return query.Or(subs, boost=q.boost)
+    return q
 
 
 def _exclude_negations(q):
@@ -162,8 +280,8 @@ def _exclude_negations(q):
     return q.apply(_exclude_negations)
 
 
-def _surface(term, qstring):
-    start, end = getattr(term, "startchar", None), getattr(term, "endchar", None)
+def _surface(node, qstring):
+    start, end = getattr(node, "startchar", None), getattr(node, "endchar", None)
     if start is None or end is None:
         return None
     return qstring[start:end]
@@ -173,4 +291,4 @@ def _raise_error_nodes(q):
     for node in q.leaves():
         error = getattr(node, "error", None)
         if error:
-            raise QueryError(f"cannot parse query: {error}")
+            raise QuerySyntaxError(f"cannot parse query: {error}")

@@ -21,8 +21,9 @@ from whoosh.analysis import SimpleAnalyzer
 from . import collect, storage
 from .analysis import text_analyzer
 from .base import Filters, SearchIndex, SearchRequest, SearchResponse
-from .highlight import Highlighter
+from .highlight import Highlighter, MatchPlan, match_plan
 from .querying import QueryBuilder, QueryLimits
+from .scoring import PassageBM25
 
 PASSAGE_FIELDS = ("id", "document_id", "ordinal", "section", "text", "start", "end",
                   "tags", "keywords", "evidence")
@@ -60,7 +61,7 @@ class WhooshIndex(SearchIndex):
         self.home.mkdir(parents=True, exist_ok=True)
         self.lock_timeout = lock_timeout
         self.schema = make_schema()
-        self.weighting = scoring.BM25F(B=b, K1=k1)
+        self.weighting = PassageBM25(k1=k1, b=b)
         self.queries = QueryBuilder(self.schema, limits)
         self.highlighter = Highlighter(self.schema["content"].analyzer)
         self._lock = threading.RLock()
@@ -176,7 +177,8 @@ class WhooshIndex(SearchIndex):
         started = time.perf_counter()
         s = self.searcher()
         cache = self._cache
-        q = self.queries.build(request.q, s.reader())
+        parsed = self.queries.parse(request.q, s.reader(), request.syntax)
+        q = parsed.query
         allowed = cache.allowed(request.filters)
         browse = isinstance(q, query.Every)
         matched = allowed if browse else cache.docs(q) & allowed
@@ -196,7 +198,7 @@ class WhooshIndex(SearchIndex):
             page = collect.top_documents(s, cache, q, allowed, want, len(matched))[request.offset:]
         else:
             page = collect.top_scored(s, q, allowed, want)[request.offset:] if matched else []
-        terms = _highlight_terms(q, s.reader()) if request.highlight and not browse else frozenset()
+        plan = match_plan(q, s.reader()) if request.highlight and not browse else MatchPlan()
         hits = []
         for docnum, score in page:
             fields = s.stored_fields(docnum)
@@ -204,11 +206,12 @@ class WhooshIndex(SearchIndex):
             record["score"] = round(score, 4) if score is not None else None
             record["document_title"] = fields.get("title", "")
             if request.highlight:
-                record["snippet"] = self.highlighter.snippet(record["text"], terms)
+                record["snippet"] = self.highlighter.snippet(record["text"], plan)
             hits.append(record)
         facets = {"tags": cache.facet_counts(matched)} if request.facets else {}
         took = (time.perf_counter() - started) * 1000
-        return SearchResponse(total=total, hits=hits, facets=facets, took_ms=round(took, 2))
+        return SearchResponse(total=total, hits=hits, facets=facets, took_ms=round(took, 2),
+                              syntax=parsed.syntax, notice=parsed.notice)
 
     # ------------------------------------------------------------------ lookups
 
@@ -313,7 +316,8 @@ class WhooshIndex(SearchIndex):
             candidates.sort(key=lambda c: (-c[0], c[1]))
             prefix = " ".join(words[:-1])
             for freq, word in candidates[:limit]:
-                out["completions"].append({"text": f"{prefix} {word}".strip(), "hits": freq})
+                text = f"{prefix} {word}".strip()
+                out["completions"].append({"text": text, "hits": self._hits(text, reader)})
         corrector = s.corrector("spell")
         corrected, changed = [], False
         for w in words:
@@ -328,9 +332,13 @@ class WhooshIndex(SearchIndex):
                 corrected.append(w)
         if changed:
             text = " ".join(corrected)
-            matched = self._cache.docs(self.queries.build(text, reader)) & self._cache.allowed(Filters())
-            out["did_you_mean"] = {"text": text, "hits": len(matched)}
+            out["did_you_mean"] = {"text": text, "hits": self._hits(text, reader)}
         return out
+
+    def _hits(self, text: str, reader) -> int:
+        """How many passages a search for these words would find."""
+        q = self.queries.build(text, reader, syntax="words")
+        return len(self._cache.docs(q) & self._cache.allowed(Filters()))
 
     def stats(self) -> dict:
         s = self.searcher()
@@ -381,15 +389,3 @@ def _first_per_document(docnums: list[int], document_of: dict[int, str]) -> list
             seen.add(document_of[d])
             out.append(d)
     return out
-
-
-def _highlight_terms(q, reader) -> frozenset:
-    terms = set()
-    try:
-        pairs = q.existing_terms(reader, phrases=True, expand=True)
-    except Exception:
-        pairs = q.iter_all_terms(phrases=True)
-    for fieldname, text in pairs:
-        if fieldname in ("content", "title", "section"):
-            terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
-    return frozenset(terms)

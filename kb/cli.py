@@ -157,16 +157,20 @@ def _tagged_errors(source, items):
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--group-by", type=click.Choice(["document"]), default=None)
+@click.option("--syntax", type=click.Choice(["auto", "query", "words"]), default="auto", show_default=True,
+              help="query: query syntax (invalid is an error); words: plain words; auto: query if valid.")
 @output_options
 @home_option
 @backend_options
 @friendly_errors
-def search(query, tags, any_tags, not_tags, documents, limit, offset, group_by, output, color, home):
+def search(query, tags, any_tags, not_tags, documents, limit, offset, group_by, syntax, output, color, home):
     """Search passages: words, "phrases", AND/OR/NOT, prefix*, tags:... (--text by default)."""
     kb = open_kb(home)
     request = SearchRequest(q=" ".join(query), limit=limit, offset=offset, group_by=group_by,
-                            filters=Filters(tags, any_tags, not_tags, documents))
+                            filters=Filters(tags, any_tags, not_tags, documents), syntax=syntax)
     response = kb.search(request)
+    if response.notice:
+        click.echo(f"kb: note: {response.notice}", err=True)
     write_hits(response.hits, output or "text", sys.stdout, total=response.total, query=request.q,
                facets=response.facets, color=_color(color))
     if response.partial:

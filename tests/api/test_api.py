@@ -83,10 +83,11 @@ def test_openapi_lists_every_route(client, app):
     ("/api/v1/search?group_by=tag", 422),
     ("/api/v1/search?highlight=maybe", 422),
     ("/api/v1/search?q=" + "x" * 1001, 422),
-    ("/api/v1/search?q=%22open", 400),
-    ("/api/v1/search?q=a+AND", 400),
-    ("/api/v1/search?q=*a*b*c*", 400),
-    ("/api/v1/search?q=nosuch:field", 400),
+    ("/api/v1/search?q=%22open&syntax=query", 400),
+    ("/api/v1/search?q=a+AND&syntax=query", 400),
+    ("/api/v1/search?q=*a*b*c*&syntax=query", 400),
+    ("/api/v1/search?q=nosuch:field&syntax=query", 400),
+    ("/api/v1/search?syntax=regex", 422),
     ("/api/v1/suggest", 422),
 ])
 def test_every_get_error_is_json(client, url, code):

@@ -98,7 +98,7 @@ def test_snippets_mark_matches_and_escape_html(tmp_path):
                                  "h*e*a*l*t*h", "nosuchfield:x", "x" * 2000])
 def test_bad_queries_raise_query_error(ix, bad):
     with pytest.raises(QueryError):
-        ix.search(SearchRequest(q=bad))
+        ix.search(SearchRequest(q=bad, syntax="query"))
 
 
 def test_writers_serialize_through_the_lock(ix):

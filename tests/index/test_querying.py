@@ -1,0 +1,116 @@
+"""Query strings to Whoosh queries: the three syntax modes, free-text weighting, limits."""
+from __future__ import annotations
+
+import pytest
+from whoosh import query
+
+from index.base import QueryError, SearchRequest
+from index.querying import QueryBuilder, QueryLimits, QuerySyntaxError
+from index.whoosh_index import WhooshIndex, make_schema
+
+
+
+def doc(doc_id):
+    return {"id": doc_id, "title": "A title", "text": "text", "source": "", "tags": [], "metadata": {},
+            "ingested_at": ""}
+
+
+def passage(doc_id, n, text):
+    return {"id": f"{doc_id}:{n}", "document_id": doc_id, "ordinal": n, "section": "", "text": text,
+            "start": 0, "end": len(text), "tags": [], "keywords": [], "evidence": []}
+
+
+@pytest.fixture(scope="module")
+def builder():
+    return QueryBuilder(make_schema())
+
+
+def content_terms(q):
+    return {(t.text, t.boost) for t in q.leaves() if isinstance(t, query.Term) and t.fieldname == "content"}
+
+
+def test_free_text_drops_stop_words_and_weights_repeats(builder):
+    q = builder.build("the cell and the cells of a cell")
+    assert content_terms(q) == {("cell", 3.0)}
+    assert builder.build("the of").leaves()  # nothing but stop words: searched after all
+
+
+def test_stop_words_stay_inside_phrases(builder):
+    q = builder.build('"state of the art"')
+    assert isinstance(q, query.Phrase) and q.words == ["state", "of", "the", "art"]
+
+
+def test_brackets_group_but_do_not_split_the_weighting(builder):
+    q = builder.build("dendritic cells (DCs) regulate cells")
+    assert content_terms(q) == {("dendrit", 1.0), ("cell", 2.0), ("dc", 1.0), ("regul", 1.0)}
+
+
+@pytest.mark.parametrize("text,words", [
+    ("stabilizing +1 nucleosomes", {"stabiliz", "1", "nucleosom"}),
+    ("the G - quadruplex", {"g", "quadruplex"}),
+    ("alpha (+)- thalassemia", {"alpha", "thalassemia"}),
+    ("Ca2+ in the cytosol", {"ca2", "cytosol"}),
+    ("a drop of -5 degrees", {"drop", "5", "degre"}),
+])
+def test_signs_before_numbers_and_lone_signs_are_text(builder, text, words):
+    parsed = builder.parse(text)
+    assert parsed.syntax == "query"
+    assert {t for t, _ in content_terms(parsed.query)} == words
+
+
+def test_hyphenated_words_are_searched_as_their_parts(builder):
+    assert {t for t, _ in content_terms(builder.build("COVID-19 vaccines"))} == {"covid", "19", "vaccin"}
+    assert isinstance(builder.build('"COVID-19"'), query.Phrase)
+
+
+@pytest.mark.parametrize("bad,where", [
+    ('"open quote', "position 1"), ("(a OR b", "never closed"), ("a OR b)", "position 7"),
+    ("a AND", "position 3"), ("OR a", "position 1"), ("*ealth", "position 1"),
+    ("h*e*a*l*t*h", "position 1"), ("nosuchfield:x", "unknown field 'nosuchfield' at position 1"),
+])
+def test_query_mode_says_what_is_wrong_and_where(builder, bad, where):
+    with pytest.raises(QuerySyntaxError, match=where):
+        builder.parse(bad, syntax="query")
+
+
+@pytest.mark.parametrize("text", ['"open quote', "(a OR b", "a AND", "nosuchfield:x", "*ealth"])
+def test_auto_mode_searches_invalid_syntax_as_words_and_says_why(builder, text):
+    parsed = builder.parse(text)
+    assert parsed.syntax == "words" and parsed.notice and "searched as plain words" in parsed.notice
+    assert parsed.query is not query.NullQuery
+
+
+def test_words_mode_has_no_operators(builder):
+    parsed = builder.parse('CRP is NOT predictive -mortality "AND" title:x', syntax="words")
+    assert parsed.syntax == "words" and not parsed.notice
+    assert {t for t, _ in content_terms(parsed.query)} == {"crp", "predict", "mortal", "titl", "x"}
+    assert "ANDNOT" not in repr(parsed.query) and "Not(" not in repr(parsed.query)
+
+
+def test_limits_hold_in_every_mode():
+    builder = QueryBuilder(make_schema(), QueryLimits(max_length=50, max_terms=5))
+    for syntax in ("auto", "query", "words"):
+        with pytest.raises(QueryError, match="limit is 50"):
+            builder.parse("x" * 51, syntax=syntax)
+        with pytest.raises(QueryError, match="6 terms; the limit is 5"):
+            builder.parse("a b c d e f", syntax=syntax)
+    with pytest.raises(QueryError):
+        builder.parse("x", syntax="regex")
+
+
+def test_too_many_expansions_is_a_clear_error(tmp_path):
+    ix = WhooshIndex(tmp_path / "ix", limits=QueryLimits(max_expansions=3))
+    ix.replace_documents([(doc("w"), [passage("w", 1, "health healer healthy heal heals healing")])])
+    with pytest.raises(QueryError, match="'heal' matches more than 3 words"):
+        ix.search(SearchRequest(q="heal*"))
+    assert ix.search(SearchRequest(q="healt*")).total == 1
+
+
+def test_the_response_says_how_the_query_was_read(tmp_path):
+    ix = WhooshIndex(tmp_path / "ix")
+    ix.replace_documents([(doc("w"), [passage("w", 1, "An open quote in a claim")])])
+    r = ix.search(SearchRequest(q='"open quote'))
+    assert r.total == 1 and r.syntax == "words" and "unbalanced quote" in r.notice
+    assert ix.search(SearchRequest(q='"open quote"')).syntax == "query"
+    with pytest.raises(QuerySyntaxError):
+        ix.search(SearchRequest(q='"open quote', syntax="query"))
