@@ -18,7 +18,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from whoosh import qparser, query
+from whoosh import matching, qparser, query
 
 from .analysis import WORD_PATTERN, is_stop_word
 from .base import QueryError
@@ -239,13 +239,35 @@ class QueryBuilder:
                             f"words; make it more specific")
 
 
+class CoordMatcher(matching.CoordMatcher):
+    """Whoosh's "SQR" coordination bonus, ``score + (matched - 1) / (terms - scale)²``, without its
+    degenerate case: when one term of the query is in the index, Whoosh multiplies every score
+    by (terms - 1) / terms = 0 and the ranking is lost."""
+
+    def _sqr(self, score, matching):
+        terms = self._termcount
+        return score if terms <= 1 else score + (matching - 1) / (terms - self._scale) ** 2
+
+
+class CoordOr(query.Or):
+    """A disjunction whose documents get a bonus for matching more of its terms."""
+
+    def _matcher(self, subs, searcher, context):
+        plain = query.Or(subs, boost=self.boost)
+        plain.matcher_type = query.Or.DEFAULT_MATCHER   # a tree of unions: it can say which terms matched
+        m = plain._matcher(subs, searcher, context)
+        if self.scale and sum(1 for _ in m.term_matchers()) > 1:
+            m = CoordMatcher(m, scale=self.scale)
+        return m
+
+
 def _with_coord(q, scale: float | None):
-    """Whoosh's coordination bonus on every disjunction (set last: rewriting queries drops it)."""
-    if scale and not q.is_leaf():
-        if isinstance(q, query.Or) and len(q.subqueries) > 1:
-            q.scale = scale
-        for child in q.children():
-            _with_coord(child, scale)
+    """The coordination bonus on every disjunction (set last: rewriting queries drops it)."""
+    if not scale or q.is_leaf():
+        return q
+    q = q.apply(lambda child: _with_coord(child, scale))
+    if type(q) is query.Or and len(q.subqueries) > 1:
+        return CoordOr(q.subqueries, boost=q.boost, scale=scale)
     return q
 
 

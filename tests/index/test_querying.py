@@ -114,3 +114,19 @@ def test_the_response_says_how_the_query_was_read(tmp_path):
     assert ix.search(SearchRequest(q='"open quote"')).syntax == "query"
     with pytest.raises(QuerySyntaxError):
         ix.search(SearchRequest(q='"open quote', syntax="query"))
+
+
+def test_coordination_bonus_ranks_more_matched_words_higher_and_never_zeroes_scores(tmp_path):
+    ix = WhooshIndex(tmp_path / "ix")
+    ix.queries.coord = 0.3
+    ix.replace_documents([(doc("c"), [passage("c", 1, "zebra zebra zebra zebra"),
+                                      passage("c", 2, "zebra lion in a longer passage of words")])])
+    plain = WhooshIndex(tmp_path / "ix")
+    plain.queries.coord = None
+    assert [h["id"] for h in plain.search(SearchRequest(q="zebra lion")).hits][0] == "c:2"
+    with_bonus = ix.search(SearchRequest(q="zebra lion")).hits
+    without = {h["id"]: h["score"] for h in plain.search(SearchRequest(q="zebra lion")).hits}
+    assert with_bonus[0]["id"] == "c:2" and with_bonus[0]["score"] > without["c:2"]
+    # Whoosh's own bonus would multiply every score by 0 when one word is not in the index
+    scores = [h["score"] for h in ix.search(SearchRequest(q="zebra qqqxyz")).hits]
+    assert len(scores) == 2 and all(s > 0 for s in scores) and scores[0] > scores[1]
