@@ -111,8 +111,9 @@ class QueryBuilder:
     text is searched: ``"phrase"`` (its parts adjacent) or ``"terms"`` (its parts as words)."""
 
     def __init__(self, schema, limits: QueryLimits | None = None, coord: float | None = None,
-                 hyphenated: str = "terms"):
+                 hyphenated: str = "terms", qtf_k3: float | None = 1.2):
         self.schema = schema
+        self.qtf_k3 = qtf_k3
         self.limits = limits or QueryLimits()
         self.coord = coord
         self.hyphenated = hyphenated
@@ -218,6 +219,8 @@ class QueryBuilder:
                         kept[key] = query.Term("content", text, boost=sub.boost)
             else:
                 others.append(sub)
+        for term in kept.values():
+            term.boost = self.query_tf(term.boost)
         out = list(kept.values()) + others
         if not out:
             if not subs:
@@ -226,6 +229,12 @@ class QueryBuilder:
         if len(out) == 1 and boost == 1.0:
             return out[0]
         return query.Or(out, boost=boost)
+
+    def query_tf(self, count: float) -> float:
+        """BM25's query-term weight, (k3 + 1) qtf / (k3 + qtf): 1 for a word said once, more for a
+        repeated one, saturating as the document side does (k3=None: linear, 0: repeats ignored)."""
+        k3 = self.qtf_k3
+        return count if k3 is None else (k3 + 1) * count / (k3 + count)
 
     def _check_expansions(self, q, reader) -> None:
         for node in q.leaves():

@@ -104,9 +104,9 @@ def main():
 @click.option("--tag", "tags", multiple=True, help="Tag every passage of these documents.")
 @click.option("--title", help="Title of the document read from stdin (-).")
 @click.option("--id", "doc_id", help="Id of the document read from stdin (-).")
-@click.option("--target-words", type=click.IntRange(10, 2000), default=120, show_default=True)
-@click.option("--min-words", type=click.IntRange(1, 2000), default=40, show_default=True)
-@click.option("--max-words", type=click.IntRange(10, 5000), default=200, show_default=True)
+@click.option("--target-words", type=click.IntRange(10, 2000), default=SplitOptions.target_words, show_default=True)
+@click.option("--min-words", type=click.IntRange(1, 2000), default=SplitOptions.min_words, show_default=True)
+@click.option("--max-words", type=click.IntRange(10, 5000), default=SplitOptions.max_words, show_default=True)
 @home_option
 @taxonomy_option
 @backend_options

@@ -20,9 +20,11 @@ __all__ = ["SplitOptions", "split_text", "clean_text"]
 
 @dataclass(frozen=True)
 class SplitOptions:
-    target_words: int = 120
+    # ~200-word passages: best for ranking documents by their best passage (Callan 1994; Kaszkiel
+    # and Zobel 2001), and on SciFact through the HTTP API (bench/RESULTS.md); still a citable unit
+    target_words: int = 200
     min_words: int = 40
-    max_words: int = 200
+    max_words: int = 320
 
 
 # ---------------------------------------------------------------- line classification
