@@ -66,7 +66,7 @@ class SearchPage(MethodView):
         offset = min(int(offset), 10_000) if offset.isdigit() else 0
         kb = get_kb()
         topics = {t["tag"]: t for t in kb.tags()}
-        hits, total, error = [], 0, None
+        hits, total, error, notice = [], 0, None, None
         facets = {t: topic["count"] for t, topic in topics.items() if topic["count"]}
         if q or tags:
             filters = Filters(tags=tuple(tags)) if mode == "all" else Filters(any_tags=tuple(tags))
@@ -75,7 +75,7 @@ class SearchPage(MethodView):
             except QueryError as exc:
                 error = str(exc)
             else:
-                hits, total = response.hits, response.total
+                hits, total, notice = response.hits, response.total, response.notice
                 facets = response.facets.get("tags", {})
                 if mode == "any" and tags:  # any: the counts without the tag filter, so tags can be added
                     facets = kb.search(SearchRequest(q=q, limit=1, highlight=False)).facets.get("tags", {}) \
@@ -96,6 +96,7 @@ class SearchPage(MethodView):
         stats = kb.stats() if not (q or tags) else {}
         body = render_template(
             "search.html", stats=stats, q=q, tags=tags, mode=mode, hits=hits, total=total, offset=offset, error=error,
+            notice=notice,
             facets=facet_list, topics=topics, selected=selected, toggle=toggle, page_size=PAGE_SIZE,
             mode_url=lambda m: page_url(q=q, tag=tags, mode=m),
             tag_url=lambda t: page_url(tag=[t]),

@@ -1,8 +1,8 @@
 """Snippets: up to three fragments around the best matches, ``<mark>`` around each match, the
 passage's own HTML escaped, ``…`` where text is cut.
 
-Phrase-aware: the words of ``"public health"`` are marked where they occur as the phrase (one
-``<mark>`` around it), not wherever one of them stands alone; words of a negated clause
+Phrase-aware: the words of ``"public health"`` are marked where they occur as the phrase, not
+wherever one of them stands alone; words of a negated clause
 (``NOT x``, ``-x``) are never marked. Matching uses the index's analyzer, so ``vaccines`` marks
 ``vaccine`` and ``COVID-19`` marks ``COVID-19``.
 """
@@ -112,8 +112,7 @@ class Highlighter:
         found.sort()
         merged: list[list] = []
         for start, end, key in found:
-            if merged and (start <= merged[-1][1] or not text[merged[-1][1]:start].strip()):
-                # overlapping, or only spaces between: one mark ("<mark>public health</mark>")
+            if merged and start < merged[-1][1]:   # overlapping matches: one mark
                 merged[-1][1] = max(merged[-1][1], end)
             else:
                 merged.append([start, end, key])
@@ -165,11 +164,8 @@ def _phrase_spans(tokens: list[_Token], words: tuple, slop: int):
                 break
             matched.append(tokens[j])
         else:
-            if slop <= 1:
-                yield (matched[0].start, matched[-1].end, " ".join(words))
-            else:
-                for t in matched:
-                    yield (t.start, t.end, " ".join(words))
+            for t in matched:   # each word of the occurrence marked, as every matched term is
+                yield (t.start, t.end, " ".join(words))
 
 
 def _word_start(text: str, i: int, limit: int) -> int:

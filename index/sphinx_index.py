@@ -148,11 +148,12 @@ class SphinxIndex(SearchIndex):
 
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
-        translated = self.translator.translate(request.q)
+        translated = self.translator.translate(request.q, request.syntax)
+        read = {"syntax": translated.syntax, "notice": translated.notice}
         facets_empty = {"tags": {}} if request.facets else {}
         where, args = self._where(request.filters, translated.match)
         if translated.nothing or where is None:
-            return SearchResponse(0, [], facets_empty, round((time.perf_counter() - started) * 1000, 2))
+            return SearchResponse(0, [], facets_empty, round((time.perf_counter() - started) * 1000, 2), **read)
         self.suggester.check_expansions(translated.patterns, self.translator.builder.limits.max_expansions)
         browse = translated.match is None
         by_document = browse or request.sort == "document"
@@ -184,7 +185,7 @@ class SphinxIndex(SearchIndex):
         facets = {"tags": self._facets(answer)} if request.facets else {}
         took = round((time.perf_counter() - started) * 1000, 2)
         return SearchResponse(total=answer.total_found, hits=hits, facets=facets, took_ms=took,
-                              partial=answer.partial)
+                              partial=answer.partial, **read)
 
     def _where(self, filters: Filters, match: str | None) -> tuple[str | None, tuple]:
         """`` WHERE ...`` and its arguments; None when a filter can match nothing."""

@@ -41,6 +41,8 @@ class Translated:
     nothing: bool       # the query can match nothing
     highlight: str      # the query CALL SNIPPETS marks (positive words only), "" for none
     patterns: tuple[str, ...] = ()  # prefixes and wildcards, whose expansions are limited
+    syntax: str = "query"           # how the string was read (index.querying): "query" or "words"
+    notice: str | None = None       # why auto mode read it as words
 
 
 class Translator:
@@ -50,16 +52,17 @@ class Translator:
         self.builder = builder
         self.analyzer = text_analyzer()
 
-    def translate(self, q: str) -> Translated:
-        tree = self.builder.build(q)
+    def translate(self, q: str, syntax: str = "auto") -> Translated:
+        parsed = self.builder.parse(q, syntax=syntax)
+        tree, read = parsed.query, {"syntax": parsed.syntax, "notice": parsed.notice}
         if isinstance(tree, wq.Every):
-            return Translated(None, False, "")
+            return Translated(None, False, "", **read)
         if tree is wq.NullQuery or isinstance(tree, type(wq.NullQuery)):
-            return Translated(None, True, "")
-        writer = _Writer(self._surfaces(q), _patterns(q))
+            return Translated(None, True, "", **read)
+        writer = _Writer(self._surfaces(q), _patterns(q) if parsed.syntax == "query" else [])
         match = writer.node(tree)
         highlight = " | ".join(dict.fromkeys(writer.positive(tree)))
-        return Translated(match, False, highlight, tuple(dict.fromkeys(writer.expanded)))
+        return Translated(match, False, highlight, tuple(dict.fromkeys(writer.expanded)), **read)
 
     def _surfaces(self, q: str) -> dict[str, str]:
         """Each analyzed term of the query → the word as written (lowercased)."""

@@ -94,7 +94,8 @@ class Suggester:
             counts = self.counts(candidates)
             ranked = sorted(((c, w) for w, c in counts.items() if c > 0), key=lambda cw: (-cw[0], cw[1]))
             prefix = " ".join(words[:-1])
-            out["completions"] = [{"text": f"{prefix} {w}".strip(), "hits": c} for c, w in ranked[:limit]]
+            texts = [f"{prefix} {w}".strip() for _, w in ranked[:limit]]
+            out["completions"] = [{"text": t, "hits": self._hits(t)} for t in texts]
         known = self.counts(rec.fold(w) for w in words if w.isalpha())
         corrected, changed = [], False
         for w in words:
@@ -106,12 +107,16 @@ class Suggester:
             changed = changed or fix is not None
         if changed:
             text = " ".join(corrected)
-            try:
-                hits = self.index.search(SearchRequest(q=text, limit=1, highlight=False, facets=False)).total
-            except QueryError:
-                hits = 0
-            out["did_you_mean"] = {"text": text, "hits": hits}
+            out["did_you_mean"] = {"text": text, "hits": self._hits(text)}
         return out
+
+    def _hits(self, text: str) -> int:
+        """How many passages a search for these words would find (as on Whoosh)."""
+        try:
+            return self.index.search(SearchRequest(q=text, limit=1, highlight=False, facets=False,
+                                                   syntax="words")).total
+        except QueryError:
+            return 0
 
     def _correction(self, word: str) -> str | None:
         """The most frequent vocabulary word within two edits, like Whoosh's corrector (which, on a

@@ -156,7 +156,15 @@ def test_fuzzy_terms_are_501_on_sphinx_not_a_wrong_answer(whoosh_server, sphinx_
 
 @pytest.mark.parametrize("q", ['"unclosed', "(a OR b", "AND", "*a*b*c*", "nofield:x", "x" * 1001])
 def test_bad_queries_get_the_same_400(whoosh_server, sphinx_server, q):
-    a = whoosh_server.get("/api/v1/search", params={"q": q})
-    b = sphinx_server.get("/api/v1/search", params={"q": q})
+    a = whoosh_server.get("/api/v1/search", params={"q": q, "syntax": "query"})
+    b = sphinx_server.get("/api/v1/search", params={"q": q, "syntax": "query"})
     assert a.status_code == b.status_code
     assert a.json() == b.json()
+
+
+@pytest.mark.parametrize("q", ['"unclosed science', "(science OR health", "health AND", "nofield:science"])
+def test_invalid_syntax_in_auto_mode_is_searched_as_words_on_both(whoosh_server, sphinx_server, q):
+    a = search(whoosh_server, q=q, limit=100)
+    b = search(sphinx_server, q=q, limit=100)
+    assert a["syntax"] == b["syntax"] == "words" and a["notice"] == b["notice"]
+    assert a["total"] == b["total"] > 0

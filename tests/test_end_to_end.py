@@ -29,7 +29,7 @@ def test_public_health_first_hit_contains_the_phrase_with_marks(live_server):
     body = search(live_server, q="public health")
     first = body["hits"][0]
     assert "public health" in first["text"].lower()
-    assert "<mark>public health</mark>" in first["snippet"].lower()
+    assert "<mark>public</mark> <mark>health</mark>" in first["snippet"].lower()
     assert body["total"] == len(search(live_server, q="public health", limit=100)["hits"])
 
 

@@ -127,6 +127,29 @@ def check_unauthorized(out, server):
     assert body["code"] == 401 and server.get("/api/v1/documents/science-diplomacy").status_code == 200
 
 
+def check_phrase(out, server):
+    body = _json(out)
+    assert body["total"] >= 1 and body["syntax"] == "query"
+    assert all("public health" in h["text"].lower() for h in body["hits"])
+    assert all("<mark>public</mark> <mark>health</mark>" in h["snippet"].lower() for h in body["hits"])
+
+
+def check_exclusion(out, server):
+    body = _json(out)
+    assert body["total"] == len({h["document"]["id"] for h in body["hits"]}) >= 1
+    assert all("china" not in h["text"].lower() for h in body["hits"])
+
+
+def check_syntax_error(out, server):
+    body = _json(out)
+    assert body["code"] == 400 and "position 1" in body["message"]
+
+
+def check_words(out, server):
+    body = _json(out)
+    assert body["syntax"] == "words" and body["notice"] is None and body["total"] >= 1
+
+
 CHECKS = [  # (a piece of the command, check of its output), in README order
     ("search?q=public+health'", check_search_json),
     ("q=public+health&format=text", check_search_text),
@@ -145,6 +168,10 @@ CHECKS = [  # (a piece of the command, check of its output), in README order
     ("-X PUT", check_put),
     ("Authorization: Bearer $KB_API_TOKEN\" 'http://127.0.0.1:5000/api/v1/documents/field-note'", check_delete),
     ("-X DELETE 'http", check_unauthorized),
+    ("q=%22public+health%22", check_phrase),
+    ("q=diplomacy+-China&group_by=document", check_exclusion),
+    ("syntax=query", check_syntax_error),
+    ("--data-urlencode 'syntax=words'", check_words),
 ]
 
 

@@ -37,7 +37,10 @@ def test_page_works_without_javascript(live_server):
     assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
     faceted = live_server.get("/", params={"tag": ["covid-19", "public-health"], "mode": "any"}).text
     assert 'class="facet on" data-tag="covid-19"' in faceted
-    bad = live_server.get("/", params={"q": '"unclosed'})
+    pasted = live_server.get("/", params={"q": '"unclosed public health'})
+    assert pasted.status_code == 200 and "searched as plain words" in pasted.text
+    assert "<mark>public</mark>" in pasted.text.lower()
+    bad = live_server.get("/", params={"q": "x " * 201})
     assert bad.status_code == 200 and "could not be read" in bad.text
     context = live_server.get("/passage/science-diplomacy:2").text
     assert 'rel="prev"' in context and 'rel="next"' in context

@@ -64,7 +64,7 @@ def main() -> None:
         values["BULK_RESULT"] = client.post("/api/v1/documents/bulk", data=bulk, headers=auth,
                                             content_type="application/x-ndjson", base_url=BASE).get_json()
         errors = {
-            400: client.get("/api/v1/search?q=%22open"),
+            400: client.get("/api/v1/search?q=%22open&syntax=query"),
             401: client.post("/api/v1/documents", json=new),
             403: None,
             404: client.get("/api/v1/passages/science-diplomacy:99"),

@@ -25,7 +25,8 @@ def translate():
     ("the public health", "((@content public) | (@content health))"),           # stop words dropped
     ('"the science"~2', '(@content "the science"~2)'),                            # ... but kept in phrases
     ("China's U.S.", "((@content china's) | (@content u.s))"),                    # as written: Sphinx stems
-    ("COVID-19", '(@content "covid 19")'),
+    ("COVID-19", "((@content covid) | (@content 19))"),                          # hyphenated: its parts
+    ('"COVID-19"', '(@content "covid 19")'),
     ("COVID AND capacity", "((@content covid) (@content capacity))"),
     ("diplomacy NOT China", "((@content diplomacy) -(@content china))"),
     ("NOT china", f"((@keys {rec.ALL_PASSAGES}) -(@content china))"),
@@ -48,7 +49,11 @@ def test_translation_edges(translate):
     with pytest.raises(Unsupported, match=r"fuzzy terms \('diplomcy~'\)"):
         translate("diplomcy~")
     with pytest.raises(QueryError, match="unbalanced quote"):
-        translate('"open')
+        translate('"open', "query")
+    auto = translate('"open health')
+    assert auto.match == "((@content open) | (@content health))" and auto.syntax == "words"
+    assert "unbalanced quote" in auto.notice
+    assert translate("a AND b OR (c", "words").match is not None
 
 
 def test_key_tokens_are_digits_that_no_stemmer_touches():
