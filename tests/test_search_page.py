@@ -146,7 +146,8 @@ def test_search_page_in_chromium(browser, token_server, auth):
     browser.save_screenshot(str(ARTIFACTS / "search-page-facets.png"))
 
     # context: the passage between its neighbours, and on to the next one
-    browser.get(server.url + "/?q=diplomacy")
+    # (in the sample: the one-passage hostile note, short, would rank first for "diplomacy" alone)
+    browser.get(server.url + "/?q=document%3Ascience-diplomacy+AND+diplomacy")
     _navigate(browser, browser.find_element(By.CSS_SELECTOR, "article.hit a.context").click)
     current = browser.find_element(By.CSS_SELECTOR, "section.current .where").text.split()[0]
     _navigate(browser, browser.find_element(By.CSS_SELECTOR, 'a[rel="next"]').click)
