@@ -207,10 +207,7 @@ class QueryBuilder:
                 else:
                     kept[key] = query.Term(sub.fieldname, sub.text, boost=sub.boost)
             elif (isinstance(sub, query.Phrase) and sub.fieldname == "content" and surface
-                  and not surface.startswith('"') and self.hyphenated in ("terms", "and")):
-                if self.hyphenated == "and":
-                    others.append(query.And([query.Term("content", t) for t in sub.words], boost=sub.boost))
-                    continue
+                  and not surface.startswith('"') and self.hyphenated == "terms"):
                 for text in sub.words:   # a hyphenated word of free text: its parts as words
                     key = ("content", text)
                     if key in kept:

@@ -135,3 +135,17 @@ def test_coordination_bonus_ranks_more_matched_words_higher_and_never_zeroes_sco
     # Whoosh's own bonus would multiply every score by 0 when one word is not in the index
     scores = [h["score"] for h in ix.search(SearchRequest(q="zebra qqqxyz")).hits]
     assert len(scores) == 2 and all(s > 0 for s in scores) and scores[0] > scores[1]
+
+
+@pytest.mark.parametrize("q,text", [
+    ("Indo\u2011Pacific", "Competition in the Indo-Pacific region."),        # non-breaking hyphen
+    ("China\u2019s policy", "China's science policy."),                      # typographic apostrophe
+    ("0-dimensional", "Zero: 0 dimensional biomaterials."),
+    ("\uff23\uff2f\uff36\uff29\uff24", "The COVID pandemic."),                # full-width letters
+    ("naive cafe", "A naïve café owner."),                                   # accents folded
+])
+def test_analysis_is_the_same_for_index_and_query(tmp_path, q, text):
+    ix = WhooshIndex(tmp_path / "ix")
+    ix.replace_documents([(doc("u"), [passage("u", 1, text)])])
+    for syntax in ("auto", "words"):
+        assert ix.search(SearchRequest(q=q, syntax=syntax)).total == 1, (q, syntax)
