@@ -41,7 +41,7 @@ class SearchArgs(FilterArgs):
         "description": "false: no snippet (faster)."})
     sort = fields.String(load_default="relevance", validate=validate.OneOf(["relevance", "document"]), metadata={
         "description": "relevance (best first) or document (by document, then reading order)."})
-    syntax = fields.String(load_default="auto", validate=validate.OneOf(["auto", "query", "words"]), metadata={
+    syntax = fields.String(load_default="query", validate=validate.OneOf(["auto", "query", "words"]), metadata={
         "description": "query: the query syntax, invalid syntax is a 400; words: every word is a word "
                        "(for natural-language text); auto: query syntax when valid, else words."})
     format = format_field("default json")

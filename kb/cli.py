@@ -157,7 +157,7 @@ def _tagged_errors(source, items):
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--group-by", type=click.Choice(["document"]), default=None)
-@click.option("--syntax", type=click.Choice(["auto", "query", "words"]), default="auto", show_default=True,
+@click.option("--syntax", type=click.Choice(["auto", "query", "words"]), default="query", show_default=True,
               help="query: query syntax (invalid is an error); words: plain words; auto: query if valid.")
 @output_options
 @home_option

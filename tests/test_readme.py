@@ -170,7 +170,7 @@ CHECKS = [  # (a piece of the command, check of its output), in README order
     ("-X DELETE 'http", check_unauthorized),
     ("q=%22public+health%22", check_phrase),
     ("q=diplomacy+-China&group_by=document", check_exclusion),
-    ("syntax=query", check_syntax_error),
+    ("q=%22open+quote", check_syntax_error),
     ("--data-urlencode 'syntax=words'", check_words),
 ]
 
