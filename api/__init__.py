@@ -6,6 +6,8 @@ import os
 
 from flask import Flask
 
+from kb.core import DEFAULT_MAX_EXPANSIONS, DEFAULT_QUERY_TIME_LIMIT
+
 from . import auth, caching, kbstore, limits, security
 from .errors import KbApi
 from .limits import parse_size
@@ -30,6 +32,8 @@ def create_app(config: dict | None = None) -> Flask:
         KB_API_TOKEN=os.environ.get("KB_API_TOKEN") or None,
         KB_READ_TOKEN=os.environ.get("KB_READ_TOKEN") or None,
         KB_CORS_ORIGINS=os.environ.get("KB_CORS_ORIGINS", "*"),
+        KB_QUERY_TIME_LIMIT=float(os.environ.get("KB_QUERY_TIME_LIMIT") or DEFAULT_QUERY_TIME_LIMIT),
+        KB_MAX_EXPANSIONS=int(os.environ.get("KB_MAX_EXPANSIONS") or DEFAULT_MAX_EXPANSIONS),
         MAX_CONTENT_LENGTH=parse_size(os.environ.get("KB_MAX_BODY") or DEFAULT_MAX_BODY),
     )
     if config:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from kb.core import KnowledgeBase
+from kb.core import KnowledgeBase, query_limits
 
 
 def init_app(app) -> None:
@@ -15,8 +15,10 @@ def get_kb() -> KnowledgeBase:
     kb = current_app.extensions.get("kb")
     if kb is None:
         config = current_app.config
+        limits = query_limits(time_limit=config.get("KB_QUERY_TIME_LIMIT"),
+                              max_expansions=config.get("KB_MAX_EXPANSIONS"))
         kb = KnowledgeBase(home=config.get("KB_HOME"), taxonomy=config.get("KB_TAXONOMY"),
-                           lock_timeout=config.get("KB_LOCK_TIMEOUT", 5.0),
+                           lock_timeout=config.get("KB_LOCK_TIMEOUT", 5.0), limits=limits,
                            backend=config.get("KB_BACKEND"), nodes=config.get("KB_SPHINX_NODES"))
         current_app.extensions["kb"] = kb
     return kb

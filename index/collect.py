@@ -2,12 +2,18 @@
 top-k by score (Whoosh's pruning top-k collector), and grouping by document.
 
 Per-searcher data (which passages carry which tag, each passage's document and ordinal, the
-passages a filter allows) is computed once and cached until the searcher is refreshed."""
+passages a filter allows) is computed once and cached until the searcher is refreshed.
+
+A query time limit is a monotonic ``deadline``: the exact match set raises QueryTimeout past it
+(no honest total without it), the ranking stops and is marked ``partial``."""
 from __future__ import annotations
 
-from whoosh import query
+import time
 
-from .base import Filters
+from whoosh import collectors, query
+from whoosh.searching import TimeLimit
+
+from .base import Filters, QueryTimeout
 
 PASSAGES = query.Term("kind", "p")
 
@@ -93,26 +99,83 @@ class SearcherCache:
         return sorted(docnums, key=lambda d: (document_of[d], ordinal_of[d]))
 
 
-def top_scored(searcher, q, allowed: set[int], k: int) -> list[tuple[int, float]]:
-    """The k best (docnum, score) pairs among the allowed passages."""
-    results = searcher.search(q, filter=allowed, limit=k)
-    return [(hit.docnum, hit.score) for hit in results]
+class Ranked(list):
+    """(docnum, score) pairs, best first; ``partial`` when the time limit cut the ranking short."""
+    partial = False
+
+
+class DeadlineCollector(collectors.TimeLimitCollector):
+    """Whoosh's TimeLimitCollector, checking a monotonic deadline at every match instead of
+    arming SIGALRM (main thread only, process-wide) or starting a timer thread per query.
+    Wrap it *inside* a FilterCollector: a wrapper above one bypasses the filter."""
+
+    def __init__(self, child, deadline: float):
+        super().__init__(child, timelimit=max(deadline - time.monotonic(), 0.0), use_alarm=False)
+        self.deadline = deadline
+
+    def prepare(self, top_searcher, q, context):
+        self.child.prepare(top_searcher, q, context)
+        self.timedout = False
+
+    def matches(self):
+        deadline = self.deadline
+        for sub_docnum in self.child.matches():
+            if time.monotonic() >= deadline:
+                self.timedout = True
+                raise TimeLimit
+            yield sub_docnum
+
+    def collect_matches(self):
+        collect = self.child.collect
+        for sub_docnum in self.matches():
+            collect(sub_docnum)
+
+
+def matching(searcher, q, deadline: float | None = None) -> set[int]:
+    """Every passage the query matches; QueryTimeout when that takes past the deadline."""
+    if deadline is None:
+        return set(searcher.docs_for_query(q))
+    out = set()
+    for n, docnum in enumerate(searcher.docs_for_query(q)):
+        if not n & 255 and n and time.monotonic() >= deadline:
+            raise QueryTimeout("the query ran past the time limit; make it more specific")
+        out.add(docnum)
+    return out
+
+
+def top_scored(searcher, q, allowed: set[int], k: int, deadline: float | None = None) -> Ranked:
+    """The k best (docnum, score) pairs among the allowed passages (best so far, ``partial``,
+    when the deadline passes first)."""
+    if deadline is None:
+        return Ranked((hit.docnum, hit.score) for hit in searcher.search(q, filter=allowed, limit=k))
+    collector = collectors.FilterCollector(DeadlineCollector(searcher.collector(limit=k), deadline),
+                                           allow=allowed)
+    try:
+        searcher.search_with_collector(q, collector)
+        partial = False
+    except TimeLimit:
+        partial = True
+    ranked = Ranked((hit.docnum, hit.score) for hit in collector.results())
+    ranked.partial = partial
+    return ranked
 
 
 def top_documents(searcher, cache: SearcherCache, q, allowed: set[int], k: int,
-                  matched_count: int) -> list[tuple[int, float]]:
+                  matched_count: int, deadline: float | None = None) -> Ranked:
     """The best passage of each of the k best documents (a document scores as its best passage).
 
     Fetches progressively more passages until k distinct documents are seen or all matches are."""
     document_of = cache.document_of
     fetch = max(k * 3, 30)
     while True:
-        scored = top_scored(searcher, q, allowed, min(fetch, max(matched_count, 1)))
+        scored = top_scored(searcher, q, allowed, min(fetch, max(matched_count, 1)), deadline)
         best: dict[str, tuple[int, float]] = {}
         for docnum, score in scored:
             doc = document_of[docnum]
             if doc not in best:
                 best[doc] = (docnum, score)
-        if len(best) >= k or fetch >= matched_count:
-            return sorted(best.values(), key=lambda ds: -ds[1])[:k]
+        if len(best) >= k or fetch >= matched_count or scored.partial:
+            ranked = Ranked(sorted(best.values(), key=lambda ds: -ds[1])[:k])
+            ranked.partial = scored.partial
+            return ranked
         fetch *= 4

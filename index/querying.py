@@ -33,12 +33,16 @@ _WORD = re.compile(WORD_PATTERN)
 
 
 class QueryLimits:
+    """What one query may cost: characters, terms, words a prefix/wildcard/fuzzy term may expand
+    to, wildcards per word, and seconds of search (``time_limit``; None or 0: no limit)."""
+
     def __init__(self, max_length: int = 1000, max_terms: int = 200, max_expansions: int = 500,
-                 max_wildcards: int = 3):
+                 max_wildcards: int = 3, time_limit: float | None = None):
         self.max_length = max_length
         self.max_terms = max_terms
         self.max_expansions = max_expansions
         self.max_wildcards = max_wildcards
+        self.time_limit = time_limit
 
 
 class QuerySyntaxError(QueryError):

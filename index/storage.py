@@ -4,7 +4,12 @@
 directory and then replaces ``CURRENT`` atomically (``os.replace``), so a reader sees either the
 old index or the new one, never a mix, and a kill at any moment leaves one of them live.
 ``HOME/write.lock`` is an ``flock`` lock: the kernel drops it when its process dies, so a killed
-writer never leaves a stale lock behind.
+writer never leaves a stale lock behind (Whoosh's own ``MAIN_WRITELOCK`` is an ``flock`` too).
+
+A writer killed mid-commit leaves debris that never becomes live (Whoosh only reads segments named
+in the newest complete TOC, written to a temporary name and renamed): half-written segment files,
+Whoosh's ``MAIN.tmp`` pool directory, a TOC temporary, a half-built rebuild directory. The next
+writer removes it all, under the lock, before it writes (``remove_debris``).
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -20,6 +26,8 @@ from .base import IndexBusy
 
 POINTER = "CURRENT"
 LOCK = "write.lock"
+_TOC_TEMP = re.compile(r"^_\w+_\d+\.toc\.[\d.]+$")       # Whoosh's TOC before its rename
+_POINTER_TEMP = re.compile(r"^\.%s\.\d+\.tmp$" % POINTER)   # ours, before os.replace
 
 
 def live_dir(home: Path, prefix: str = "whoosh") -> Path:
@@ -67,6 +75,26 @@ def remove_stale_dirs(home: Path, keep: str, prefix: str = "whoosh") -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def remove_debris(home: Path, prefix: str = "whoosh") -> None:
+    """Clear what killed writers left behind; call only while holding the write lock.
+
+    Stale index directories (a killed rebuild's half-built one, an old one a rebuild could not
+    remove), our pointer temporaries, and inside the live index Whoosh's pool directory and TOC
+    temporaries. Unreferenced segment files are Whoosh's to delete: every commit does."""
+    live = live_dir(home, prefix)
+    remove_stale_dirs(home, keep=live.name, prefix=prefix)
+    for entry in os.scandir(home):
+        if _POINTER_TEMP.match(entry.name):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+    for entry in os.scandir(live):
+        if entry.is_dir(follow_symlinks=False) and entry.name.endswith(".tmp"):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        elif _TOC_TEMP.match(entry.name):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
 def pointer_stamp(home: Path) -> int:
     try:
         return (home / POINTER).stat().st_mtime_ns
@@ -99,8 +127,11 @@ def write_lock(home: Path, timeout: float):
 
 
 def dir_size(path: Path) -> int:
+    """Bytes in the index directory; files a commit deletes while we look are not counted."""
     total = 0
-    for entry in os.scandir(path):
-        if entry.is_file(follow_symlinks=False):
-            total += entry.stat().st_size
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(path):
+            with contextlib.suppress(FileNotFoundError):
+                if entry.is_file(follow_symlinks=False):
+                    total += entry.stat().st_size
     return total

@@ -15,6 +15,7 @@ from typing import Iterable, Iterator
 
 from whoosh import index as whoosh_index
 from whoosh import query, scoring
+from whoosh.index import EmptyIndexError
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.analysis import SimpleAnalyzer
 
@@ -52,6 +53,7 @@ def make_schema() -> Schema:
 
 PASSAGES = query.Term("kind", "p")
 DOCUMENTS = query.Term("kind", "d")
+READ_RETRIES = 5
 
 
 class WhooshIndex(SearchIndex):
@@ -72,39 +74,64 @@ class WhooshIndex(SearchIndex):
 
     # ------------------------------------------------------------------ opening
 
-    def _open_index(self, path: Path):
+    def _open_index(self, path: Path, locked: bool):
         if whoosh_index.exists_in(path):
             return whoosh_index.open_dir(path)
-        return whoosh_index.create_in(path, self.schema)
+        if locked:
+            return whoosh_index.create_in(path, self.schema)
+        # create_in wipes TOC files: never let a reader race a writer into it
+        with storage.write_lock(self.home, self.lock_timeout):
+            if whoosh_index.exists_in(path):
+                return whoosh_index.open_dir(path)
+            return whoosh_index.create_in(path, self.schema)
 
-    def _index(self):
+    def _index(self, locked: bool = False):
         stamp = storage.pointer_stamp(self.home)
         if self._ix is None or stamp != self._stamp:
             with self._lock:
                 if self._ix is None or stamp != self._stamp:
                     path = storage.live_dir(self.home)
-                    self._ix = self._open_index(path)
+                    self._ix = self._open_index(path, locked)
                     self._dir = path
-                    self._stamp = storage.pointer_stamp(self.home)
+                    self._stamp = stamp
                     self._searcher = None
         return self._ix
 
     def searcher(self):
-        """The process's searcher, refreshed when the index has changed since it was opened."""
+        """The process's searcher, refreshed when the index has changed since it was opened.
+
+        A rebuild may switch and delete the index directory between our look at the pointer
+        and the opening of the searcher: then look again (a read never fails for a switch)."""
+        return self._view().searcher
+
+    def _view(self) -> collect.SearcherCache:
+        """The current searcher with its cached facts, as one consistent pair."""
+        for attempt in range(READ_RETRIES):
+            try:
+                return self._current_view()
+            except (OSError, EmptyIndexError):
+                if attempt == READ_RETRIES - 1:
+                    raise
+                with self._lock:
+                    self._ix = self._searcher = None
+                time.sleep(0.01 * (attempt + 1))
+
+    def _current_view(self) -> collect.SearcherCache:
         ix = self._index()
-        s = self._searcher
-        if s is None or not s.up_to_date():
+        cache = self._cache
+        if self._searcher is None or cache is None or not cache.searcher.up_to_date():
             with self._lock:
-                s = self._searcher
-                if s is None or not s.up_to_date():
+                cache = self._cache
+                if self._searcher is None or cache is None or not cache.searcher.up_to_date():
                     s = ix.searcher(weighting=self.weighting)
-                    self._cache = collect.SearcherCache(s)
-                    self._searcher = s
-        return s
+                    cache = collect.SearcherCache(s)
+                    cache.values["dir"] = self._dir
+                    self._cache, self._searcher = cache, s
+        return cache
 
     def version(self) -> str:
-        self._index()
-        return f"{self._dir.name}.{self._ix.latest_generation()}"
+        cache = self._view()
+        return f"{cache.values['dir'].name}.{cache.searcher.reader().generation()}"
 
     def close(self) -> None:
         with self._lock:
@@ -118,9 +145,14 @@ class WhooshIndex(SearchIndex):
         if not items:
             return 0
         with storage.write_lock(self.home, self.lock_timeout):
-            ix = self._index()
+            ix = self._writable_index()
             self._write(ix, items)
         return len(items)
+
+    def _writable_index(self):
+        """The live index, opened under the write lock after clearing what killed writers left."""
+        storage.remove_debris(self.home)
+        return self._index(locked=True)
 
     def _write(self, ix, items) -> None:
         writer = ix.writer(timeout=self.lock_timeout, limitmb=256)
@@ -137,7 +169,7 @@ class WhooshIndex(SearchIndex):
 
     def delete_document(self, document_id: str) -> bool:
         with storage.write_lock(self.home, self.lock_timeout):
-            ix = self._index()
+            ix = self._writable_index()
             with ix.searcher() as s:
                 if s.document_number(id=document_id) is None:
                     return False
@@ -151,6 +183,7 @@ class WhooshIndex(SearchIndex):
         """Write every document into a new index directory, then switch to it atomically."""
         count = 0
         with storage.write_lock(self.home, self.lock_timeout):
+            storage.remove_debris(self.home)
             path = storage.new_dir(self.home)
             ix = whoosh_index.create_in(path, self.schema)
             chunk = []
@@ -175,13 +208,15 @@ class WhooshIndex(SearchIndex):
 
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
-        s = self.searcher()
-        cache = self._cache
+        limit = self.queries.limits.time_limit
+        deadline = time.monotonic() + limit if limit else None
+        cache = self._view()
+        s = cache.searcher
         parsed = self.queries.parse(request.q, s.reader(), request.syntax)
         q = parsed.query
         allowed = cache.allowed(request.filters)
         browse = isinstance(q, query.Every)
-        matched = allowed if browse else cache.docs(q) & allowed
+        matched = allowed if browse else collect.matching(s, q, deadline) & allowed
         grouped = request.group_by == "document"
         if grouped:
             document_of = cache.document_of
@@ -189,15 +224,18 @@ class WhooshIndex(SearchIndex):
         else:
             total = len(matched)
         want = request.offset + request.limit
+        partial, page = False, []
         if browse or request.sort == "document":
             ordered = cache.reading_order(matched)
             if grouped:
                 ordered = _first_per_document(ordered, cache.document_of)
             page = [(d, None) for d in ordered[request.offset:want]]
         elif grouped:
-            page = collect.top_documents(s, cache, q, allowed, want, len(matched))[request.offset:]
-        else:
-            page = collect.top_scored(s, q, allowed, want)[request.offset:] if matched else []
+            ranked = collect.top_documents(s, cache, q, allowed, want, len(matched), deadline)
+            partial, page = ranked.partial, ranked[request.offset:]
+        elif matched:
+            ranked = collect.top_scored(s, q, allowed, want, deadline)
+            partial, page = ranked.partial, ranked[request.offset:]
         plan = match_plan(q, s.reader()) if request.highlight and not browse else MatchPlan()
         hits = []
         for docnum, score in page:
@@ -211,7 +249,7 @@ class WhooshIndex(SearchIndex):
         facets = {"tags": cache.facet_counts(matched)} if request.facets else {}
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(total=total, hits=hits, facets=facets, took_ms=round(took, 2),
-                              syntax=parsed.syntax, notice=parsed.notice)
+                              syntax=parsed.syntax, notice=parsed.notice, partial=partial)
 
     # ------------------------------------------------------------------ lookups
 
@@ -237,9 +275,8 @@ class WhooshIndex(SearchIndex):
         records = [_passage_from_stored(s.stored_fields(n)) for n in docnums]
         return sorted(records, key=lambda r: r["ordinal"])
 
-    def _passage_counts(self) -> dict[str, int]:
-        self.searcher()
-        cache = self._cache
+    def _passage_counts(self, cache: collect.SearcherCache | None = None) -> dict[str, int]:
+        cache = cache or self._view()
         counts = cache.values.get("passage_counts")
         if counts is None:
             counts = {}
@@ -249,8 +286,9 @@ class WhooshIndex(SearchIndex):
         return counts
 
     def list_documents(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
-        s = self.searcher()
-        counts = self._passage_counts()
+        cache = self._view()
+        s = cache.searcher
+        counts = self._passage_counts(cache)
         docnums = list(s.docs_for_query(DOCUMENTS))
         ids = sorted((s.stored_fields(n)["id"], n) for n in docnums)
         page = ids[offset: None if limit is None else offset + limit]
@@ -268,8 +306,8 @@ class WhooshIndex(SearchIndex):
         yield from sorted(records, key=lambda d: d["id"])
 
     def iter_passages(self, filters: Filters = Filters()) -> Iterator[dict]:
-        s = self.searcher()
-        cache = self._cache
+        cache = self._view()
+        s = cache.searcher
         for docnum in cache.reading_order(cache.allowed(filters)):
             fields = s.stored_fields(docnum)
             record = _passage_from_stored(fields)
@@ -277,18 +315,18 @@ class WhooshIndex(SearchIndex):
             yield record
 
     def tag_counts(self) -> dict[str, int]:
-        self.searcher()
-        cache = self._cache
+        cache = self._view()
         return cache.facet_counts(cache.allowed(Filters()))
 
     def similar(self, passage_id: str, limit: int = 10, filters: Filters = Filters()) -> list[dict] | None:
-        s = self.searcher()
+        cache = self._view()
+        s = cache.searcher
         docnum = s.document_number(id=passage_id)
         if docnum is None or s.stored_fields(docnum).get("kind") != "p":
             return None
         fields = s.stored_fields(docnum)
         text = " ".join([fields.get("title", ""), fields.get("section", ""), fields["text"]])
-        allowed = self._cache.allowed(filters) - {docnum}
+        allowed = cache.allowed(filters) - {docnum}
         results = s.more_like(docnum, "content", text=text, top=limit, numterms=15, filter=allowed)
         out = []
         for hit in results:
@@ -299,7 +337,8 @@ class WhooshIndex(SearchIndex):
         return out
 
     def suggest(self, q: str, limit: int = 5) -> dict:
-        s = self.searcher()
+        cache = self._view()
+        s = cache.searcher
         reader = s.reader()
         words = q.strip().lower().split()
         out = {"completions": [], "did_you_mean": None}
@@ -332,23 +371,24 @@ class WhooshIndex(SearchIndex):
                 corrected.append(w)
         if changed:
             text = " ".join(corrected)
-            out["did_you_mean"] = {"text": text, "hits": self._hits(text, reader)}
+            out["did_you_mean"] = {"text": text, "hits": self._hits(text, reader, cache)}
         return out
 
-    def _hits(self, text: str, reader) -> int:
+    def _hits(self, text: str, reader, cache: collect.SearcherCache | None = None) -> int:
         """How many passages a search for these words would find."""
+        cache = cache or self._view()
         q = self.queries.build(text, reader, syntax="words")
-        return len(self._cache.docs(q) & self._cache.allowed(Filters()))
+        return len(cache.docs(q) & cache.allowed(Filters()))
 
     def stats(self) -> dict:
-        s = self.searcher()
-        counts = self._passage_counts()
+        cache = self._view()
+        s = cache.searcher
         return {
             "documents": len(list(s.docs_for_query(DOCUMENTS))),
-            "passages": sum(counts.values()),
-            "tags": len(self.tag_counts()),
-            "index_bytes": storage.dir_size(self._dir),
-            "version": self.version(),
+            "passages": sum(self._passage_counts(cache).values()),
+            "tags": len(cache.facet_counts(cache.allowed(Filters()))),
+            "index_bytes": storage.dir_size(cache.values["dir"]),
+            "version": f"{cache.values['dir'].name}.{s.reader().generation()}",
         }
 
 

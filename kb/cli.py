@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from index.base import Filters, IndexError_, SearchRequest
+from index.base import Filters, IndexBusy, IndexError_, SearchRequest
 
 from .core import KnowledgeBase
 from .output import OUTPUT_FORMATS, write_hits
@@ -88,9 +88,15 @@ def _color(color: bool | None) -> bool:
     return sys.stdout.isatty() if color is None else color
 
 
-def open_kb(home, taxonomy=None, split_options=None) -> KnowledgeBase:
+lock_timeout_option = click.option(
+    "--lock-timeout", envvar="KB_LOCK_TIMEOUT", type=click.FloatRange(0, 3600), default=10.0, show_default=True,
+    help="Seconds to wait for another writer to finish (KB_LOCK_TIMEOUT).")
+
+
+def open_kb(home, taxonomy=None, split_options=None, **options) -> KnowledgeBase:
     backend, nodes = _backend()
-    return KnowledgeBase(home=home, taxonomy=taxonomy, split_options=split_options, backend=backend, nodes=nodes)
+    return KnowledgeBase(home=home, taxonomy=taxonomy, split_options=split_options, backend=backend, nodes=nodes,
+                         **options)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -107,15 +113,20 @@ def main():
 @click.option("--target-words", type=click.IntRange(10, 2000), default=SplitOptions.target_words, show_default=True)
 @click.option("--min-words", type=click.IntRange(1, 2000), default=SplitOptions.min_words, show_default=True)
 @click.option("--max-words", type=click.IntRange(10, 5000), default=SplitOptions.max_words, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="Documents per commit: a crash loses at most the batch being written.")
+@lock_timeout_option
 @home_option
 @taxonomy_option
 @backend_options
 @friendly_errors
-def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, home, taxonomy):
+def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, batch_size, lock_timeout,
+           home, taxonomy):
     """Ingest files and folders (.txt .md .html .pdf .jsonl); '-' reads one document from stdin."""
     if not min_words <= target_words <= max_words:
         raise CliError("need --min-words <= --target-words <= --max-words")
-    kb = open_kb(home, taxonomy, SplitOptions(target_words, min_words, max_words))
+    kb = open_kb(home, taxonomy, SplitOptions(target_words, min_words, max_words), batch_size=batch_size,
+                 lock_timeout=lock_timeout)
     kb.taxonomy  # a bad taxonomy fails here, before any work
     from .readers import read_bytes
 
@@ -127,12 +138,18 @@ def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, home,
         yield from kb.read_paths(files)
 
     tty = sys.stderr.isatty()
+    committed = [0, 0]
 
     def progress(report):
+        committed[:] = [report.documents, report.passages]
         line = f"committed {report.documents} documents, {report.passages} passages"
         click.echo(f"\r{line}" if tty else line, nl=not tty, err=True)
 
-    report = kb.ingest(items(), tags, progress=progress)
+    try:
+        report = kb.ingest(items(), tags, progress=progress)
+    except IndexBusy as exc:  # say how far it got: what was committed stays
+        raise CliError(f"{exc}; stopped after committing {committed[0]} documents, "
+                       f"{committed[1]} passages") from None
     if tty and report.documents:
         click.echo("", err=True)
     for source, warning in report.warnings:
@@ -210,11 +227,19 @@ def export(tags, any_tags, not_tags, documents, output, color, whole_documents, 
               help="Largest request body; larger ones get a 413 (bytes, or 500KB, 25MB, 1GB).")
 @click.option("--cors-origins", envvar="KB_CORS_ORIGINS", default="*", show_default=True,
               help="Origins whose pages may read the API: '*' or a comma-separated list.")
+@click.option("--lock-timeout", envvar="KB_LOCK_TIMEOUT", type=click.FloatRange(0, 3600), default=5.0,
+              show_default=True, help="Seconds an HTTP write waits for the index lock before a 503 (KB_LOCK_TIMEOUT).")
+@click.option("--query-time-limit", envvar="KB_QUERY_TIME_LIMIT", type=click.FloatRange(0, 3600),
+              default=5.0, show_default=True,
+              help="Seconds a search may take: past it a 503, or partial ranked hits (0: no limit; KB_QUERY_TIME_LIMIT).")
+@click.option("--max-expansions", envvar="KB_MAX_EXPANSIONS", type=click.IntRange(1, 1_000_000), default=500,
+              show_default=True, help="Words a prefix*, wild*card or fuzzy~ term may expand to (KB_MAX_EXPANSIONS).")
 @home_option
 @taxonomy_option
 @backend_options
 @friendly_errors
-def serve(host, port, workers, token_file, read_token_file, max_body, cors_origins, home, taxonomy):
+def serve(host, port, workers, token_file, read_token_file, max_body, cors_origins, lock_timeout,
+          query_time_limit, max_expansions, home, taxonomy):
     """Serve the HTTP API with gunicorn (ingests the bundled sample into an empty knowledge base)."""
     from api.limits import parse_size  # kb → api only here, inside `kb serve`
     token = _token(token_file, "KB_API_TOKEN")
@@ -225,7 +250,9 @@ def serve(host, port, workers, token_file, read_token_file, max_body, cors_origi
         raise CliError(f"--max-body: {exc}") from None
     backend, nodes = _backend()
     config = {"KB_API_TOKEN": token, "KB_READ_TOKEN": read_token, "MAX_CONTENT_LENGTH": max_bytes,
-              "KB_CORS_ORIGINS": cors_origins, "KB_BACKEND": backend, "KB_SPHINX_NODES": nodes}
+              "KB_CORS_ORIGINS": cors_origins, "KB_BACKEND": backend, "KB_SPHINX_NODES": nodes,
+              "KB_LOCK_TIMEOUT": lock_timeout, "KB_QUERY_TIME_LIMIT": query_time_limit,
+              "KB_MAX_EXPANSIONS": max_expansions}
     kb = open_kb(home, taxonomy)
     if kb.ensure_sample():
         click.echo("kb: empty knowledge base: ingested the bundled sample (science-diplomacy)", err=True)
@@ -298,25 +325,27 @@ def show(item_id, home):
 
 @main.command()
 @click.argument("document_id")
+@lock_timeout_option
 @home_option
 @backend_options
 @friendly_errors
-def delete(document_id, home):
+def delete(document_id, lock_timeout, home):
     """Remove a document and its passages."""
-    if not open_kb(home).delete(document_id):
+    if not open_kb(home, lock_timeout=lock_timeout).delete(document_id):
         raise CliError(f"no document with id '{document_id}'")
     click.echo(f"deleted {document_id}")
 
 
 @main.command()
+@lock_timeout_option
 @home_option
 @taxonomy_option
 @backend_options
 @friendly_errors
-def rebuild(home, taxonomy):
+def rebuild(lock_timeout, home, taxonomy):
     """Re-split and re-tag every stored document (whoosh: into a new index, switched atomically;
     sphinx: in place, each document atomically)."""
-    count = open_kb(home, taxonomy).rebuild()
+    count = open_kb(home, taxonomy, lock_timeout=lock_timeout).rebuild()
     click.echo(f"rebuilt {count} documents")
 
 

@@ -9,6 +9,7 @@ from typing import Callable, Iterable, Iterator
 
 from index.base import Filters, SearchIndex, SearchRequest, SearchResponse
 from index.factory import open_index
+from index.querying import QueryLimits
 
 from .keywords import keywords
 from .models import Document, Passage, now_iso, valid_document_id
@@ -21,6 +22,21 @@ SAMPLE_PATH = Path(__file__).parent / "data" / "science-diplomacy.txt"
 
 
 DOCUMENT_FIELDS = ("id", "title", "text", "source", "tags", "metadata")
+
+
+DEFAULT_QUERY_TIME_LIMIT = 5.0
+DEFAULT_MAX_EXPANSIONS = 500
+
+
+def query_limits(time_limit: float | None = None, max_expansions: int | None = None,
+                 env=os.environ) -> QueryLimits:
+    """Query limits from arguments, else ``KB_QUERY_TIME_LIMIT`` (seconds, 0: none) and
+    ``KB_MAX_EXPANSIONS`` (words a prefix*, wild*card or fuzzy~ term may stand for)."""
+    if time_limit is None:
+        time_limit = float(env.get("KB_QUERY_TIME_LIMIT") or DEFAULT_QUERY_TIME_LIMIT)
+    if max_expansions is None:
+        max_expansions = int(env.get("KB_MAX_EXPANSIONS") or DEFAULT_MAX_EXPANSIONS)
+    return QueryLimits(max_expansions=max_expansions, time_limit=time_limit or None)
 
 
 class InvalidDocument(ValueError):
@@ -52,13 +68,13 @@ class KnowledgeBase:
     def __init__(self, home: str | os.PathLike | None = None, taxonomy: str | os.PathLike | None = None,
                  split_options: SplitOptions | None = None, index: SearchIndex | None = None,
                  lock_timeout: float = 10.0, batch_size: int = 200, backend: str | None = None,
-                 nodes: str | None = None):
+                 nodes: str | None = None, limits: QueryLimits | None = None):
         self.home = Path(home or os.environ.get("KB_HOME") or DEFAULT_HOME)
         self.taxonomy_path = Path(taxonomy or os.environ.get("KB_TAXONOMY") or default_taxonomy_path())
         self.split_options = split_options or SplitOptions()
         self.batch_size = batch_size
         self.index = index or open_index(self.home / "index", backend=backend, nodes=nodes,
-                                         lock_timeout=lock_timeout)
+                                         lock_timeout=lock_timeout, limits=limits or query_limits())
         self._taxonomy: Taxonomy | None = None
         self._tagger: Tagger | None = None
 

@@ -1,8 +1,28 @@
 """``kb serve``: the HTTP API on gunicorn (sync workers; measured fastest here, see README).
-Each worker builds its own app, so each keeps one long-lived searcher."""
+Each worker builds its own app, so each keeps one long-lived searcher.
+
+Requests gunicorn itself refuses before the app sees them (a request line over 8190 bytes, too
+many or too large headers, a malformed request) get kb's JSON error shape too, not gunicorn's
+HTML page: ``json_error`` replaces ``gunicorn.util.write_error``, which its workers call by
+module attribute for exactly these answers."""
 from __future__ import annotations
 
+import json
+
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+
+MAX_REQUEST_LINE = 8190   # gunicorn's ceiling; thousands of tag=... parameters reach the app
+
+
+def json_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's low-level error answer, as ``{"code", "status", "message"}``."""
+    body = json.dumps({"code": status_int, "status": reason,
+                       "message": mesg or reason}).encode("utf-8")
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1")
+    gunicorn_util.write_nonblock(sock, head + body)
 
 
 class KbServer(BaseApplication):
@@ -32,7 +52,9 @@ def run(host: str, port: int, workers: int, home: str, taxonomy: str | None = No
         "errorlog": "-",
         "loglevel": "warning",
         "proc_name": "kb",
+        "limit_request_line": MAX_REQUEST_LINE,
     }
+    gunicorn_util.write_error = json_error
     app_config = {"KB_HOME": home, "KB_TAXONOMY": taxonomy, **(extra_config or {})}
     print(f"kb: serving {home} at http://{host}:{port} ({workers} workers)", flush=True)
     KbServer(options, app_config).run()
