@@ -337,15 +337,23 @@ def delete(document_id, lock_timeout, home):
 
 
 @main.command()
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=500, show_default=True,
+              help="Documents per commit into the new index.")
 @lock_timeout_option
 @home_option
 @taxonomy_option
 @backend_options
 @friendly_errors
-def rebuild(lock_timeout, home, taxonomy):
+def rebuild(batch_size, lock_timeout, home, taxonomy):
     """Re-split and re-tag every stored document (whoosh: into a new index, switched atomically;
     sphinx: in place, each document atomically)."""
-    count = open_kb(home, taxonomy, lock_timeout=lock_timeout).rebuild()
+    done = [0]
+
+    def progress(count):
+        done[0] += count
+        click.echo(f"committed {done[0]} documents (rebuild)", err=True)
+
+    count = open_kb(home, taxonomy, lock_timeout=lock_timeout, batch_size=batch_size).rebuild(progress)
     click.echo(f"rebuilt {count} documents")
 
 

@@ -284,7 +284,7 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------ rebuild
 
-    def rebuild(self, progress=None) -> int:
+    def rebuild(self, progress=None, batch_size: int | None = None) -> int:
         """Re-split and re-tag every stored document into a new index, then switch to it."""
         documents = list(self.index.iter_documents())
 
@@ -297,7 +297,7 @@ class KnowledgeBase:
                     record["sections"] = data["sections"]
                 yield record, [p.to_dict() for p in passages]
 
-        return self.index.rebuild(items(), progress=progress)
+        return self.index.rebuild(items(), batch=batch_size or self.batch_size, progress=progress)
 
 
 def _stored_sections(data: dict):
