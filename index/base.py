@@ -104,6 +104,23 @@ class SearchIndex(abc.ABC):
     def passages_of(self, document_id: str) -> list[dict]:
         """A document's passages in reading order."""
 
+    def document_with_passages(self, document_id: str) -> dict | None:
+        """The document with ``passages``, both read from one view of the index (override: this
+        default could pair a document with passages of a later commit)."""
+        doc = self.get_document(document_id)
+        if doc is not None:
+            doc["passages"] = self.passages_of(document_id)
+        return doc
+
+    def passage_with_neighbours(self, passage_id: str) -> dict | None:
+        """The passage with the ids of its ``previous`` and ``next``, from one view of the index."""
+        passage = self.get_passage(passage_id)
+        if passage is not None:
+            ids = {p["ordinal"]: p["id"] for p in self.passages_of(passage["document_id"])}
+            passage["previous"] = ids.get(passage["ordinal"] - 1)
+            passage["next"] = ids.get(passage["ordinal"] + 1)
+        return passage
+
     @abc.abstractmethod
     def list_documents(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
         """(total, documents without their text, each with a ``passages`` count)."""

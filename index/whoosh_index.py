@@ -254,26 +254,29 @@ class WhooshIndex(SearchIndex):
     # ------------------------------------------------------------------ lookups
 
     def get_passage(self, passage_id: str) -> dict | None:
-        s = self.searcher()
-        fields = s.document(id=passage_id)
-        if not fields or fields.get("kind") != "p":
-            return None
-        record = _passage_from_stored(fields)
-        record["document_title"] = fields.get("title", "")
-        return record
+        return _passage(self.searcher(), passage_id)
 
     def get_document(self, document_id: str) -> dict | None:
-        fields = self.searcher().document(id=document_id)
-        if not fields or fields.get("kind") != "d":
-            return None
-        return json.loads(fields["data"])
+        return _document(self.searcher(), document_id)
 
     def passages_of(self, document_id: str) -> list[dict]:
+        return _passages_of(self.searcher(), document_id)
+
+    def document_with_passages(self, document_id: str) -> dict | None:
+        s = self.searcher()   # one searcher: never the text of one version, passages of another
+        doc = _document(s, document_id)
+        if doc is not None:
+            doc["passages"] = _passages_of(s, document_id)
+        return doc
+
+    def passage_with_neighbours(self, passage_id: str) -> dict | None:
         s = self.searcher()
-        q = query.And([PASSAGES, query.Term("document_id", document_id)])
-        docnums = sorted(s.docs_for_query(q))
-        records = [_passage_from_stored(s.stored_fields(n)) for n in docnums]
-        return sorted(records, key=lambda r: r["ordinal"])
+        passage = _passage(s, passage_id)
+        if passage is not None:
+            ids = {p["ordinal"]: p["id"] for p in _passages_of(s, passage["document_id"])}
+            passage["previous"] = ids.get(passage["ordinal"] - 1)
+            passage["next"] = ids.get(passage["ordinal"] + 1)
+        return passage
 
     def _passage_counts(self, cache: collect.SearcherCache | None = None) -> dict[str, int]:
         cache = cache or self._view()
@@ -393,6 +396,28 @@ class WhooshIndex(SearchIndex):
 
 
 # ---------------------------------------------------------------------- records
+
+def _passage(s, passage_id: str) -> dict | None:
+    fields = s.document(id=passage_id)
+    if not fields or fields.get("kind") != "p":
+        return None
+    record = _passage_from_stored(fields)
+    record["document_title"] = fields.get("title", "")
+    return record
+
+
+def _document(s, document_id: str) -> dict | None:
+    fields = s.document(id=document_id)
+    if not fields or fields.get("kind") != "d":
+        return None
+    return json.loads(fields["data"])
+
+
+def _passages_of(s, document_id: str) -> list[dict]:
+    q = query.And([PASSAGES, query.Term("document_id", document_id)])
+    records = [_passage_from_stored(s.stored_fields(n)) for n in sorted(s.docs_for_query(q))]
+    return sorted(records, key=lambda r: r["ordinal"])
+
 
 def _document_record(doc: dict) -> dict:
     return {"id": doc["id"], "kind": "d", "document_id": doc["id"], "title": doc.get("title", ""),

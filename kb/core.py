@@ -222,22 +222,14 @@ class KnowledgeBase:
         return response
 
     def get_passage(self, passage_id: str) -> dict | None:
-        passage = self.index.get_passage(passage_id)
+        passage = self.index.passage_with_neighbours(passage_id)
         if passage is None:
             return None
         passage["document"] = {"id": passage["document_id"], "title": passage.pop("document_title", "")}
-        doc_id, _, ordinal = passage_id.rpartition(":")
-        ids = {p["ordinal"]: p["id"] for p in self.index.passages_of(doc_id)}
-        passage["previous"] = ids.get(passage["ordinal"] - 1)
-        passage["next"] = ids.get(passage["ordinal"] + 1)
         return passage
 
     def get_document(self, document_id: str) -> dict | None:
-        doc = self.index.get_document(document_id)
-        if doc is None:
-            return None
-        doc["passages"] = self.index.passages_of(document_id)
-        return doc
+        return self.index.document_with_passages(document_id)
 
     def list_documents(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
         return self.index.list_documents(offset, limit)
