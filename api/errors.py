@@ -31,6 +31,9 @@ class KbApi(Api):
             BackendUnavailable, lambda e: self._error(503, str(e), {"Retry-After": str(RETRY_AFTER_SECONDS)}))
         app.register_error_handler(Unsupported, lambda e: self._error(501, str(e)))
         app.register_error_handler(Conflict, lambda e: self._error(409, str(e)))
+        # json.loads of a body nested thousands deep raises RecursionError, not a decode error
+        app.register_error_handler(
+            RecursionError, lambda e: self._error(400, "the request is nested too deeply to process"))
         app.register_error_handler(Exception, self._unexpected)
 
     def handle_http_exception(self, error: HTTPException):

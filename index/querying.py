@@ -37,7 +37,10 @@ class QueryLimits:
     to, wildcards per word, and seconds of search (``time_limit``; None or 0: no limit)."""
 
     def __init__(self, max_length: int = 1000, max_terms: int = 200, max_expansions: int = 500,
-                 max_wildcards: int = 3, time_limit: float | None = None):
+                 max_wildcards: int = 3, time_limit: float | None = None, max_fuzzy_distance: int = 2,
+                 fuzzy_prefix: int = 1):
+        self.max_fuzzy_distance = max_fuzzy_distance   # word~3 walks much of the lexicon
+        self.fuzzy_prefix = fuzzy_prefix               # first letters a fuzzy word keeps: 10x faster
         self.max_length = max_length
         self.max_terms = max_terms
         self.max_expansions = max_expansions
@@ -177,6 +180,7 @@ class QueryBuilder:
         except Exception as exc:  # the parser's own complaints, said plainly
             raise QuerySyntaxError(f"cannot parse query: {exc}") from None
         _raise_error_nodes(parsed)
+        self._bound_fuzzy(parsed)
         parsed = _exclude_negations(self._weight_free_text(_flatten_or(parsed), q))
         parsed = parsed.normalize()
         return query.NullQuery if parsed is query.NullQuery else _with_coord(parsed, self.coord)
@@ -236,6 +240,14 @@ class QueryBuilder:
         repeated one, saturating as the document side does (k3=None: linear, 0: repeats ignored)."""
         k3 = self.qtf_k3
         return count if k3 is None else (k3 + 1) * count / (k3 + count)
+
+    def _bound_fuzzy(self, q) -> None:
+        for node in q.leaves():
+            if isinstance(node, query.FuzzyTerm):
+                if node.maxdist > self.limits.max_fuzzy_distance:
+                    raise QueryError(f"'{node.text}~{node.maxdist}': a fuzzy word allows at most "
+                                     f"{self.limits.max_fuzzy_distance} edits")
+                node.prefixlength = max(node.prefixlength, self.limits.fuzzy_prefix)
 
     def _check_expansions(self, q, reader) -> None:
         for node in q.leaves():

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -18,16 +17,9 @@ from conftest import ROOT, LiveServer
 from index.storage import write_lock
 from kb.core import KnowledgeBase
 from kb.models import Document
-from trials import KbProcess, snapshot, whole_document_problems
+from trials import KbProcess, scifact_slice, snapshot, whole_document_problems
 
-SCIFACT = ROOT.parent / "shared" / "eval" / "scifact" / "corpus.jsonl"
 READERS = 8
-
-
-def scifact_slice(path: Path, start: int, count: int) -> list[str]:
-    lines = SCIFACT.read_text(encoding="utf-8").splitlines()[start:start + count]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return [str(json.loads(line)["_id"]) for line in lines]
 
 
 READS = [

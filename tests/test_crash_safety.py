@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
 from kb.core import KnowledgeBase
 from kb.readers import read_path
-from trials import KbProcess, debris, lock_held, snapshot, wait_lock_held, whole_document_problems
+from trials import (SCIFACT, KbProcess, debris, lock_held, snapshot, wait_lock_held,
+                    whole_document_problems)
 
-SCIFACT = ROOT.parent / "shared" / "eval" / "scifact" / "corpus.jsonl"
 DOCUMENTS = 2000          # documents per ingest
 BATCH = 100               # documents per commit: 20 commits per ingest
 KILLS_PER_CHAIN = 3       # two chains run side by side (one per core): 6 kills of `kb ingest`

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 import re
 import signal
@@ -21,6 +22,11 @@ from conftest import KB_BIN
 from index.storage import LOCK, POINTER
 from index.whoosh_index import WhooshIndex
 
+SCIFACT = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "scifact" / "corpus.jsonl"
+TOKEN = "tok-6b1f0c2e9d4a7753"
+FORBIDDEN_IN_ERRORS = ("Traceback", "/work", ".py", "File \"", "site-packages")
+HTML_TEXT = ('Zebra markup test\n\nThe zebra wrote <script>alert("zebra")</script> and '
+             '<img src=x onerror=alert(1)> & more zebra notes on public health.')
 COMMITTED = re.compile(r"committed (\d+) documents(?:, (\d+) passages)?")
 
 
@@ -93,6 +99,13 @@ class KbProcess:
     def last_committed(self) -> int:
         commits = self.commits()
         return commits[-1][1] if commits else 0
+
+
+def scifact_slice(path: Path, start: int, count: int) -> list[str]:
+    """Write SciFact abstracts [start, start + count) to a JSONL file; their ids in order."""
+    lines = SCIFACT.read_text(encoding="utf-8").splitlines()[start:start + count]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [str(json.loads(line)["_id"]) for line in lines]
 
 
 def lock_held(home: Path) -> bool:
