@@ -146,6 +146,8 @@ def matching(searcher, q, deadline: float | None = None) -> set[int]:
 def top_scored(searcher, q, allowed: set[int], k: int, deadline: float | None = None) -> Ranked:
     """The k best (docnum, score) pairs among the allowed passages (best so far, ``partial``,
     when the deadline passes first)."""
+    if not allowed:   # Whoosh reads an empty filter as no filter at all
+        return Ranked()
     if deadline is None:
         return Ranked((hit.docnum, hit.score) for hit in searcher.search(q, filter=allowed, limit=k))
     collector = collectors.FilterCollector(DeadlineCollector(searcher.collector(limit=k), deadline),

@@ -21,7 +21,7 @@ from whoosh.analysis import SimpleAnalyzer
 
 from . import collect, storage
 from .analysis import text_analyzer
-from .base import Filters, SearchIndex, SearchRequest, SearchResponse
+from .base import Filters, QueryError, SearchIndex, SearchRequest, SearchResponse
 from .highlight import Highlighter, MatchPlan, match_plan
 from .querying import QueryBuilder, QueryLimits
 from .scoring import PassageBM25
@@ -330,6 +330,8 @@ class WhooshIndex(SearchIndex):
         fields = s.stored_fields(docnum)
         text = " ".join([fields.get("title", ""), fields.get("section", ""), fields["text"]])
         allowed = cache.allowed(filters) - {docnum}
+        if not allowed:   # Whoosh reads an empty filter as no filter at all
+            return []
         results = s.more_like(docnum, "content", text=text, top=limit, numterms=15, filter=allowed)
         out = []
         for hit in results:
@@ -374,7 +376,11 @@ class WhooshIndex(SearchIndex):
                 corrected.append(w)
         if changed:
             text = " ".join(corrected)
-            out["did_you_mean"] = {"text": text, "hits": self._hits(text, reader, cache)}
+            try:   # the typed text need not be a valid query: then suggest no correction
+                hits = self._hits(text, reader, cache)
+            except QueryError:
+                return out
+            out["did_you_mean"] = {"text": text, "hits": hits}
         return out
 
     def _hits(self, text: str, reader, cache: collect.SearcherCache | None = None) -> int:

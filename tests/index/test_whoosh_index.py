@@ -122,3 +122,11 @@ def test_similar_and_suggest(ix):
     assert ix.similar("zz:1") is None
     assert ix.suggest("diplom")["completions"][0]["text"] == "diplomacy"
     assert ix.suggest("diplomcy")["did_you_mean"]["text"] == "diplomacy"
+
+
+def test_a_filter_that_allows_nothing_finds_nothing(ix):
+    nothing = Filters(tags=("no-such-tag",))
+    for group_by in (None, "document"):
+        response = ix.search(SearchRequest(q="health", filters=nothing, group_by=group_by))
+        assert response.total == 0 and response.hits == []
+    assert ix.similar("a:1", filters=nothing) == []
