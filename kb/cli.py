@@ -164,8 +164,12 @@ def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, batch
 
 
 def _tagged_errors(source, items):
-    for item in items:
-        yield ReadError(f"{source}: {item}") if isinstance(item, ReadError) else item
+    """Errors of one input named after it; a whole-input refusal is a refusal too (exit 2), not a crash."""
+    try:
+        for item in items:
+            yield ReadError(f"{source}: {item}") if isinstance(item, ReadError) else item
+    except ReadError as exc:
+        yield ReadError(f"{source}: {exc}")
 
 
 @main.command()

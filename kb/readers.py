@@ -405,6 +405,8 @@ def read_path(path: str | Path) -> Iterator[ReadResult | ReadError]:
         raise ReadError("no such file", path=name)
     if path.is_dir():
         raise ReadError("is a directory", path=name)
+    if not path.is_file():   # a FIFO, socket or device would block or never end
+        raise ReadError("not a regular file", path=name)
     if reader is None:
         raise ReadError(f"unsupported file type {path.suffix.lower() or '(no extension)'!r}", path=name)
     try:
