@@ -87,12 +87,31 @@ def remove_debris(home: Path, prefix: str = "whoosh") -> None:
         if _POINTER_TEMP.match(entry.name):
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)
+    if _held(live / "MAIN_WRITELOCK"):   # a Whoosh writer outside kb's lock: its files are not debris
+        return
     for entry in os.scandir(live):
         if entry.is_dir(follow_symlinks=False) and entry.name.endswith(".tmp"):
             shutil.rmtree(entry.path, ignore_errors=True)
         elif _TOC_TEMP.match(entry.name):
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)
+
+
+def _held(path: Path) -> bool:
+    """Whether a live process holds an flock on ``path`` (a probe that lets go at once)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
 
 
 def pointer_stamp(home: Path) -> int:

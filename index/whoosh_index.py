@@ -15,13 +15,13 @@ from typing import Iterable, Iterator
 
 from whoosh import index as whoosh_index
 from whoosh import query, scoring
-from whoosh.index import EmptyIndexError
+from whoosh.index import EmptyIndexError, LockError
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.analysis import SimpleAnalyzer
 
 from . import collect, storage
 from .analysis import text_analyzer
-from .base import Filters, QueryError, SearchIndex, SearchRequest, SearchResponse
+from .base import Filters, IndexBusy, QueryError, SearchIndex, SearchRequest, SearchResponse
 from .highlight import Highlighter, MatchPlan, match_plan
 from .querying import QueryBuilder, QueryLimits
 from .scoring import PassageBM25
@@ -154,8 +154,15 @@ class WhooshIndex(SearchIndex):
         storage.remove_debris(self.home)
         return self._index(locked=True)
 
+    def _writer(self, ix, **options):
+        """Whoosh's writer; its own lock is only contended by a writer outside kb's lock."""
+        try:
+            return ix.writer(timeout=self.lock_timeout, **options)
+        except LockError:
+            raise IndexBusy(f"the index is locked by another program (waited {self.lock_timeout:g} s)") from None
+
     def _write(self, ix, items) -> None:
-        writer = ix.writer(timeout=self.lock_timeout, limitmb=256)
+        writer = self._writer(ix, limitmb=256)
         try:
             for doc, passages in items:
                 writer.delete_by_term("document_id", doc["id"])
@@ -173,7 +180,7 @@ class WhooshIndex(SearchIndex):
             with ix.searcher() as s:
                 if s.document_number(id=document_id) is None:
                     return False
-            writer = ix.writer(timeout=self.lock_timeout)
+            writer = self._writer(ix)
             writer.delete_by_term("document_id", document_id)
             writer.commit()
         return True

@@ -130,3 +130,15 @@ def test_a_filter_that_allows_nothing_finds_nothing(ix):
         response = ix.search(SearchRequest(q="health", filters=nothing, group_by=group_by))
         assert response.total == 0 and response.hits == []
     assert ix.similar("a:1", filters=nothing) == []
+
+
+def test_whooshs_own_lock_held_elsewhere_is_index_busy(ix):
+    from whoosh import index as whoosh_index
+    ix.search(SearchRequest(q="health"))
+    foreign = whoosh_index.open_dir(ix._dir).writer()   # a writer that skipped kb's lock
+    try:
+        with pytest.raises(IndexBusy):
+            ix.replace_documents([(doc("c", "Doc C"), [passage("c", 1, "Blocked.")])])
+    finally:
+        foreign.cancel()
+    assert ix.replace_documents([(doc("c", "Doc C"), [passage("c", 1, "Landed.")])]) == 1
