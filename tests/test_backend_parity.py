@@ -164,7 +164,7 @@ def test_bad_queries_get_the_same_400(whoosh_server, sphinx_server, q):
 
 @pytest.mark.parametrize("q", ['"unclosed science', "(science OR health", "health AND", "nofield:science"])
 def test_invalid_syntax_in_auto_mode_is_searched_as_words_on_both(whoosh_server, sphinx_server, q):
-    a = search(whoosh_server, q=q, limit=100)
-    b = search(sphinx_server, q=q, limit=100)
+    a = search(whoosh_server, q=q, syntax="auto", limit=100)
+    b = search(sphinx_server, q=q, syntax="auto", limit=100)
     assert a["syntax"] == b["syntax"] == "words" and a["notice"] == b["notice"]
     assert a["total"] == b["total"] > 0
