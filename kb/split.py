@@ -64,7 +64,7 @@ def _fold(value: str) -> str:
 def _is_chrome(line: str) -> bool:
     """Whole short lines of site furniture ("Home | About" too), case-insensitively; long prose never is."""
     cells = re.split(r"\s+[|·•/]\s+|\s{3,}", line.strip(" \t.:!|>»·•-–—"))
-    return len(line.split()) <= 40 and all(_CHROME.fullmatch(cell.strip(" \t.:!|>»·•-–—")) for cell in cells)
+    return len(line.split()) <= 25 and all(_CHROME.fullmatch(cell.strip(" \t.:!|>»·•-–—")) for cell in cells)
 
 
 @dataclass
