@@ -368,7 +368,9 @@ class WhooshIndex(SearchIndex):
             prefix = " ".join(words[:-1])
             for freq, word in candidates[:limit]:
                 text = f"{prefix} {word}".strip()
-                out["completions"].append({"text": text, "hits": self._hits(text, reader)})
+                hits = self._hits(text, reader, cache)
+                if hits is not None:
+                    out["completions"].append({"text": text, "hits": hits})
         corrector = s.corrector("spell")
         corrected, changed = [], False
         for w in words:
@@ -383,17 +385,19 @@ class WhooshIndex(SearchIndex):
                 corrected.append(w)
         if changed:
             text = " ".join(corrected)
-            try:   # the typed text need not be a valid query: then suggest no correction
-                hits = self._hits(text, reader, cache)
-            except QueryError:
-                return out
-            out["did_you_mean"] = {"text": text, "hits": hits}
+            hits = self._hits(text, reader, cache)
+            if hits is not None:
+                out["did_you_mean"] = {"text": text, "hits": hits}
         return out
 
-    def _hits(self, text: str, reader, cache: collect.SearcherCache | None = None) -> int:
-        """How many passages a search for these words would find."""
+    def _hits(self, text: str, reader, cache: collect.SearcherCache | None = None) -> int | None:
+        """How many passages a search for these words would find (None: not a searchable text,
+        e.g. one with a NUL character; then nothing is suggested)."""
         cache = cache or self._view()
-        q = self.queries.build(text, reader, syntax="words")
+        try:
+            q = self.queries.build(text, reader, syntax="words")
+        except QueryError:
+            return None
         return len(cache.docs(q) & cache.allowed(Filters()))
 
     def stats(self) -> dict:
