@@ -90,6 +90,18 @@ def test_sample_sizes_within_bounds(sample):
     assert all(options.min_words <= p.words <= options.max_words for p in passages)
 
 
+def test_sample_in_120_word_passages(sample):
+    """The sizes issue #2 named (about 120 words, 40-200) are one option away."""
+    text, default = sample
+    options = SplitOptions(target_words=120, min_words=40, max_words=200)
+    passages = split_text(text, "science-diplomacy", title=TITLE, options=options)
+    assert len(passages) > len(default)
+    assert all(40 <= p.words <= 200 for p in passages)
+    assert " ".join(p.text for p in passages) == " ".join(p.text for p in default)
+    for p in passages:
+        assert " ".join(text[p.start:p.end].split()) == p.text
+
+
 def test_sample_is_stable(sample):
     text, passages = sample
     assert split_text(text, "science-diplomacy", title=TITLE) == passages
