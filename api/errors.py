@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from index.base import BackendUnavailable, Conflict, IndexBusy, QueryError, QueryTimeout, Unsupported
 from kb.core import InvalidDocument
+from kb.embedding import ModelLoading, SemanticUnavailable
 
 log = logging.getLogger("kb.api")
 
@@ -22,9 +23,12 @@ class KbApi(Api):
         super()._register_error_handlers()
         app = self._app
         app.register_error_handler(QueryError, lambda e: self._error(400, str(e)))
+        app.register_error_handler(SemanticUnavailable, lambda e: self._error(400, str(e)))
         app.register_error_handler(InvalidDocument, lambda e: self._invalid(e))
         app.register_error_handler(
             IndexBusy, lambda e: self._error(503, str(e), {"Retry-After": str(RETRY_AFTER_SECONDS)}))
+        app.register_error_handler(
+            ModelLoading, lambda e: self._error(503, str(e), {"Retry-After": str(RETRY_AFTER_SECONDS)}))
         app.register_error_handler(
             QueryTimeout, lambda e: self._error(503, str(e), {"Retry-After": str(RETRY_AFTER_SECONDS)}))
         app.register_error_handler(

@@ -46,6 +46,13 @@ class SearchArgs(FilterArgs):
                        "(for natural-language text); auto: query syntax when valid, else words."})
     format = format_field("default json")
     color = color_field()
+    mode = fields.String(load_default=None, validate=validate.OneOf(["lexical", "semantic", "hybrid"]), metadata={
+        "description": "lexical (BM25, the default unless KB_SEARCH_MODE says otherwise), semantic "
+                       "(embedding similarity) or hybrid (both rankings fused); semantic and hybrid "
+                       "need the semantic extra. In those modes every filtered passage with an "
+                       "embedding is a match (hybrid: and every word match), so total counts them."})
+    fusion = fields.String(load_default=None, validate=validate.OneOf(["rrf", "normalized"]), metadata={
+        "description": "hybrid: reciprocal rank fusion (default) or normalised score fusion."})
 
 
 class ExportArgs(FilterArgs):
@@ -77,6 +84,9 @@ class PassageSchema(Schema):
     words = fields.Integer()
     tags = fields.List(fields.String())
     keywords = fields.List(fields.String())
+    suggested_tags = fields.List(fields.String(), metadata={
+        "description": "Taxonomy topics suggested by embedding similarity for a passage that no "
+                       "taxonomy phrase matched; not tags: never filtered or counted as tags."})
 
 
 class HitSchema(PassageSchema):
@@ -86,6 +96,7 @@ class HitSchema(PassageSchema):
 
 class SearchResponseSchema(Schema):
     query = fields.String()
+    mode = fields.String()
     total = fields.Integer(metadata={"description": "Exact number of matching passages (documents when grouped)."})
     offset = fields.Integer()
     limit = fields.Integer()
@@ -250,6 +261,7 @@ class SuggestResponseSchema(Schema):
 
 class HealthSchema(Schema):
     status = fields.String(metadata={"example": "ok"})
+    semantic = fields.String(metadata={"description": "off, loading or ready: the embedding model."})
 
 
 class StatsSchema(Schema):
@@ -258,5 +270,8 @@ class StatsSchema(Schema):
     tags = fields.Integer()
     index_bytes = fields.Integer()
     version = fields.String()
+    embedded = fields.Integer(metadata={"description": "Passages with an embedding (semantic extra)."})
+    vectors_bytes = fields.Integer()
+    vector_model = fields.String()
     kb_version = fields.String()
     taxonomy = fields.Dict()

@@ -8,7 +8,7 @@ from index.base import Filters, SearchRequest
 
 from . import examples
 from .formats import negotiate, stream
-from .kbstore import get_kb
+from .kbstore import get_kb, wait_for_model
 from .openapi import alternative_formats, errors
 from .paging import link_header, page_links
 from .schemas import (ExportArgs, ExportedPassageSchema, SearchArgs, SearchResponseSchema, SuggestArgs,
@@ -37,15 +37,18 @@ class Search(MethodView):
     def get(self, args):
         """Search passages by words and tags
 
-        Ranked (BM25), highlighted, with tag facets over the whole filtered result set. `format` (or the
+        Ranked by BM25 (mode=lexical), by embedding similarity (semantic) or both fused (hybrid);
+        highlighted, with tag facets over the whole filtered result set. `format` (or the
         Accept header) picks JSON, text for a terminal, CSV or JSON Lines; pages link to each other in the
         `Link` header and in `next`/`prev`."""
         fmt = negotiate(args["format"], SEARCH_FORMATS)
+        kb = get_kb()
         request = SearchRequest(q=args["q"], filters=filters_from(args), limit=args["limit"],
                                 offset=args["offset"], group_by=args["group_by"],
                                 highlight=args["highlight"], sort=args["sort"], facets=fmt == "json",
-                                syntax=args["syntax"])
-        response = get_kb().search(request)
+                                syntax=args["syntax"], mode=args["mode"], fusion=args["fusion"])
+        wait_for_model(kb, request.mode)
+        response = kb.search(request)
         links = page_links(args["offset"], args["limit"], response.total)
         headers = {**link_header(links), "X-Total-Count": str(response.total)}
         if response.partial:  # a shard did not answer: said in every format, never silently short
@@ -53,7 +56,7 @@ class Search(MethodView):
         if fmt != "json":
             return stream(response.hits, fmt, headers=headers, total=response.total, query=args["q"],
                           color=args["color"], filename="search", next_url=links["next"])
-        body = {"query": args["q"], "total": response.total, "offset": args["offset"],
+        body = {"query": args["q"], "mode": args["mode"] or kb.default_mode, "total": response.total, "offset": args["offset"],
                 "limit": args["limit"], "hits": response.hits, "facets": response.facets,
                 "took_ms": response.took_ms, "partial": response.partial,
                 "syntax": response.syntax, "notice": response.notice, **links}

@@ -25,9 +25,12 @@ def kb_version() -> str:
 class Health(MethodView):
     @blp.response(200, HealthSchema, example={"status": "ok"})
     def get(self):
-        """Liveness: the index opens and answers"""
-        get_kb().version()
-        return {"status": "ok"}
+        """Liveness: the index opens and answers; ``semantic`` says whether the embedding model is
+        off, loading or ready"""
+        kb = get_kb()
+        kb.version()
+        semantic = "off" if not kb.semantic else "ready" if kb.embedder.loaded else "loading"
+        return {"status": "ok", "semantic": semantic}
 
 
 @blp.route("/stats")

@@ -64,6 +64,9 @@ class SearchRequest:
     sort: str = "relevance"          # "relevance" or "document"
     facets: bool = True
     syntax: str = "auto"             # "auto", "query" or "words" (see index.querying)
+    mode: str | None = None          # "lexical" (None), "semantic" or "hybrid" (see index.hybrid)
+    vector: tuple[float, ...] | None = None   # the query's embedding; None ranks lexically
+    fusion: str | None = None        # hybrid: "normalized" (None) or "rrf" (see index.fusion)
 
 
 @dataclass
@@ -136,8 +139,10 @@ class SearchIndex(abc.ABC):
         """Passage count per tag over the whole index."""
 
     @abc.abstractmethod
-    def similar(self, passage_id: str, limit: int = 10, filters: Filters = Filters()) -> list[dict] | None:
-        """Passages like this one (None when it does not exist)."""
+    def similar(self, passage_id: str, limit: int = 10, filters: Filters = Filters(),
+                semantic: bool = False) -> list[dict] | None:
+        """Passages like this one (None when it does not exist); nearest by embedding when
+        ``semantic`` and the passage has one, else by its words."""
 
     @abc.abstractmethod
     def suggest(self, q: str, limit: int = 5) -> dict:

@@ -11,14 +11,16 @@ BACKENDS = ("whoosh", "sphinx")
 
 
 def open_index(home: str | Path, backend: str | None = None, nodes: str | None = None,
-               lock_timeout: float = 10.0, limits: QueryLimits | None = None) -> SearchIndex:
+               lock_timeout: float = 10.0, limits: QueryLimits | None = None,
+               vector_model: str | None = None) -> SearchIndex:
     """``backend``: ``whoosh`` (embedded, the default) or ``sphinx`` (a SphinxQL cluster listed by
     ``nodes``, e.g. ``h:9306|h:9307,h:9308|h:9309``); each falls back to ``KB_BACKEND`` and
-    ``KB_SPHINX_NODES``."""
+    ``KB_SPHINX_NODES``. ``vector_model``: store and use passage embeddings of that model (whoosh
+    only; see index.semantic)."""
     backend = (backend or os.environ.get("KB_BACKEND") or "whoosh").strip().lower()
     if backend == "whoosh":
         from .whoosh_index import WhooshIndex
-        return WhooshIndex(home, lock_timeout=lock_timeout, limits=limits)
+        return WhooshIndex(home, lock_timeout=lock_timeout, limits=limits, vector_model=vector_model)
     if backend == "sphinx":
         nodes = nodes or os.environ.get("KB_SPHINX_NODES")
         if not nodes:

@@ -336,3 +336,35 @@ def _raise_error_nodes(q):
         error = getattr(node, "error", None)
         if error:
             raise QuerySyntaxError(f"cannot parse query: {error}")
+
+
+def free_text(q: str) -> str:
+    """The words of a query as plain text, for embedding it: operators, negated parts (``-x``,
+    ``NOT x``, ``NOT (...)``), field names, quotes, wildcards and fuzziness marks removed."""
+    tokens = [m.group() for m in _TOKEN.finditer(q or "")]
+    words, i = [], 0
+    while i < len(tokens):
+        tok = tokens[i]
+        negated = tok in ("NOT", "ANDNOT", "-") or (tok.startswith("-") and len(tok) > 1)
+        if negated:
+            if tok in ("NOT", "ANDNOT", "-"):   # the next item is negated: a word, phrase or group
+                i += 1
+                if i < len(tokens) and tokens[i] == "(":
+                    depth = 0
+                    while i < len(tokens):
+                        depth += {"(": 1, ")": -1}.get(tokens[i], 0)
+                        if depth == 0:
+                            break
+                        i += 1
+            i += 1
+            continue
+        if tok in OPERATORS or tok in ("(", ")"):
+            i += 1
+            continue
+        if not tok.startswith('"') and ":" in tok and not _is_url_like(tok):
+            tok = tok.split(":", 1)[1].replace("-", " ")
+        tok = re.sub(r'~\d*$', "", tok.lstrip("+")).strip('"').replace("*", "").replace("?", "")
+        if tok:
+            words.append(tok)
+        i += 1
+    return " ".join(words).strip()

@@ -25,6 +25,7 @@ from .base import Filters, IndexBusy, QueryError, SearchIndex, SearchRequest, Se
 from .highlight import Highlighter, MatchPlan, match_plan
 from .querying import QueryBuilder, QueryLimits
 from .scoring import PassageBM25
+from .semantic import VectorSupport
 
 PASSAGE_FIELDS = ("id", "document_id", "ordinal", "section", "text", "start", "end",
                   "tags", "keywords", "evidence")
@@ -45,6 +46,7 @@ def make_schema() -> Schema:
         tags=KEYWORD(stored=True, commas=True, scorable=False, lowercase=False),
         keywords=STORED(),
         evidence=STORED(),
+        suggested=STORED(),
         start=STORED(),
         end=STORED(),
         data=STORED(),
@@ -56,10 +58,11 @@ DOCUMENTS = query.Term("kind", "d")
 READ_RETRIES = 5
 
 
-class WhooshIndex(SearchIndex):
+class WhooshIndex(VectorSupport, SearchIndex):
     def __init__(self, home: str | Path, lock_timeout: float = 10.0, limits: QueryLimits | None = None,
-                 k1: float = 1.2, b: float = 0.75):
+                 k1: float = 1.2, b: float = 0.75, vector_model: str | None = None):
         self.home = Path(home)
+        self.vector_model = vector_model  # None: embeddings off (see index.semantic)
         self.home.mkdir(parents=True, exist_ok=True)
         self.lock_timeout = lock_timeout
         self.schema = make_schema()
@@ -168,11 +171,16 @@ class WhooshIndex(SearchIndex):
                 writer.delete_by_term("document_id", doc["id"])
                 writer.add_document(**_document_record(doc))
                 for p in passages:
-                    writer.add_document(**_passage_record(doc, p))
+                    record = _passage_record(doc, p)
+                    if "suggested" not in ix.schema:   # an index made before the field existed
+                        del record["suggested"]
+                    writer.add_document(**record)
+            self._write_vectors(Path(ix.storage.folder), items)
         except BaseException:
             writer.cancel()
             raise
         writer.commit()
+        self._compact_vectors(ix, Path(ix.storage.folder))
 
     def delete_document(self, document_id: str) -> bool:
         with storage.write_lock(self.home, self.lock_timeout):
@@ -223,7 +231,11 @@ class WhooshIndex(SearchIndex):
         q = parsed.query
         allowed = cache.allowed(request.filters)
         browse = isinstance(q, query.Every)
-        matched = allowed if browse else collect.matching(s, q, deadline) & allowed
+        semantic = request.mode in ("semantic", "hybrid") and request.vector is not None
+        if semantic:
+            matched, fused, partial = self._semantic_rank(cache, q, allowed, request, deadline)
+        else:
+            matched = allowed if browse else collect.matching(s, q, deadline) & allowed
         grouped = request.group_by == "document"
         if grouped:
             document_of = cache.document_of
@@ -231,8 +243,10 @@ class WhooshIndex(SearchIndex):
         else:
             total = len(matched)
         want = request.offset + request.limit
-        partial, page = False, []
-        if browse or request.sort == "document":
+        partial, page = (partial, []) if semantic else (False, [])
+        if semantic and request.sort != "document":
+            page = fused[request.offset:want]
+        elif browse or request.sort == "document":
             ordered = cache.reading_order(matched)
             if grouped:
                 ordered = _first_per_document(ordered, cache.document_of)
@@ -328,7 +342,8 @@ class WhooshIndex(SearchIndex):
         cache = self._view()
         return cache.facet_counts(cache.allowed(Filters()))
 
-    def similar(self, passage_id: str, limit: int = 10, filters: Filters = Filters()) -> list[dict] | None:
+    def similar(self, passage_id: str, limit: int = 10, filters: Filters = Filters(),
+                semantic: bool = False) -> list[dict] | None:
         cache = self._view()
         s = cache.searcher
         docnum = s.document_number(id=passage_id)
@@ -339,6 +354,10 @@ class WhooshIndex(SearchIndex):
         allowed = cache.allowed(filters) - {docnum}
         if not allowed:   # Whoosh reads an empty filter as no filter at all
             return []
+        nearest = self._similar_by_vector(cache, docnum, limit, allowed) if semantic else None
+        if nearest is not None:
+            return [{**_passage_from_stored(s.stored_fields(d)), "score": round(score, 4),
+                     "document_title": s.stored_fields(d).get("title", "")} for d, score in nearest]
         results = s.more_like(docnum, "content", text=text, top=limit, numterms=15, filter=allowed)
         out = []
         for hit in results:
@@ -409,6 +428,7 @@ class WhooshIndex(SearchIndex):
             "tags": len(cache.facet_counts(cache.allowed(Filters()))),
             "index_bytes": storage.dir_size(cache.values["dir"]),
             "version": f"{cache.values['dir'].name}.{s.reader().generation()}",
+            **self._vector_stats(cache),
         }
 
 
@@ -450,7 +470,7 @@ def _passage_record(doc: dict, p: dict) -> dict:
         "spell": f"{title}\n{section}\n{text}",
         "text": text, "tags": ",".join(p.get("tags", [])),
         "keywords": list(p.get("keywords", [])), "evidence": list(p.get("evidence", [])),
-        "start": p["start"], "end": p["end"],
+        "suggested": list(p.get("suggested_tags", [])), "start": p["start"], "end": p["end"],
     }
 
 
@@ -459,6 +479,7 @@ def _passage_from_stored(fields: dict) -> dict:
     record["tags"] = [t for t in (fields.get("tags") or "").split(",") if t]
     record["keywords"] = list(fields.get("keywords") or [])
     record["evidence"] = list(fields.get("evidence") or [])
+    record["suggested_tags"] = list(fields.get("suggested") or [])
     record["section"] = fields.get("section") or ""
     record["words"] = len(record["text"].split())
     return record

@@ -10,7 +10,8 @@ import click
 
 from index.base import Filters, IndexBusy, IndexError_, SearchRequest
 
-from .core import KnowledgeBase
+from .core import SEARCH_MODES, KnowledgeBase
+from .embedding import SemanticUnavailable
 from .output import OUTPUT_FORMATS, write_hits
 from .readers import ReadError
 from .split import SplitOptions
@@ -31,7 +32,7 @@ def friendly_errors(func):
             return func(*args, **kwargs)
         except (click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
-        except (IndexError_, TaxonomyError, ReadError) as exc:
+        except (IndexError_, TaxonomyError, ReadError, SemanticUnavailable) as exc:
             raise CliError(str(exc)) from None
         except OSError as exc:
             raise CliError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
@@ -116,17 +117,22 @@ def main():
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=200, show_default=True,
               help="Documents per commit: a crash loses at most the batch being written.")
 @lock_timeout_option
+@click.option("--embed/--no-embed", default=None,
+              help="Embed passages for semantic search (default: when the semantic extra is installed "
+                   "and KB_SEMANTIC is not 0).")
 @home_option
 @taxonomy_option
 @backend_options
 @friendly_errors
-def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, batch_size, lock_timeout,
+def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, batch_size, lock_timeout, embed,
            home, taxonomy):
     """Ingest files and folders (.txt .md .html .pdf .jsonl); '-' reads one document from stdin."""
     if not min_words <= target_words <= max_words:
         raise CliError("need --min-words <= --target-words <= --max-words")
     kb = open_kb(home, taxonomy, SplitOptions(target_words, min_words, max_words), batch_size=batch_size,
-                 lock_timeout=lock_timeout)
+                 lock_timeout=lock_timeout, semantic=True if embed else None)
+    if embed is False:
+        kb.embed_on_ingest = False
     kb.taxonomy  # a bad taxonomy fails here, before any work
     from .readers import read_bytes
 
@@ -141,8 +147,12 @@ def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, batch
     committed = [0, 0]
 
     def progress(report):
+        if not tty and report.documents == committed[0]:   # logs get a line per commit only
+            return
         committed[:] = [report.documents, report.passages]
         line = f"committed {report.documents} documents, {report.passages} passages"
+        if kb.embed_on_ingest:
+            line += f"; embedded {report.embedded} passages"
         click.echo(f"\r{line}" if tty else line, nl=not tty, err=True)
 
     try:
@@ -180,15 +190,20 @@ def _tagged_errors(source, items):
 @click.option("--group-by", type=click.Choice(["document"]), default=None)
 @click.option("--syntax", type=click.Choice(["auto", "query", "words"]), default="query", show_default=True,
               help="query: query syntax (invalid is an error); words: plain words; auto: query if valid.")
+@click.option("--mode", type=click.Choice(SEARCH_MODES), default=None,
+              help="lexical (BM25), semantic (embeddings) or hybrid (both fused); default KB_SEARCH_MODE or lexical.")
+@click.option("--fusion", type=click.Choice(["rrf", "normalized"]), default=None, help="How hybrid fuses.")
 @output_options
 @home_option
 @backend_options
 @friendly_errors
-def search(query, tags, any_tags, not_tags, documents, limit, offset, group_by, syntax, output, color, home):
+def search(query, tags, any_tags, not_tags, documents, limit, offset, group_by, syntax, mode, fusion, output, color,
+           home):
     """Search passages: words, "phrases", AND/OR/NOT, prefix*, tags:... (--text by default)."""
     kb = open_kb(home)
     request = SearchRequest(q=" ".join(query), limit=limit, offset=offset, group_by=group_by,
-                            filters=Filters(tags, any_tags, not_tags, documents), syntax=syntax)
+                            filters=Filters(tags, any_tags, not_tags, documents), syntax=syntax, mode=mode,
+                            fusion=fusion)
     response = kb.search(request)
     if response.notice:
         click.echo(f"kb: note: {response.notice}", err=True)

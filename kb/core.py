@@ -1,6 +1,8 @@
 """The ``KnowledgeBase`` facade: the one core that the CLI and the HTTP API both call."""
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -9,8 +11,10 @@ from typing import Callable, Iterable, Iterator
 
 from index.base import Filters, SearchIndex, SearchRequest, SearchResponse
 from index.factory import open_index
-from index.querying import QueryLimits
+from index.querying import QueryLimits, free_text
 
+from . import embedding
+from .embedding import SemanticUnavailable
 from .keywords import keywords
 from .models import Document, Passage, now_iso, valid_document_id
 from .readers import ReadError, ReadResult, iter_paths, read_bytes, read_path
@@ -19,6 +23,9 @@ from .tagging import Tagger, Taxonomy, default_taxonomy_path
 
 DEFAULT_HOME = "kb-data"
 SAMPLE_PATH = Path(__file__).parent / "data" / "science-diplomacy.txt"
+SEARCH_MODES = ("lexical", "semantic", "hybrid")
+DEFAULT_FUSION = "rrf"   # chosen by the figures in bench/relevance_semantic.py (README)
+log = logging.getLogger("kb")
 
 
 DOCUMENT_FIELDS = ("id", "title", "text", "source", "tags", "metadata")
@@ -47,6 +54,7 @@ class InvalidDocument(ValueError):
 class IngestReport:
     documents: int = 0
     passages: int = 0
+    embedded: int = 0
     tags: Counter = field(default_factory=Counter)
     ids: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)   # (source, reason)
@@ -56,7 +64,8 @@ class IngestReport:
     items: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"documents": self.documents, "passages": self.passages, "ids": self.ids,
+        return {"documents": self.documents, "passages": self.passages, "embedded": self.embedded,
+                "ids": self.ids,
                 "tags": dict(self.tags.most_common()),
                 "refused": [{"source": s, "reason": r} for s, r in self.refused],
                 "warnings": [{"source": s, "warning": w} for s, w in self.warnings]}
@@ -68,15 +77,41 @@ class KnowledgeBase:
     def __init__(self, home: str | os.PathLike | None = None, taxonomy: str | os.PathLike | None = None,
                  split_options: SplitOptions | None = None, index: SearchIndex | None = None,
                  lock_timeout: float = 10.0, batch_size: int = 200, backend: str | None = None,
-                 nodes: str | None = None, limits: QueryLimits | None = None):
+                 nodes: str | None = None, limits: QueryLimits | None = None, semantic: bool | None = None,
+                 embedder: embedding.Embedder | None = None):
         self.home = Path(home or os.environ.get("KB_HOME") or DEFAULT_HOME)
         self.taxonomy_path = Path(taxonomy or os.environ.get("KB_TAXONOMY") or default_taxonomy_path())
         self.split_options = split_options or SplitOptions()
         self.batch_size = batch_size
+        # semantic: embeddings computed at ingest and used by search (see kb.embedding)
+        self._semantic_off = ""   # why not, when the engine is the reason
+        self.semantic = embedding.enabled() if semantic is None else semantic
+        if self.semantic and not embedding.installed():
+            raise SemanticUnavailable(embedding.why_unavailable())
         self.index = index or open_index(self.home / "index", backend=backend, nodes=nodes,
-                                         lock_timeout=lock_timeout, limits=limits or query_limits())
+                                         lock_timeout=lock_timeout, limits=limits or query_limits(),
+                                         vector_model=embedding.MODEL_NAME if self.semantic else None)
+        if self.semantic and getattr(self.index, "vector_model", None) is None:
+            self.semantic = False   # an engine without vector support (the sphinx backend)
+            self._semantic_off = "semantic search needs the whoosh backend"
+        self.embed_on_ingest = self.semantic
+        self.embedder = (embedder or embedding.Embedder()) if self.semantic else None
+        self.default_mode = self._configured_mode()
         self._taxonomy: Taxonomy | None = None
         self._tagger: Tagger | None = None
+        self._suggester = None
+
+    def why_not_semantic(self) -> str:
+        return self._semantic_off or embedding.why_unavailable()
+
+    def _configured_mode(self) -> str:
+        mode = os.environ.get("KB_SEARCH_MODE", "lexical").strip().lower() or "lexical"
+        if mode not in SEARCH_MODES:
+            raise ValueError(f"KB_SEARCH_MODE={mode}: expected one of {', '.join(SEARCH_MODES)}")
+        if mode != "lexical" and not self.semantic:
+            log.warning("KB_SEARCH_MODE=%s ignored: %s", mode, self.why_not_semantic())
+            return "lexical"
+        return mode
 
     # ------------------------------------------------------------------ taxonomy
 
@@ -130,6 +165,8 @@ class KnowledgeBase:
         def flush():
             batch_ids.clear()
             if batch:
+                if self.embed_on_ingest:
+                    self.embed(batch, lambda n: _count_embedded(report, n, progress))
                 self.index.replace_documents(batch)
                 report.documents += len(batch)
                 report.passages += sum(len(ps) for _, ps in batch)
@@ -213,10 +250,63 @@ class KnowledgeBase:
         self.ingest_paths([SAMPLE_PATH])
         return True
 
+    # ------------------------------------------------------------------ embeddings
+
+    @property
+    def suggester(self):
+        if self._suggester is None:
+            from .tag_suggestions import TagSuggester
+            self._suggester = TagSuggester(self.embedder, self.taxonomy)
+        return self._suggester
+
+    def embed(self, items: list[tuple[dict, list[dict]]], progress: Callable[[int], None] | None = None) -> None:
+        """Give every passage of these (document, passages) records its vector, and passages that
+        no taxonomy phrase matched their ``suggested_tags``."""
+        pairs = [(doc, p) for doc, passages in items for p in passages]
+        texts = [embedding.passage_text(doc.get("title", ""), p.get("section", ""), p["text"]) for doc, p in pairs]
+        vectors = self.embedder.encode(texts, progress)
+        untagged = [i for i, (_, p) in enumerate(pairs) if not p.get("evidence")]
+        suggestions = self.suggester.suggest(vectors[untagged]) if untagged else []
+        for (_, p), vector in zip(pairs, vectors):
+            p["vector"] = vector
+        for i, suggested in zip(untagged, suggestions):
+            pairs[i][1]["suggested_tags"] = suggested
+
+    def _embedded_batches(self, items, progress=None):
+        """The same (document, passages) records, embedded ``batch_size`` documents at a time."""
+        chunk = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= self.batch_size:
+                self.embed(chunk, progress)
+                yield from chunk
+                chunk = []
+        if chunk:
+            self.embed(chunk, progress)
+            yield from chunk
+
+    def with_query_vector(self, request: SearchRequest) -> SearchRequest:
+        """Resolve the mode and, for semantic and hybrid, embed the query's words."""
+        mode = request.mode or self.default_mode
+        if mode not in SEARCH_MODES:
+            raise SemanticUnavailable(f"unknown search mode '{mode}': expected one of {', '.join(SEARCH_MODES)}")
+        if mode == "lexical":
+            return dataclasses.replace(request, mode=mode, vector=None)
+        request = dataclasses.replace(request, fusion=request.fusion or DEFAULT_FUSION)
+        if not self.semantic:
+            raise SemanticUnavailable(f"mode={mode}: {self.why_not_semantic()}")
+        if not self.index.embedded_count():
+            raise SemanticUnavailable(f"mode={mode}: no passage has an embedding yet; run kb rebuild "
+                                      "(with the semantic extra installed) to embed them")
+        # the words to embed: in words syntax the query as typed, else without its operators
+        text = request.q.strip() if request.syntax == "words" else free_text(request.q)
+        vector = self.embedder.encode_query(text) if text else None
+        return dataclasses.replace(request, mode=mode, vector=vector)
+
     # ------------------------------------------------------------------ reading
 
     def search(self, request: SearchRequest) -> SearchResponse:
-        response = self.index.search(request)
+        response = self.index.search(self.with_query_vector(request))
         for hit in response.hits:
             hit["document"] = {"id": hit["document_id"], "title": hit.pop("document_title", "")}
         return response
@@ -238,7 +328,8 @@ class KnowledgeBase:
         return self.index.delete_document(document_id)
 
     def similar(self, passage_id: str, limit: int = 10, filters: Filters = Filters()) -> list[dict] | None:
-        hits = self.index.similar(passage_id, limit, filters)
+        hits = (self.index.similar(passage_id, limit, filters, semantic=True) if self.semantic
+                else self.index.similar(passage_id, limit, filters))
         for hit in hits or []:
             hit["document"] = {"id": hit["document_id"], "title": hit.pop("document_title", "")}
         return hits
@@ -289,7 +380,14 @@ class KnowledgeBase:
                     record["sections"] = data["sections"]
                 yield record, [p.to_dict() for p in passages]
 
-        return self.index.rebuild(items(), batch=batch_size or self.batch_size, progress=progress)
+        records = self._embedded_batches(items()) if self.embed_on_ingest else items()
+        return self.index.rebuild(records, batch=batch_size or self.batch_size, progress=progress)
+
+
+def _count_embedded(report: IngestReport, n: int, progress) -> None:
+    report.embedded += n
+    if progress:
+        progress(report)
 
 
 def _stored_sections(data: dict):

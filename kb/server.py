@@ -37,7 +37,10 @@ class KbServer(BaseApplication):
 
     def load(self):
         from api import create_app  # kb → api only here, inside `kb serve`
-        return create_app(self.app_config)
+        from api.kbstore import warm_up
+        app = create_app(self.app_config)
+        warm_up(app)
+        return app
 
 
 def run(host: str, port: int, workers: int, home: str, taxonomy: str | None = None,

@@ -26,6 +26,10 @@ hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
+# The suite runs the same with or without the semantic extra: embeddings are off unless a test
+# turns them on (tests/semantic/), so the base tests stay fast and never load the model.
+os.environ["KB_SEMANTIC"] = "0"
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 KB_BIN = Path(sys.executable).with_name("kb")
@@ -124,6 +128,16 @@ class LiveServer:
             except requests.RequestException:
                 time.sleep(0.1)
         raise RuntimeError(f"kb serve did not start: {self.log.read_text()}")
+
+    def wait_semantic_ready(self, timeout: float = 300.0) -> None:
+        """Until every worker answering health has its embedding model loaded (a busy machine
+        can take a minute to import torch)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.get("/api/v1/health").json().get("semantic") == "ready":
+                return
+            time.sleep(0.25)
+        raise RuntimeError(f"the embedding model did not load: {self.log.read_text()}")
 
     def get(self, path: str, **kwargs):
         return requests.get(self.url + path, timeout=30, **kwargs)

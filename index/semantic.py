@@ -1,0 +1,87 @@
+"""What the Whoosh index does with passage embeddings: store them with each batch, rank by them
+(``mode=semantic|hybrid``), find similar passages by them, count them.
+
+A mixin of ``WhooshIndex``, inert while ``vector_model`` is None (embeddings off or the
+``semantic`` extra absent): numpy and the modules that need it are imported only once vectors
+are used, so the base install never touches them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+VECTORS_DIR = "vectors"
+
+
+class SemanticUnsupported(Exception):
+    """A semantic request that this index cannot answer; the message says why."""
+
+
+class VectorSupport:
+    vector_model: str | None = None
+
+    def _vectors_at(self, directory: Path):
+        from .vectors import VectorStore
+        return VectorStore(Path(directory) / VECTORS_DIR)
+
+    # ------------------------------------------------------------------ writing
+
+    def _write_vectors(self, directory: Path, items) -> None:
+        """Store the vectors that come with a batch, before its Whoosh commit (see index.vectors)."""
+        if not self.vector_model:
+            return
+        from .vectors import fingerprint
+        ids, keys, vectors = [], [], []
+        for doc, passages in items:
+            for p in passages:
+                if p.get("vector") is not None:
+                    ids.append(p["id"])
+                    keys.append(fingerprint(doc.get("title", ""), p.get("section", ""), p["text"]))
+                    vectors.append(p["vector"])
+        if ids:
+            self._vectors_at(directory).add(ids, keys, vectors, self.vector_model)
+
+    def _compact_vectors(self, ix, directory: Path) -> None:
+        """After a commit: fold many small segments into one of live vectors only."""
+        if not self.vector_model:
+            return
+        store = self._vectors_at(directory)
+        if store.needs_compaction():
+            from . import collect, hybrid
+            with ix.searcher() as s:
+                store.compact(hybrid.live_fingerprints(s, collect.SearcherCache(s)), self.vector_model)
+
+    # ------------------------------------------------------------------ reading
+
+    def _embedded(self, cache=None):
+        from . import hybrid
+        cache = cache or self._view()
+        return hybrid.embedded(cache.searcher, cache, self._vectors_at(cache.values["dir"]), self.vector_model)
+
+    def embedded_count(self) -> int:
+        """How many live passages have a current vector (0 while embeddings are off)."""
+        return len(self._embedded()) if self.vector_model else 0
+
+    def _semantic_rank(self, cache, q, allowed, request, deadline=None):
+        from . import hybrid
+        if not self.vector_model:
+            raise SemanticUnsupported("embeddings are off for this index")
+        emb = self._embedded(cache)
+        return hybrid.rank(cache.searcher, cache, q, allowed, emb, request.vector, request.mode, request.fusion or "rrf",
+                           request.group_by == "document", deadline)
+
+    def _similar_by_vector(self, cache, docnum: int, limit: int, allowed: set[int]):
+        """(docnum, cosine) of the passages nearest this one, or None when it has no vector."""
+        if not self.vector_model:
+            return None
+        from . import hybrid
+        emb = self._embedded(cache)
+        row = emb.position.get(docnum)
+        if row is None:
+            return None
+        return hybrid.similarities(emb, emb.matrix[row], allowed)[:limit]
+
+    def _vector_stats(self, cache) -> dict:
+        if not self.vector_model:
+            return {}
+        return {"embedded": len(self._embedded(cache)),
+                "vectors_bytes": self._vectors_at(cache.values["dir"]).nbytes(), "vector_model": self.vector_model}
