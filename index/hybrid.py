@@ -38,7 +38,7 @@ def embedded(searcher, cache: collect.SearcherCache, store: VectorStore, model: 
     """Match live passages to stored vectors by id and content fingerprint (cached per searcher
     and per set of segments)."""
     table = store.load(model)
-    key = ("embedded", model, id(table))
+    key = ("embedded", model, table.generation)
     found = cache.values.get(key)
     if found is not None:
         return found

@@ -16,6 +16,7 @@ keeping only live vectors. numpy is imported here only: it comes with the ``sema
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import threading
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 SEGMENT = re.compile(r"^seg-(\d+)\.npz$")
+_loads = itertools.count(1)   # tells one loaded table from the next (see index.hybrid.embedded)
 MAX_SEGMENTS = 32   # compact when a write would leave more than this many
 
 
@@ -44,6 +46,7 @@ class VectorTable:
     model: str
     rows: dict[str, tuple[str, int]]
     matrix: np.ndarray          # float32, one unit-length row per vector
+    generation: int = 0
 
     def lookup(self, passage_id: str, key: str) -> int | None:
         found = self.rows.get(passage_id)
@@ -161,7 +164,7 @@ class VectorStore:
             count += len(ids)
         dim = blocks[0].shape[1] if blocks else 0
         matrix = np.concatenate(blocks) if blocks else np.zeros((0, dim), np.float32)
-        return VectorTable(model=model, rows=rows, matrix=matrix)
+        return VectorTable(model=model, rows=rows, matrix=matrix, generation=next(_loads))
 
     def nbytes(self) -> int:
         return sum(p.stat().st_size for p in self._segments() if p.exists())

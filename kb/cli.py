@@ -273,7 +273,13 @@ def serve(host, port, workers, token_file, read_token_file, max_body, cors_origi
               "KB_LOCK_TIMEOUT": lock_timeout, "KB_QUERY_TIME_LIMIT": query_time_limit,
               "KB_MAX_EXPANSIONS": max_expansions}
     kb = open_kb(home, taxonomy)
-    if kb.ensure_sample():
+    if kb.semantic:   # embedding loads torch, which must not be in the process gunicorn forks workers from
+        import multiprocessing
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            ingested = pool.apply(_ensure_sample, (home, taxonomy))
+    else:
+        ingested = kb.ensure_sample()
+    if ingested:
         click.echo("kb: empty knowledge base: ingested the bundled sample (science-diplomacy)", err=True)
     kb.index.close()
     if token:
@@ -300,6 +306,10 @@ def _token(path: str | None, variable: str) -> str | None:
         click.echo(f"kb: warning: the {variable} token is short ({len(token)} characters); "
                    "32 random characters are safer", err=True)
     return token or None
+
+
+def _ensure_sample(home, taxonomy) -> bool:
+    return open_kb(home, taxonomy).ensure_sample()
 
 
 @main.command()
