@@ -102,7 +102,8 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, home: Path, env: dict | None = None, workers: int = 2, args: tuple = ()):
+    def __init__(self, home: Path, env: dict | None = None, workers: int = 2, args: tuple = (),
+                 ready_timeout: float = 30.0):
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -115,7 +116,11 @@ class LiveServer:
             self.process = subprocess.Popen(
                 [str(KB_BIN), "serve", "--port", str(self.port), "--workers", str(workers), *args],
                 env=environment, stdout=log, stderr=subprocess.STDOUT)
-        self.wait_ready()
+        try:
+            self.wait_ready(ready_timeout)
+        except BaseException:   # never leave a server behind
+            self.stop()
+            raise
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

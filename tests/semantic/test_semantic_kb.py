@@ -175,7 +175,7 @@ def test_cli_no_embed_then_semantic_search_says_what_to_do(tmp_path, run_kb, mon
 def test_serve_on_an_empty_home_embeds_the_sample_and_answers_hybrid(tmp_path):
     # the sample is embedded in a spawned process: gunicorn must fork its workers from a process
     # without torch in it, or a worker can hang in its first embedding
-    server = LiveServer(tmp_path / "kb", env=ON, workers=1)
+    server = LiveServer(tmp_path / "kb", env=ON, workers=1, ready_timeout=300)
     try:
         server.wait_semantic_ready()
         body = server.get("/api/v1/search", params={"q": "the pandemic", "mode": "hybrid", "limit": 3}).json()
