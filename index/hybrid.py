@@ -71,9 +71,14 @@ def live_fingerprints(searcher, cache: collect.SearcherCache) -> dict[str, str]:
 
 
 def excluded(q, cache: collect.SearcherCache) -> set[int]:
-    """Passages the query's negations rule out (``a -b`` is parsed as AndNot(a, b))."""
+    """Passages the query's top-level negations rule out: ``a -b`` and ``a NOT b`` (parsed as
+    AndNot(a, b)), ``a AND NOT b`` (And([a, Not(b)])), ``NOT b``."""
     if isinstance(q, query.AndNot):
-        return cache.docs(q.b)
+        return cache.docs(q.b) | excluded(q.a, cache)
+    if isinstance(q, query.Not):
+        return cache.docs(q.query)
+    if isinstance(q, query.And):
+        return set().union(*(cache.docs(c.query) for c in q.subqueries if isinstance(c, query.Not)))
     return set()
 
 

@@ -68,8 +68,9 @@ def test_filters_and_negations_apply_in_every_mode(ix):
         assert set(ids(r)) == {"a:1", "b:2"} and r.total == 2
         r = search(ix, "apples", mode=mode, filters=Filters(documents=("c",)))
         assert set(ids(r)) == {"c:1", "c:2"}
-        r = search(ix, "fruit -cherries", mode=mode)
-        assert "b:2" not in ids(r) and r.total == 5
+        for q in ("fruit -cherries", "fruit NOT cherries", "fruit AND NOT cherries", "NOT cherries"):
+            r = search(ix, q, mode=mode)
+            assert "b:2" not in ids(r) and r.total == 5, (q, mode)
 
 
 def test_hybrid_fuses_words_and_vectors(ix):

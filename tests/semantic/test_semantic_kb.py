@@ -46,9 +46,11 @@ def semantic_home(tmp_path_factory):
 @pytest.fixture(scope="session")
 def semantic_server(semantic_home):
     server = LiveServer(semantic_home, env=ON, workers=1)
-    server.wait_semantic_ready()
-    yield server
-    server.stop()
+    try:
+        server.wait_semantic_ready()
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
