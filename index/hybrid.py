@@ -126,10 +126,13 @@ def rank(searcher, cache, q, allowed: set[int], emb: Embedded, vector, mode: str
             lexical = collect.top_scored(searcher, q, allowed, min(len(matched), DEPTH), deadline)
             partial = getattr(lexical, "partial", False)
     rankings = [r for r in (lexical, dense[:DEPTH]) if r]
-    passage_scores = fusion.fuse(rankings, method) if mode == "hybrid" else dict(dense)
-    ranked = fusion.ordered(passage_scores)
-    ranked += [(d, 0.0) for d, _ in dense if d not in passage_scores]   # below both depths
-    ranked += sorted((d, 0.0) for d in candidates - {d for d, _ in ranked})
+    if mode == "hybrid":
+        passage_scores = fusion.fuse(rankings, method)
+        ranked = fusion.ordered(passage_scores)
+        ranked += [(d, 0.0) for d, _ in dense if d not in passage_scores]   # below both depths
+        ranked += sorted((d, 0.0) for d in candidates - {d for d, _ in ranked})
+    else:
+        ranked = dense   # best first already
     if not grouped:
         return candidates, ranked, partial
     document_of = cache.document_of

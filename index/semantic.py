@@ -20,8 +20,14 @@ class VectorSupport:
     vector_model: str | None = None
 
     def _vectors_at(self, directory: Path):
+        """One store object per index directory, so that its loaded table is kept between queries."""
         from .vectors import VectorStore
-        return VectorStore(Path(directory) / VECTORS_DIR)
+        path = Path(directory) / VECTORS_DIR
+        stores = self.__dict__.setdefault("_vector_stores", {})
+        if path not in stores:
+            stores.clear()   # the live directory changed (a rebuild): the old store is done with
+            stores[path] = VectorStore(path)
+        return stores[path]
 
     # ------------------------------------------------------------------ writing
 
