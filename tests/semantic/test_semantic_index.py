@@ -152,3 +152,12 @@ def test_index_without_vector_model_ignores_vectors(tmp_path):
     assert plain.embedded_count() == 0
     r = plain.search(SearchRequest(q="apples"))
     assert set(ids(r)) == {"a:1", "c:2"}
+
+
+def test_vectors_are_read_once_per_change_not_per_query(ix):
+    search(ix, "fruit", mode="semantic")
+    first = ix._embedded()
+    search(ix, "fruit", mode="semantic")
+    assert ix._embedded() is first
+    ix.replace_documents([(doc("e", "Eggs"), [passage("e", 1, "Omelettes.", [0, 1, 1])])])
+    assert ix._embedded() is not first and ix.embedded_count() == 7
