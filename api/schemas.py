@@ -52,7 +52,7 @@ class SearchArgs(FilterArgs):
                        "need the semantic extra. In those modes every filtered passage with an "
                        "embedding is a match (hybrid: and every word match), so total counts them."})
     fusion = fields.String(load_default=None, validate=validate.OneOf(["rrf", "normalized"]), metadata={
-        "description": "hybrid: reciprocal rank fusion (default) or normalised score fusion."})
+        "description": "hybrid: normalised score fusion (default) or reciprocal rank fusion."})
 
 
 class ExportArgs(FilterArgs):

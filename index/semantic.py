@@ -72,8 +72,8 @@ class VectorSupport:
         if not self.vector_model:
             raise SemanticUnsupported("embeddings are off for this index")
         emb = self._embedded(cache)
-        return hybrid.rank(cache.searcher, cache, q, allowed, emb, request.vector, request.mode, request.fusion or "rrf",
-                           request.group_by == "document", deadline)
+        return hybrid.rank(cache.searcher, cache, q, allowed, emb, request.vector, request.mode,
+                           request.fusion or "normalized", request.group_by == "document", deadline)
 
     def _similar_by_vector(self, cache, docnum: int, limit: int, allowed: set[int]):
         """(docnum, cosine) of the passages nearest this one, or None when it has no vector."""
