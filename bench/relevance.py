@@ -9,7 +9,8 @@
 Each query goes, as written, to ``GET /api/v1/search?q=...&group_by=document&limit=100
 &highlight=false&syntax=words``: test-collection queries are natural language (claims, questions),
 whose capitalised AND/OR/NOT, quotes, brackets and leading ``-`` are text, not operators; kb's
-words mode says so. ``--syntax none`` leaves the parameter out (kb's default, ``auto``). nDCG@10 and Recall@100 are
+words mode says so. ``--syntax none`` leaves the parameter out (kb's default, ``auto``). ``--mode
+semantic|hybrid`` (and ``--fusion``) measure semantic search (the semantic extra). nDCG@10 and Recall@100 are
 computed by ``bench.metrics`` (trec_eval definitions, graded gains) and cross-checked with
 pytrec_eval when it is installed; they are printed beside the rows of ``BASELINES.md`` for the
 same collection, with the mean and p95 query time (client wall time and the server's took_ms).
@@ -54,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--syntax", choices=["auto", "query", "words", "none"], default="words",
                         help="syntax= sent with every query (default: words, as the queries are natural "
                              "language; none: not sent, kb's default, auto, applies)")
+    parser.add_argument("--mode", choices=["lexical", "semantic", "hybrid", "none"], default="none",
+                        help="mode= sent with every query (semantic and hybrid need the semantic extra; "
+                             "default none: not sent, kb's default, lexical)")
+    parser.add_argument("--fusion", choices=["normalized", "rrf", "none"], default="none",
+                        help="fusion= sent with hybrid queries (default none: kb's default, normalized)")
     parser.add_argument("--workers", type=int, default=1, help="kb serve workers (queries are sequential)")
     parser.add_argument("--ingest-args", default="", help="extra arguments for kb ingest, e.g. '--target-words 200'")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures and the run here")
@@ -66,10 +72,12 @@ def kb_command() -> list[str]:
     return [str(KB_BIN)] if KB_BIN.exists() else ["kb"]
 
 
-def ingest(collection: Collection, home: Path, extra: str) -> float:
+def ingest(collection: Collection, home: Path, extra: str, embed: bool = False) -> float:
+    """Embeddings only when a semantic mode will be measured (they cost most of the ingest time)."""
     started = time.perf_counter()
+    env = {**os.environ, "KB_SEMANTIC": "1" if embed else "0"}
     result = subprocess.run(kb_command() + ["ingest", str(collection.corpus), "--home", str(home)] + extra.split(),
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, env=env)
     if result.returncode not in (0, 2):   # 2: some records refused, the rest landed
         sys.exit(f"kb ingest failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
     for line in result.stderr.splitlines():
@@ -92,25 +100,28 @@ def free_port() -> int:
 class Server:
     """``kb serve`` on a free loopback port, stopped on exit."""
 
-    def __init__(self, home: Path, workers: int):
+    def __init__(self, home: Path, workers: int, semantic: bool = False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             kb_command() + ["serve", "--port", str(self.port), "--workers", str(workers), "--home", str(home)],
-            stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "KB_HOME": str(home)})
-        deadline = time.monotonic() + 60
+            stdout=self.log, stderr=subprocess.STDOUT,
+            env={**os.environ, "KB_HOME": str(home), "KB_SEMANTIC": "1" if semantic else "0"})
+        deadline = time.monotonic() + (300 if semantic else 60)   # a semantic worker loads its model first
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self.log.seek(0)
                 sys.exit(f"kb serve exited: {self.log.read().decode(errors='replace')[-2000:]}")
             try:
-                if requests.get(self.url + "/api/v1/health", timeout=1).ok:
+                health = requests.get(self.url + "/api/v1/health", timeout=1)
+                if health.ok and (not semantic or health.json().get("semantic") == "ready"):
                     return
             except requests.RequestException:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         self.stop()
-        sys.exit("kb serve did not start within 60 s")
+        sys.exit("kb serve did not start in time")
 
     def stop(self) -> None:
         self.process.terminate()
@@ -121,12 +132,17 @@ class Server:
             self.process.wait()
 
 
-def run_queries(url: str, collection: Collection, limit: int, syntax: str | None):
+def run_queries(url: str, collection: Collection, limit: int, syntax: str | None, mode: str = "none",
+                fusion: str = "none"):
     """{query id: [document ids]}, client wall ms, server took_ms, and the queries that failed."""
     run, wall, took, failed = {}, [], [], []
     params = {"group_by": "document", "limit": limit, "highlight": "false"}
     if syntax and syntax != "none":
         params["syntax"] = syntax
+    if mode != "none":
+        params["mode"] = mode
+    if fusion != "none":
+        params["fusion"] = fusion
     with requests.Session() as session:
         session.get(url + "/api/v1/search", params={**params, "q": collection.queries[0][1]}, timeout=60)
         for qid, text in collection.queries:
@@ -213,11 +229,13 @@ def main(argv=None) -> int:
         home = args.home
     try:
         ingest_s = None
+        semantic = args.mode in ("semantic", "hybrid")
         if temporary is not None or document_count(home) == 0:
-            ingest_s = ingest(collection, home, args.ingest_args)
-        server = Server(home, args.workers)
+            ingest_s = ingest(collection, home, args.ingest_args, embed=semantic)
+        server = Server(home, args.workers, semantic=semantic)
         try:
-            run, wall, took, failed = run_queries(server.url, collection, args.limit, args.syntax)
+            run, wall, took, failed = run_queries(server.url, collection, args.limit, args.syntax,
+                                                  args.mode, args.fusion)
         finally:
             server.stop()
         metrics = evaluate(run, collection)
