@@ -64,7 +64,7 @@ def passage_row(doc: dict, p: dict) -> tuple:
     keys = " ".join([ALL_PASSAGES, key_token("document", doc["id"])] + [key_token("tag", t) for t in tags])
     data = json.dumps({"text": text, "section": section, "start": p["start"], "end": p["end"],
                        "keywords": list(p.get("keywords", [])), "evidence": list(p.get("evidence", [])),
-                       "title": title}, ensure_ascii=False)
+                       "suggested_tags": list(p.get("suggested_tags", [])), "title": title}, ensure_ascii=False)
     if len(data.encode("utf-8")) > MAX_STRING_BYTES:
         raise ValueError(f"passage {p['id']} is too long for the Sphinx backend ({len(data)} characters)")
     return (passage_row_id(p["id"]), sendable(f"{title}\n{section}\n{text}"), sendable(title), sendable(section),
@@ -83,7 +83,8 @@ def passage_from_row(row: tuple) -> dict:
     return {"id": f"{document_id}:{ordinal}", "document_id": document_id, "ordinal": int(ordinal),
             "section": stored.get("section") or "", "text": text, "start": stored["start"],
             "end": stored["end"], "tags": json.loads(tags), "keywords": stored.get("keywords", []),
-            "evidence": stored.get("evidence", []), "words": len(text.split()),
+            "evidence": stored.get("evidence", []), "suggested_tags": stored.get("suggested_tags", []),
+            "words": len(text.split()),
             "document_title": stored.get("title", "")}
 
 

@@ -3,6 +3,7 @@ wheel), through the real ``kb`` command and a real ``kb serve``. Skipped without
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -39,7 +40,7 @@ def semantic_home(tmp_path_factory):
     done = subprocess.run([str(KB_BIN), "ingest", str(SAMPLE_PATH), str(folder), "--home", str(home), "--embed"],
                           capture_output=True, text=True, env={**os.environ, **ON})
     assert done.returncode == 0, done.stderr
-    assert "embedded 9 passages" in done.stderr
+    assert re.search(r"committed 3 documents, (\d+) passages; embedded \1 passages", done.stderr), done.stderr
     return home
 
 
@@ -94,9 +95,10 @@ def test_keywords_alone_miss_the_paraphrase(semantic_server):
 
 def test_semantic_answers_have_exact_totals_facets_and_groups(semantic_server):
     body = semantic_server.get("/api/v1/search", params={"q": "pandemic", "mode": "semantic", "limit": 2}).json()
-    assert body["total"] == 9                                # every embedded passage is considered
-    assert sum(1 for _ in body["hits"]) == 2
-    assert body["facets"]["tags"]["science-diplomacy"] == 6
+    everything = semantic_server.get("/api/v1/search", params={"limit": 1}).json()   # browse: every passage
+    assert body["total"] == everything["total"] == semantic_server.get("/api/v1/stats").json()["embedded"]
+    assert len(body["hits"]) == 2
+    assert body["facets"] == everything["facets"]            # counted over every passage considered
     scores = [h["score"] for h in body["hits"]]
     assert scores == sorted(scores, reverse=True) and 0 < scores[0] <= 1
     filtered = semantic_server.get("/api/v1/search", params={
@@ -113,7 +115,7 @@ def test_semantic_answers_have_exact_totals_facets_and_groups(semantic_server):
 def test_bad_modes_are_400_or_422_json(semantic_server):
     r = semantic_server.get("/api/v1/search", params={"q": "x", "mode": "vector"})
     assert r.status_code == 422 and "mode" in r.json()["errors"]["query"]
-    r = semantic_server.get("/api/v1/search", params={"q": '"unbalanced', "mode": "hybrid"})
+    r = semantic_server.get("/api/v1/search", params={"q": '"unbalanced', "mode": "hybrid", "syntax": "query"})
     assert r.status_code == 400 and "quote" in r.json()["message"]
 
 
@@ -148,16 +150,17 @@ def test_reingest_with_changed_text_embeds_the_new_text(kb):
     kb.add_document(Document(id="telescopes", title="Telescopes", text="Vaccines were shipped to clinics abroad."))
     r = kb.search(SearchRequest(q="immunisation campaigns", mode="semantic", limit=1))
     assert r.hits[0]["id"] == "telescopes:1"
-    assert kb.index.embedded_count() == kb.stats()["passages"] == 9
+    assert kb.index.embedded_count() == kb.stats()["passages"]
 
 
 def test_rebuild_recomputes_missing_vectors(kb):
-    assert kb.stats()["embedded"] == 9
+    passages = kb.stats()["passages"]
+    assert kb.stats()["embedded"] == passages
     shutil.rmtree(kb.index._dir / "vectors")
     with pytest.raises(Exception, match="no passage has an embedding yet"):
         kb.search(SearchRequest(q="pandemic", mode="semantic"))
     assert kb.rebuild() == 3
-    assert kb.index.embedded_count() == 9
+    assert kb.index.embedded_count() == kb.stats()["passages"] == passages
     r = kb.search(SearchRequest(q="the pandemic", mode="hybrid", limit=3, filters=Filters(documents=("science-diplomacy",))))
     assert any("COVID-19" in h["text"] for h in r.hits)
 
@@ -182,6 +185,7 @@ def test_serve_on_an_empty_home_embeds_the_sample_and_answers_hybrid(tmp_path):
         server.wait_semantic_ready()
         body = server.get("/api/v1/search", params={"q": "the pandemic", "mode": "hybrid", "limit": 3}).json()
         assert any("COVID-19" in h["text"] for h in body["hits"])
-        assert server.get("/api/v1/stats").json()["embedded"] == 7
+        stats = server.get("/api/v1/stats").json()
+        assert stats["embedded"] == stats["passages"] > 0
     finally:
         server.stop()
