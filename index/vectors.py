@@ -71,9 +71,15 @@ class VectorStore:
         if matrix.ndim != 2 or matrix.shape[0] != len(ids) or len(keys) != len(ids):
             raise ValueError(f"{len(ids)} ids, {len(keys)} keys and a {matrix.shape} matrix do not match")
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._remove_debris()
         path = self.directory / f"seg-{self._next_number():08d}.npz"
         self._write(path, ids, keys, matrix, model)
         return path
+
+    def _remove_debris(self) -> None:
+        """Temporary files of writers killed mid-write (called by a writer, under the write lock)."""
+        for tmp in self.directory.glob(".seg-*.tmp"):
+            tmp.unlink(missing_ok=True)
 
     def compact(self, live: dict[str, str], model: str) -> None:
         """Fold every segment into one holding only the vectors of live passages (id → fingerprint)."""

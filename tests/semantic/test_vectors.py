@@ -44,6 +44,7 @@ def test_a_half_written_segment_is_never_read(tmp_path):
     assert list(store.load(MODEL).rows) == ["d:1"]
     store.add(["d:2"], ["k"], [unit(0, 1)], MODEL)                  # and writing goes on
     assert sorted(store.load(MODEL).rows) == ["d:1", "d:2"]
+    assert not list((tmp_path / "vectors").glob(".*.tmp"))           # the next writer cleared the debris
 
 
 def test_compaction_keeps_live_vectors_only(tmp_path):
