@@ -71,7 +71,7 @@ def assert_clean_error(status: int, headers: dict, body: bytes, expected=None) -
 
 def assert_responsive(server):
     r = requests.get(server.url + "/api/v1/health", timeout=10)
-    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert r.status_code == 200 and r.json()["status"] == "ok"
 
 
 def get(server, path, params=None, **kwargs):
