@@ -23,6 +23,7 @@ from . import collect, storage
 from .analysis import text_analyzer
 from .base import Filters, IndexBusy, QueryError, SearchIndex, SearchRequest, SearchResponse
 from .highlight import Highlighter, MatchPlan, match_plan
+from .postings_cache import PostingsCache
 from .querying import QueryBuilder, QueryLimits
 from .scoring import PassageBM25
 from .semantic import VectorSupport
@@ -60,7 +61,8 @@ READ_RETRIES = 5
 
 class WhooshIndex(VectorSupport, SearchIndex):
     def __init__(self, home: str | Path, lock_timeout: float = 10.0, limits: QueryLimits | None = None,
-                 k1: float = 1.2, b: float = 0.75, vector_model: str | None = None):
+                 k1: float = 1.2, b: float = 0.75, vector_model: str | None = None,
+                 postings_cache: int = 4_000_000):
         self.home = Path(home)
         self.vector_model = vector_model  # None: embeddings off (see index.semantic)
         self.home.mkdir(parents=True, exist_ok=True)
@@ -74,6 +76,7 @@ class WhooshIndex(VectorSupport, SearchIndex):
         self._searcher = None
         self._stamp = None
         self._cache: collect.SearcherCache | None = None
+        self.postings = PostingsCache(postings_cache)  # decoded postings, shared by searchers
 
     # ------------------------------------------------------------------ opening
 
@@ -127,7 +130,7 @@ class WhooshIndex(VectorSupport, SearchIndex):
                 cache = self._cache
                 if self._searcher is None or cache is None or not cache.searcher.up_to_date():
                     s = ix.searcher(weighting=self.weighting)
-                    cache = collect.SearcherCache(s)
+                    cache = collect.SearcherCache(s, self.postings)
                     cache.values["dir"] = self._dir
                     self._cache, self._searcher = cache, s
         return cache
@@ -229,35 +232,42 @@ class WhooshIndex(VectorSupport, SearchIndex):
         s = cache.searcher
         parsed = self.queries.parse(request.q, s.reader(), request.syntax)
         q = parsed.query
-        allowed = cache.allowed(request.filters)
         browse = isinstance(q, query.Every)
-        semantic = request.mode in ("semantic", "hybrid") and request.vector is not None
-        if semantic:
-            matched, fused, partial = self._semantic_rank(cache, q, allowed, request, deadline)
-        else:
-            matched = allowed if browse else collect.matching(s, q, deadline) & allowed
         grouped = request.group_by == "document"
-        if grouped:
-            document_of = cache.document_of
-            total = len({document_of[d] for d in matched})
-        else:
-            total = len(matched)
         want = request.offset + request.limit
-        partial, page = (partial, []) if semantic else (False, [])
-        if semantic and request.sort != "document":
-            page = fused[request.offset:want]
-        elif browse or request.sort == "document":
-            ordered = cache.reading_order(matched)
+        partial = False
+        if request.mode in ("semantic", "hybrid") and request.vector is not None:
+            matched, fused, partial = self._semantic_rank(cache, q, cache.allowed(request.filters), request,
+                                                          deadline)
+            total = len({cache.document_of[d] for d in matched}) if grouped else len(matched)
+            facets = {"tags": cache.facet_counts(matched)} if request.facets else {}
+            docnums = matched
+            page = fused[request.offset:want] if request.sort != "document" else None
+        else:
+            matches = cache.matches(q, request.filters, deadline)  # every match, scored, in one pass
+            key = (request.q, request.syntax, request.filters, grouped, request.facets)
+            total, facets = cache.remembered(key, lambda: (
+                cache.documents_count(matches.docnums) if grouped else len(matches),
+                {"tags": cache.facet_counts(matches.docnums)} if request.facets else {}))
+            docnums = matches.docnums
+            if browse or request.sort == "document":
+                page = None
+            elif grouped:
+                page = collect.top_documents(cache, matches, want)[request.offset:]
+            else:
+                page = matches.ranked(want)[request.offset:]
+        if page is None:  # reading order: by document, then ordinal
+            ordered = cache.reading_order(docnums)
             if grouped:
                 ordered = _first_per_document(ordered, cache.document_of)
             page = [(d, None) for d in ordered[request.offset:want]]
-        elif grouped:
-            ranked = collect.top_documents(s, cache, q, allowed, want, len(matched), deadline)
-            partial, page = ranked.partial, ranked[request.offset:]
-        elif matched:
-            ranked = collect.top_scored(s, q, allowed, want, deadline)
-            partial, page = ranked.partial, ranked[request.offset:]
         plan = match_plan(q, s.reader()) if request.highlight and not browse else MatchPlan()
+        hits = self._hit_records(request, s, page, plan)
+        took = (time.perf_counter() - started) * 1000
+        return SearchResponse(total=total, hits=hits, facets=facets, took_ms=round(took, 2),
+                              syntax=parsed.syntax, notice=parsed.notice, partial=partial)
+
+    def _hit_records(self, request, s, page, plan) -> list[dict]:
         hits = []
         for docnum, score in page:
             fields = s.stored_fields(docnum)
@@ -267,10 +277,7 @@ class WhooshIndex(VectorSupport, SearchIndex):
             if request.highlight:
                 record["snippet"] = self.highlighter.snippet(record["text"], plan)
             hits.append(record)
-        facets = {"tags": cache.facet_counts(matched)} if request.facets else {}
-        took = (time.perf_counter() - started) * 1000
-        return SearchResponse(total=total, hits=hits, facets=facets, took_ms=round(took, 2),
-                              syntax=parsed.syntax, notice=parsed.notice, partial=partial)
+        return hits
 
     # ------------------------------------------------------------------ lookups
 

@@ -1,0 +1,433 @@
+"""Every match of a query with its score, computed a posting block at a time (numpy), with
+exactly Whoosh's arithmetic.
+
+kb needs every match of a query anyway (an exact ``total``, facets over the whole result set),
+and Whoosh finds them one posting at a time in Python, through a tree of matcher objects. Here
+the tree Whoosh would build for ``Searcher.search`` is evaluated array-wise instead: a term's
+postings are decoded into arrays (and kept, see ``PostingsCache``), the weighting's formula
+(kb's ``PassageBM25``, or Whoosh's ``BM25F``) runs on whole arrays with the same operations in
+the same order, and ORs, ANDs and boosts combine arrays in the order the matchers would add
+scores. So every score is bit-for-bit the one Whoosh gives (``tests/index/test_bulk_scoring.py``
+checks it on every query shape). A matcher or scorer not known here is walked the ordinary way
+(its own ``id()``/``score()``), so any query still works, only slower.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from whoosh import query, scoring
+from whoosh.codec import whoosh3
+from whoosh.matching import binary, combo, mcore, wrappers
+from whoosh.util import make_weighted_tree
+from whoosh.util.numeric import byte_to_length
+
+from .base import QueryTimeout
+from .postings_cache import PostingsCache
+from .scoring import PassageBM25, PassageBM25Scorer
+
+TIMEOUT_POSTINGS = 256  # past the deadline, a query that has read this many postings times out
+_LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+_NO_IDS = np.empty(0, dtype=np.int64)
+_NO_SCORES = np.empty(0, dtype=np.float64)
+_EMPTY = (_NO_IDS, _NO_SCORES)
+
+# matchers evaluated here from their postings, whatever state a parent left them in
+# (ArrayUnionMatcher reads its sub-matchers ahead when it is built)
+_FROM_POSTINGS = (whoosh3.W3LeafMatcher, wrappers.WrappingMatcher, wrappers.FilterMatcher,
+                  binary.UnionMatcher, binary.IntersectionMatcher, binary.AndNotMatcher,
+                  binary.AndMaybeMatcher, mcore.NullMatcherClass)
+
+
+class BulkScorer:
+    """One per searcher; decoded postings and field lengths are shared through ``cache``."""
+
+    def __init__(self, searcher, cache: PostingsCache | None = None):
+        self.searcher = searcher
+        self.cache = cache if cache is not None else PostingsCache(0)
+        self._lengths: dict[tuple[str, str], np.ndarray] = {}
+        self._deleted: dict[str, np.ndarray] = {}
+        self._avgfl: dict[str, float] = {}
+        self._deadline: float | None = None
+        self._decoded = 0
+
+    def matches(self, q, deadline: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums ascending, their scores) of every document ``q`` matches, as Whoosh's
+        ``Searcher.search`` would score them. QueryTimeout when the postings read pass
+        ``TIMEOUT_POSTINGS`` after the monotonic ``deadline``."""
+        self._deadline, self._decoded = deadline, 0
+        context = self.searcher.context()
+        ids, scores = [], []
+        for sub, offset in self.searcher.leaf_searchers():
+            seg_ids, seg_scores = self._query(q, sub, context)
+            if len(seg_ids):
+                ids.append(seg_ids.astype(np.int64) + offset)
+                scores.append(seg_scores)
+        if not ids:
+            return _EMPTY
+        ids, scores = (ids[0], scores[0]) if len(ids) == 1 else (np.concatenate(ids), np.concatenate(scores))
+        weighting = self.searcher.weighting
+        if weighting.use_final:  # what Whoosh's collector does to each score, document by document
+            final = weighting.final
+            scores = np.array([final(self.searcher, d, sc) for d, sc in zip(ids.tolist(), scores.tolist())],
+                              dtype=np.float64)
+        return ids, scores
+
+    def term_docnums(self, fieldname: str, text: str) -> np.ndarray:
+        """Docnums (ascending) of the live documents holding a term; no scores."""
+        field = self.searcher.schema[fieldname]
+        btext = field.to_bytes(text)
+        ids = []
+        for sub, offset in self.searcher.leaf_searchers():
+            reader = sub.reader()
+            if (fieldname, btext) not in reader:
+                continue
+            m = reader.postings(fieldname, btext)
+            if type(m) is wrappers.FilterMatcher:
+                m = m.child
+                m.reset()
+            seg_ids, _ = _decode(m)
+            deleted = reader.deleted_docs_set
+            if deleted:
+                seg_ids = seg_ids[~np.isin(seg_ids, self._deleted_ids(reader, deleted))]
+            ids.append(seg_ids + offset)
+        return np.concatenate(ids) if ids else _NO_IDS
+
+    # -------------------------------------------------------------- query tree
+
+    def _query(self, q, searcher, context):
+        kind = type(q)
+        if kind is query.Term:
+            return self._term(q, searcher, context)
+        if kind is query.Or and q.matcher_type == q.AUTO_MATCHER and not q.scale:
+            subs = q.subqueries
+            if not subs:
+                return _EMPTY
+            if len(subs) == 1:  # CompoundQuery.matcher: the single sub's matcher, boost dropped
+                return self._query(subs[0], searcher, context)
+            if _preloaded(q, searcher, context):
+                return self._preloaded_or(q, searcher, context)
+            return self._default_or(q, searcher, context)
+        return self._eval(q.matcher(searcher, context), searcher.reader())
+
+    def _term(self, q, searcher, context):
+        """``query.Term.matcher``, then its scorer's formula, on arrays."""
+        schema = searcher.schema
+        if q.fieldname not in schema:
+            return _EMPTY
+        field = schema[q.fieldname]
+        try:
+            btext = field.to_bytes(q.text)
+        except ValueError:
+            return _EMPTY
+        reader = searcher.reader()
+        if (q.fieldname, btext) not in reader:
+            return _EMPTY
+        weighting = context.weighting
+        kind = type(weighting)
+        if kind not in (PassageBM25, scoring.BM25F) or not field.scorable or q.minquality:
+            return self._eval(q.matcher(searcher, context), reader)
+        ids, tf, codes = self._postings(reader, q.fieldname, btext)
+        self._spent(len(ids))
+        deleted = reader.deleted_docs_set
+        if deleted:
+            keep = ~np.isin(ids, self._deleted_ids(reader, deleted))
+            ids, tf, codes = ids[keep], tf[keep], codes[keep]
+        parent = searcher.get_parent()
+        idf = parent.idf(q.fieldname, btext)
+        avgfl = self._avgfl.get(q.fieldname)
+        if avgfl is None:  # the searcher sums field lengths over segments on every call
+            avgfl = self._avgfl[q.fieldname] = (
+                weighting.avg_length(searcher, q.fieldname) if kind is PassageBM25
+                else parent.avg_field_length(q.fieldname) or 1)
+        fl = _LENGTH_OF_BYTE[codes]
+        if kind is PassageBM25:
+            scores = _passage_bm25(idf, tf, fl, avgfl, weighting.k1, weighting.b)
+        else:
+            scores = _bm25f(idf, tf, fl, avgfl, weighting._field_B.get(q.fieldname, weighting.B), weighting.K1)
+        if q.boost != 1.0:
+            scores = scores * q.boost  # WrappingMatcher: child.score() * boost
+        return ids, scores
+
+    def _preloaded_or(self, q, searcher, context):
+        """Whoosh preloads an OR on a small segment (``ArrayUnionMatcher``), adding
+        ``sub.score() * boost`` sub by sub and keeping scores above zero."""
+        return _accumulate([self._query(sub, searcher, context) for sub in q.subqueries], q.boost)
+
+    def _default_or(self, q, searcher, context):
+        """A tree of UnionMatchers shaped by ``make_weighted_tree`` on the subqueries' estimated
+        sizes (``DefaultOr``). Placeholders of the very classes Whoosh would compare stand in
+        for the matchers, so ties in size are broken as Whoosh breaks them."""
+        reader = searcher.reader()
+        parts, sized = [], []
+        for sub in q.subqueries:
+            parts.append(self._query(sub, searcher, context))
+            sized.append((sub.estimate_size(reader), _Slot.of(sub, searcher, context, len(parts) - 1)))
+        tree = make_weighted_tree(_Slot.union, sized)
+        ids, scores = _sum_shape(_union_shape(tree, lambda slot: slot.part), parts)
+        if q.boost != 1.0:
+            scores = scores * q.boost
+        return ids, scores
+
+    # -------------------------------------------------------------- matcher tree
+
+    def _eval(self, m, reader, fresh=True) -> tuple[np.ndarray, np.ndarray]:
+        """``fresh``: no parent has moved ``m`` on (unions and boosts never do)."""
+        kind = type(m)
+        if kind is whoosh3.W3LeafMatcher:
+            return self._leaf(m, reader, fresh)
+        if kind is binary.UnionMatcher:
+            parts: list = []
+
+            def leaf(node):
+                parts.append(self._eval(node, reader, fresh))
+                return len(parts) - 1
+
+            return _sum_shape(_union_shape(m, leaf), parts)
+        if kind is wrappers.WrappingMatcher or kind is wrappers.FilterMatcher:
+            ids, scores = self._eval(m.child, reader, fresh and kind is wrappers.WrappingMatcher)
+            if kind is wrappers.FilterMatcher:
+                keep = np.isin(ids, np.fromiter(m._ids, dtype=np.int64, count=len(m._ids)))
+                if m._exclude:
+                    keep = ~keep
+                ids, scores = ids[keep], scores[keep]
+            return ids, scores * m.boost                       # child.score() * boost
+        if kind is binary.IntersectionMatcher:
+            (a, sa), (b, sb) = self._eval(m.a, reader, False), self._eval(m.b, reader, False)
+            ids, ia, ib = np.intersect1d(a, b, assume_unique=True, return_indices=True)
+            return ids, sa[ia] + sb[ib]
+        if kind is binary.AndMaybeMatcher:
+            (a, sa), (b, sb) = self._eval(m.a, reader, False), self._eval(m.b, reader, False)
+            _, ia, ib = np.intersect1d(a, b, assume_unique=True, return_indices=True)
+            scores = sa.copy()
+            scores[ia] = sa[ia] + sb[ib]
+            return a, scores
+        if kind is binary.AndNotMatcher:
+            (a, sa), (b, _) = self._eval(m.a, reader, False), self._eval(m.b, reader, False)
+            keep = ~np.isin(a, b, assume_unique=True)
+            return a[keep], sa[keep]
+        if isinstance(m, mcore.NullMatcherClass):
+            return _EMPTY
+        if kind is combo.ArrayUnionMatcher and m._scored and _from_postings(m._submatchers):
+            return _accumulate([self._eval(sub, reader, False) for sub in m._submatchers], m._boost)
+        return _walk(m)
+
+    def _leaf(self, m, reader, fresh):
+        if not fresh:
+            m.reset()  # a parent has moved it on
+        scorer = m.scorer
+        kind = type(scorer)
+        if kind not in (PassageBM25Scorer, scoring.BM25FScorer) or m._byteids:
+            return _walk(m)
+        ids, tf = _decode(m)
+        self._spent(len(ids))
+        fl = _LENGTH_OF_BYTE[self._length_codes(reader, m._term[0])[ids]]
+        if kind is PassageBM25Scorer:
+            return ids, _passage_bm25(scorer.idf, tf, fl, scorer.avgfl, scorer.k1, scorer.b)
+        return ids, _bm25f(scorer.idf, tf, fl, scorer.avgfl, scorer.B, scorer.K1)
+
+    def _spent(self, postings: int) -> None:
+        self._decoded += postings
+        if (self._deadline is not None and self._decoded >= TIMEOUT_POSTINGS
+                and time.monotonic() >= self._deadline):
+            raise QueryTimeout("the query ran past the time limit; make it more specific")
+
+    # -------------------------------------------------------------- per-segment data
+
+    def _postings(self, reader, fieldname: str, btext: bytes):
+        key = (reader.segment().segment_id(), fieldname, btext)
+        entry = self.cache.get(key)
+        if entry is None:
+            m = reader.postings(fieldname, btext)
+            if type(m) is wrappers.FilterMatcher:  # deletions are applied by the caller
+                m = m.child
+                m.reset()
+            ids, tf = _decode(m)
+            codes = self._length_codes(reader, fieldname)[ids]
+            entry = (ids.astype(np.int32), tf, codes)
+            self.cache.put(key, entry)
+        return entry
+
+    def _length_codes(self, reader, fieldname: str) -> np.ndarray:
+        key = (reader.segment().segment_id(), fieldname)
+        codes = self._lengths.get(key)
+        if codes is None:
+            codes = self._lengths[key] = _read_length_codes(reader, fieldname)
+        return codes
+
+    def _deleted_ids(self, reader, deleted) -> np.ndarray:
+        key = reader.segment().segment_id()
+        ids = self._deleted.get(key)
+        if ids is None or len(ids) != len(deleted):
+            ids = self._deleted[key] = np.fromiter(deleted, dtype=np.int64, count=len(deleted))
+        return ids
+
+
+class _Slot:
+    """Placeholders for the matchers of an OR while Whoosh's ``make_weighted_tree`` shapes it:
+    instances of the classes Whoosh's matchers would have, made without running their
+    constructors, so that comparisons on equal sizes go exactly as Whoosh's go."""
+
+    @staticmethod
+    def of(sub, searcher, context, part: int):
+        if type(sub) is query.Term:
+            cls = _term_matcher_class(sub, searcher)
+            slot = _NullSlot() if cls is mcore.NullMatcherClass else cls.__new__(cls)
+        else:
+            slot = sub.matcher(searcher, context)  # the real one: only its class matters
+            if slot is mcore.NullMatcher:
+                slot = _NullSlot()
+        slot.part = part
+        return slot
+
+    @staticmethod
+    def union(a, b):
+        node = binary.UnionMatcher.__new__(binary.UnionMatcher)
+        node.a, node.b = a, b
+        return node
+
+
+class _NullSlot(mcore.NullMatcherClass):
+    """``matching.NullMatcher`` is one shared object: a placeholder of its class, per part.
+    (Two NullMatchers compare equal either way, and unequal to any other matcher.)"""
+
+    def __init__(self):
+        pass
+
+
+def _term_matcher_class(q, searcher):
+    """The class of what ``query.Term.matcher`` returns in this segment."""
+    schema = searcher.schema
+    if q.fieldname not in schema:
+        return mcore.NullMatcherClass
+    try:
+        btext = schema[q.fieldname].to_bytes(q.text)
+    except ValueError:
+        return mcore.NullMatcherClass
+    reader = searcher.reader()
+    if (q.fieldname, btext) not in reader:
+        return mcore.NullMatcherClass
+    if q.boost != 1.0:
+        return wrappers.WrappingMatcher
+    return wrappers.FilterMatcher if reader.deleted_docs_set else whoosh3.W3LeafMatcher
+
+
+def _union_shape(m, leaf):
+    """A tree of UnionMatchers as nested pairs, ``leaf(matcher)`` at the leaves."""
+    if type(m) is binary.UnionMatcher:
+        return (_union_shape(m.a, leaf), _union_shape(m.b, leaf))
+    return leaf(m)
+
+
+def _sum_shape(shape, parts):
+    """Scores of a union tree: each node adds its children's scores, an absent child adding 0.0
+    (which leaves a float as it is), so every document's sum is formed in Whoosh's order."""
+    if not isinstance(shape, tuple):
+        return parts[shape]
+    leaves = _leaves(shape)
+    ids = np.unique(np.concatenate([parts[i][0] for i in leaves]))
+    dense = {}
+    for i in leaves:
+        d = np.zeros(len(ids))
+        d[np.searchsorted(ids, parts[i][0])] = parts[i][1]
+        dense[i] = d
+
+    def add(node):
+        return dense[node] if isinstance(node, int) else add(node[0]) + add(node[1])
+
+    return ids, add(shape)
+
+
+def _leaves(shape) -> list[int]:
+    if isinstance(shape, tuple):
+        return _leaves(shape[0]) + _leaves(shape[1])
+    return [shape]
+
+
+def _passage_bm25(idf, tf, fl, avgfl, k1, b):
+    """``PassageBM25Scorer._score``, operation for operation."""
+    norm = k1 * ((1 - b) + b * fl / avgfl)
+    return idf * tf * (k1 + 1) / (tf + norm)
+
+
+def _bm25f(idf, tf, fl, avgfl, B, K1):
+    """``whoosh.scoring.bm25``, operation for operation."""
+    return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
+
+
+def _accumulate(subs, boost) -> tuple[np.ndarray, np.ndarray]:
+    """``ArrayUnionMatcher``: ``a[id] += sub.score() * boost`` sub by sub, scores above 0 kept."""
+    ids = np.unique(np.concatenate([s[0] for s in subs]))
+    acc = np.zeros(len(ids))
+    for sub_ids, sub_scores in subs:
+        acc[np.searchsorted(ids, sub_ids)] += sub_scores * boost
+    keep = acc > 0
+    return ids[keep], acc[keep]
+
+
+def _preloaded(q, searcher, context) -> bool:
+    """Whether ``query.Or._matcher`` would choose ``PreloadedOr`` here (whoosh 2.7.5's rule)."""
+    subs = q.subqueries
+    return not (len(subs) < q.TOO_MANY_CLAUSES and (context.needs_current or q.scale or len(subs) == 2
+                                                  or searcher.doc_count_all() > 5000))
+
+
+def _from_postings(matchers) -> bool:
+    for m in matchers:
+        if type(m) not in _FROM_POSTINGS and not isinstance(m, mcore.NullMatcherClass):
+            return False
+        children = [getattr(m, name) for name in ("child", "a", "b") if hasattr(m, name)]
+        if children and not _from_postings(children):
+            return False
+    return True
+
+
+def _decode(m) -> tuple[np.ndarray, np.ndarray]:
+    """(docnums, weights) of a W3LeafMatcher from where it stands, block by block."""
+    ids, weights = [], []
+    if m.is_active() and m._i:  # part of this block was consumed: walk it the slow way
+        while m.is_active() and m._i:
+            ids.append(np.array([m.id()], dtype=np.int64))
+            weights.append(np.array([m.weight()], dtype=np.float64))
+            m.next()
+    while m.is_active():
+        if m._data is None:
+            m._read_data()
+        raw_ids, raw_weights = m._data[0], m._data[1]
+        ids.append(np.cumsum(np.asarray(raw_ids, dtype=np.int64)))  # stored as deltas
+        count = m._blocklength
+        if raw_weights is None:
+            weights.append(np.ones(count))
+        elif isinstance(raw_weights, float):  # Whoosh widens it to an array("f") first
+            weights.append(np.full(count, np.float32(raw_weights), dtype=np.float64))
+        else:  # a tuple of floats
+            weights.append(np.asarray(raw_weights, dtype=np.float64))
+        m._next_block()
+    if not ids:
+        return _EMPTY
+    if len(ids) == 1:
+        return ids[0], weights[0]
+    return np.concatenate(ids), np.concatenate(weights)
+
+
+def _read_length_codes(reader, fieldname: str) -> np.ndarray:
+    """The length byte ``reader.doc_field_length`` decodes, for every docnum at once."""
+    count = reader.doc_count_all()
+    codes = np.zeros(count, dtype=np.uint8)
+    column = reader._perdoc._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
+    if column is None:  # doc_field_length(..., default=1): a length of 1 is byte 1
+        codes[:] = 1
+        return codes
+    stored = min(column._count, count)
+    codes[:stored] = np.frombuffer(column._dbfile.get(column._basepos, stored), dtype=np.uint8)
+    return codes
+
+
+def _walk(m) -> tuple[np.ndarray, np.ndarray]:
+    """Any matcher, the ordinary way: its own ids and scores, one at a time."""
+    ids, scores = [], []
+    while m.is_active():
+        ids.append(m.id())
+        scores.append(m.score())
+        m.next()
+    return np.array(ids, dtype=np.int64), np.array(scores, dtype=np.float64)

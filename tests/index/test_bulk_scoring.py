@@ -1,0 +1,156 @@
+"""Bulk scoring changes speed, not results: every match, score and rank equals what Whoosh's own
+collectors give (the search path before bulk scoring), on a SciFact subset split over several
+segments with deletions, for every query shape kb parses, with and without filters."""
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+import pytest
+from whoosh import searching
+
+from index import collect
+from index.base import Filters, SearchRequest
+from index.whoosh_index import WhooshIndex
+
+ROOT = Path(__file__).resolve().parents[2]
+SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"
+TAGS = ["alpha", "beta", "gamma", "delta"]
+
+QUERIES = [
+    "cancer", "cell", "blood pressure", "gene expression in mice", "insulin resistance obesity",
+    '"cell line"', '"type 2 diabetes"', "cancer AND cells", "cancer OR tumour", "(cancer OR tumor) AND mice",
+    "canc*", "tumr~", "tags:alpha", "tags:beta cancer", "title:cancer cells", "COVID-19 vaccine",
+    "T-cell responses", "cells cells cells blood", "the of and", "zzzunknownword", "protein zzzunknownword",
+    "p53 mutations", "1 2000 in UK", "alpha-synuclein aggregation", "title:brain AND tags:gamma",
+]
+NEGATIONS = ["cancer -cells", "cancer NOT tumor", "patients NOT (cancer OR diabetes)", "risk -the"]
+FILTERS = [Filters(), Filters(tags=("alpha",)), Filters(not_tags=("beta",)),
+           Filters(any_tags=("gamma", "delta"), not_tags=("alpha",))]
+
+
+def scifact(limit: int) -> list[dict]:
+    if not (SCIFACT / "corpus.jsonl").exists():
+        pytest.skip("the shared SciFact collection is not next to the repository")
+    with open(SCIFACT / "corpus.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for _, line in zip(range(limit), f)]
+
+
+def claims(limit: int) -> list[str]:
+    with open(SCIFACT / "queries.jsonl", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f][:limit]
+    return ["".join(c if c.isalnum() or c.isspace() else " " for c in t) for t in texts]
+
+
+def item(record: dict) -> tuple[dict, list[dict]]:
+    doc = {"id": f"d{record['_id']}", "title": record["title"], "text": record["text"], "source": "",
+           "tags": [], "metadata": {}, "ingested_at": ""}
+    words = record["text"].split()
+    passages = []
+    for n, start in enumerate(range(0, max(len(words), 1), 90), 1):
+        text = " ".join(words[start:start + 90]) or record["title"]
+        tags = [t for i, t in enumerate(TAGS) if (zlib.crc32(f"{doc['id']}{n}".encode()) >> i) % 3 == 0]
+        passages.append({"id": f"{doc['id']}:{n}", "document_id": doc["id"], "ordinal": n, "section": "",
+                         "text": text, "start": 0, "end": len(text), "tags": tags, "keywords": [],
+                         "evidence": []})
+    return doc, passages
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    """Several segments (small commits), deletions (a removed and a replaced document)."""
+    ix = WhooshIndex(tmp_path_factory.mktemp("bulk") / "index")
+    items = [item(r) for r in scifact(240)]
+    for i in range(0, len(items), 40):
+        ix.replace_documents(items[i:i + 40])
+    ix.delete_document(items[3][0]["id"])
+    ix.replace_documents([items[50]])
+    assert len(ix.searcher().leaf_searchers()) > 1 and ix.searcher().reader().has_deletions()
+    return ix
+
+
+@pytest.fixture(params=["small-segments", "large-segments"])
+def sizes(request, monkeypatch):
+    """Whoosh ORs the terms of a segment over 5,000 documents by a weighted tree of unions and
+    preloads them below that: pretending every segment is large exercises the tree."""
+    if request.param == "large-segments":
+        real = searching.Searcher.doc_count_all
+        monkeypatch.setattr(searching.Searcher, "doc_count_all", lambda self: real(self) + 100_000)
+    return request.param
+
+
+def reference(ix, q, filters: Filters):
+    """What Whoosh's collectors give: all matches ranked, and the total."""
+    s, cache = ix.searcher(), ix._cache
+    allowed = cache.allowed(filters)
+    ranked = [(hit.docnum, hit.score) for hit in s.search(q, filter=allowed, limit=None)]
+    total = len(set(s.docs_for_query(q)) & allowed)
+    return ranked, total
+
+
+def bulk(ix, q, filters: Filters):
+    ix.searcher()
+    return ix._cache.matches(q, filters)
+
+
+def test_matches_scores_and_ranks_equal_whooshs(index, sizes):
+    s = index.searcher()
+    checked = 0
+    for text in QUERIES + claims(60):
+        q = index.queries.build(text, s.reader())
+        for filters in FILTERS:
+            ranked, total = reference(index, q, filters)
+            matches = bulk(index, q, filters)
+            assert len(matches) == total == len(ranked), (text, filters)
+            assert matches.ranked() == ranked, (text, filters)  # same docnums, same float scores, same order
+            assert matches.ranked(10) == collect.top_scored(s, q, index._cache.allowed(filters), 10)
+            checked += bool(total)
+    assert checked > 200
+
+
+def test_negations_exclude_every_passage_with_the_word(index, sizes):
+    """Whoosh's AndNotMatcher lets the first match of a segment through when the excluded term
+    occurred earlier in it; bulk scoring excludes it. Everything else is as Whoosh scores it."""
+    s = index.searcher()
+    for text in NEGATIONS:
+        q = index.queries.build(text, s.reader())
+        positive, negative = q.a, q.b
+        ranked, _ = reference(index, q, Filters())
+        excluded = set(s.docs_for_query(negative))
+        expected = [(d, score) for d, score in ranked if d not in excluded]
+        assert bulk(index, q, Filters()).ranked() == expected, text
+        assert set(s.docs_for_query(positive)) - excluded == {d for d, _ in expected}
+
+
+def test_search_answers_are_unchanged(index, sizes):
+    """The whole answer: hits (ids, scores, order), exact total and facets, grouped or not."""
+    s = index.searcher()
+    for text in ["cancer", "blood pressure", "gene expression in mice", '"cell line"', "tags:alpha cancer"]:
+        q = index.queries.build(text, s.reader())
+        for filters in FILTERS[:2]:
+            ranked, total = reference(index, q, filters)
+            response = index.search(SearchRequest(q=text, filters=filters, limit=10, offset=5))
+            assert response.total == total
+            assert [(h["id"], h["score"]) for h in response.hits] == [
+                (s.stored_fields(d)["id"], round(score, 4)) for d, score in ranked[5:15]]
+            matched = {d for d, _ in ranked}
+            assert response.facets["tags"] == index._cache.facet_counts(matched)
+            assert sum(response.facets["tags"].values()) == sum(
+                len(set(s.docs_for_query(index.queries.build(f"tags:{t}"))) & matched) for t in TAGS)
+            grouped = index.search(SearchRequest(q=text, filters=filters, limit=5, group_by="document"))
+            best = {}
+            for d, score in ranked:
+                best.setdefault(index._cache.document_of[d], (d, score))
+            assert grouped.total == len(best)
+            assert [h["id"] for h in grouped.hits] == [s.stored_fields(d)["id"] for d, _ in list(best.values())[:5]]
+
+
+def test_postings_cache_gives_the_same_scores(index):
+    s = index.searcher()
+    q = index.queries.build("cancer cells blood pressure mice", s.reader())
+    first = bulk(index, q, Filters()).ranked()
+    assert index.postings.hits or index.postings.misses
+    hits = index.postings.hits
+    assert bulk(index, q, Filters()).ranked() == first
+    assert index.postings.hits > hits
