@@ -23,6 +23,7 @@ from . import collect, storage
 from .analysis import text_analyzer
 from .base import Filters, IndexBusy, QueryError, SearchIndex, SearchRequest, SearchResponse
 from .highlight import Highlighter, MatchPlan, match_plan
+from .memo_analyzer import MemoAnalyzer
 from .postings_cache import PostingsCache
 from .querying import QueryBuilder, QueryLimits
 from .scoring import PassageBM25
@@ -70,7 +71,7 @@ class WhooshIndex(VectorSupport, SearchIndex):
         self.schema = make_schema()
         self.weighting = PassageBM25(k1=k1, b=b)
         self.queries = QueryBuilder(self.schema, limits)
-        self.highlighter = Highlighter(self.schema["content"].analyzer)
+        self.highlighter = Highlighter(MemoAnalyzer(self.schema["content"].analyzer))
         self._lock = threading.RLock()
         self._ix = None
         self._searcher = None

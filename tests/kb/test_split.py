@@ -135,6 +135,17 @@ def test_fast_path_only_for_plain_paragraphs():
         assert split_module._needs_pysbd(tricky), tricky
 
 
+def test_decimal_numbers_keep_the_fast_path_and_pysbds_answer():
+    text = "The dose was 1.8 mg in 12.5% of cases. Scores rose by 0.05 points! Was 3.14 right? It was."
+    assert not split_module._needs_pysbd(text)
+    fast = split_module._sentences(text, 0, len(text), use_pysbd=False)
+    assert fast == split_module._sentences(text, 0, len(text), use_pysbd=True)
+    assert len(fast) == 4
+    for tricky in ["Doses were 1) 2.5 mg and 2) 5.0 mg. Then none.", "Parts (i) 1.5 and (ii) 2.5 mm. Done.",
+                   "Risk fell [95% CI 1.2 to 3.4. Next one.", "It is 3.5 m. Then 4.5 m."]:
+        assert split_module._needs_pysbd(tricky), tricky  # enumerations, open brackets: pysbd decides
+
+
 def test_fast_path_agrees_with_pysbd_on_plain_text():
     text = 'The first one is here. "Quoted" words work too! Does it ask? Yes "it does." End of 2017. Done.'
     fast = split_module._sentences(text, 0, len(text), use_pysbd=False)
@@ -395,8 +406,10 @@ def test_property_given_sections_are_used(doc):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(sentences(tricky=False), min_size=1, max_size=8), st.sampled_from([" ", "  ", "\n"]))
-def test_property_fast_path_matches_pysbd(said, joint):
+@given(st.lists(sentences(tricky=False), min_size=1, max_size=8), st.sampled_from([" ", "  ", "\n"]),
+       st.lists(st.sampled_from(["1.5", "0.05", "12.75", "3.0"]), max_size=3))
+def test_property_fast_path_matches_pysbd(said, joint, decimals):
+    said = [s[:-1] + f" {decimals[i]}" + s[-1] if i < len(decimals) else s for i, s in enumerate(said)]
     text = joint.join(said)
     assert not split_module._needs_pysbd(re.sub(r"\s", " ", text))
     fast = split_module._sentences(text, 0, len(text), use_pysbd=False)
