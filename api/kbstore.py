@@ -31,7 +31,8 @@ def get_kb() -> KnowledgeBase:
                               max_expansions=config.get("KB_MAX_EXPANSIONS"))
         kb = KnowledgeBase(home=config.get("KB_HOME"), taxonomy=config.get("KB_TAXONOMY"),
                            lock_timeout=config.get("KB_LOCK_TIMEOUT", 5.0), limits=limits,
-                           backend=config.get("KB_BACKEND"), nodes=config.get("KB_SPHINX_NODES"))
+                           backend=config.get("KB_BACKEND"), nodes=config.get("KB_SPHINX_NODES"),
+                           workers=0)  # an upload is prepared in the request's process: no fork in a server
         current_app.extensions["kb"] = kb
     return kb
 

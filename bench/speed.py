@@ -16,6 +16,7 @@ vocabulary, see ``bench/synthetic.py``). Queries: 1-3 words drawn from SciFact's
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -30,6 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"
+CODE = Path(importlib.util.find_spec("kb").origin).resolve().parent.parent  # kb under test (PYTHONPATH)
 sys.path.insert(0, str(HERE))
 
 import fts5  # noqa: E402
@@ -186,7 +188,8 @@ def start(kind: str, home: Path, work: Path, db: Path | None = None) -> http_loa
     else:
         raise SystemExit(f"unknown server {kind!r}")
     health = "/health" if name == "fts5" else "/api/v1/health"
-    return http_load.Server(kind, argv, port, env, health, work / f"server-{name}-{port}.log", cwd=ROOT)
+    return http_load.Server(kind, argv, port, env, health, work / f"server-{name}-{port}.log",
+                            cwd=HERE if name == "fts5" else CODE)
 
 
 def over_http(home: Path, db: Path, work: Path, short: list[str], claims: list[str]) -> dict:
@@ -290,7 +293,7 @@ def main() -> None:
         parser.error(f"unknown scale {unknown[0]!r}; known: {', '.join(SCALES)}")
     short, claims = queries(args.short)
     claims = claims[:args.claims]
-    print(f"kb speed bench: {len(short)} 1-3 word queries, {len(claims)} claims; "
+    print(f"kb speed bench ({CODE}): {len(short)} 1-3 word queries, {len(claims)} claims; "
           f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; work {args.work}", flush=True)
     results = [run_scale(scale, args, short, claims) for scale in scales]
     if args.json:

@@ -28,6 +28,11 @@ class MemoAnalyzer:
         self.max_words = max_words
         self._words: tuple[dict, dict] = ({}, {})  # without / with no_morph
 
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("analyzer", "exact", "tokenizer", "filters"):
+            raise AttributeError(name)
+        return getattr(self.analyzer, name)
+
     def __call__(self, value, no_morph=False, **kwargs):
         if not self.exact:
             return self.analyzer(value, no_morph=no_morph, **kwargs)

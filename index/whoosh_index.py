@@ -18,6 +18,7 @@ from whoosh import query, scoring
 from whoosh.index import EmptyIndexError, LockError
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.analysis import SimpleAnalyzer
+from whoosh.analysis.analyzers import CompositeAnalyzer
 
 from . import collect, storage
 from .analysis import text_analyzer
@@ -78,6 +79,7 @@ class WhooshIndex(VectorSupport, SearchIndex):
         self._stamp = None
         self._cache: collect.SearcherCache | None = None
         self.postings = PostingsCache(postings_cache)  # decoded postings, shared by searchers
+        self._memos: dict[str, MemoAnalyzer] = {}
 
     # ------------------------------------------------------------------ opening
 
@@ -170,6 +172,7 @@ class WhooshIndex(VectorSupport, SearchIndex):
 
     def _write(self, ix, items) -> None:
         writer = self._writer(ix, limitmb=256)
+        plain = self._memoize(writer.schema)
         try:
             for doc, passages in items:
                 writer.delete_by_term("document_id", doc["id"])
@@ -183,8 +186,24 @@ class WhooshIndex(VectorSupport, SearchIndex):
         except BaseException:
             writer.cancel()
             raise
+        finally:
+            for name, analyzer in plain.items():  # the schema saved with the commit stays as it was
+                writer.schema[name].analyzer = analyzer
         writer.commit()
         self._compact_vectors(ix, Path(ix.storage.folder))
+
+    def _memoize(self, schema) -> dict:
+        """The writer analyses through per-word memos kept between commits (same tokens, see
+        MemoAnalyzer); returns the plain analyzers, to be put back before the commit."""
+        plain = {}
+        for name, field in schema.items():
+            analyzer = getattr(field, "analyzer", None)
+            if isinstance(analyzer, CompositeAnalyzer):
+                memo = self._memos.get(name)
+                if memo is None or memo.analyzer != analyzer:
+                    memo = self._memos[name] = MemoAnalyzer(analyzer)
+                plain[name], field.analyzer = analyzer, memo
+        return plain
 
     def delete_document(self, document_id: str) -> bool:
         with storage.write_lock(self.home, self.lock_timeout):
