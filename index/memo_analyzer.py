@@ -9,7 +9,7 @@ in the chain (stop words, splitting, shingles...) the wrapped analyzer simply ru
 """
 from __future__ import annotations
 
-from whoosh.analysis import CharsetFilter, LowercaseFilter, StemFilter, Token
+from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, Token
 from whoosh.analysis.analyzers import CompositeAnalyzer
 
 from .analysis import NFKCFilter, NormalizeFilter
@@ -25,6 +25,8 @@ class MemoAnalyzer:
         items = list(analyzer.items) if isinstance(analyzer, CompositeAnalyzer) else []
         self.exact = bool(items) and all(type(f) in PER_WORD for f in items[1:])
         self.tokenizer, self.filters = (items[0], items[1:]) if items else (None, [])
+        plain_regex = type(self.tokenizer) is RegexTokenizer and not self.tokenizer.gaps
+        self._finditer = self.tokenizer.expression.finditer if plain_regex else None
         self.max_words = max_words
         self._words: tuple[dict, dict] = ({}, {})  # without / with no_morph
 
@@ -39,14 +41,45 @@ class MemoAnalyzer:
         return self._tokens(value, bool(no_morph), kwargs)
 
     def _tokens(self, value, no_morph, kwargs):
+        if self._finditer is None or not kwargs.get("tokenize", True):
+            return self._filtered(self.tokenizer(value, **kwargs), no_morph)
+        return self._regex_tokens(value, no_morph, **kwargs)
+
+    def _filtered(self, tokens, no_morph):
         words = self._words[no_morph]
-        for t in self.tokenizer(value, **kwargs):
+        for t in tokens:
             text = words.get(t.text)
             if text is None:
                 text = self._learn(t.text, no_morph)
             if text is _DROPPED:
                 continue
             t.text = text
+            yield t
+
+    def _regex_tokens(self, value, no_morph, positions=False, chars=False, keeporiginal=False,
+                      removestops=True, start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        """``RegexTokenizer.__call__`` and the filters in one loop (the same Token, the same values)."""
+        assert isinstance(value, str), f"{value!r} is not unicode"
+        words = self._words[no_morph]
+        learn = self._learn
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for pos, match in enumerate(self._finditer(value)):
+            raw = match.group(0)
+            text = words.get(raw)
+            if text is None:
+                text = learn(raw, no_morph)
+            if text is _DROPPED:
+                continue
+            t.text = text
+            t.boost = 1.0
+            if keeporiginal:
+                t.original = raw
+            t.stopped = False
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar = start_char + match.start()
+                t.endchar = start_char + match.end()
             yield t
 
     def _learn(self, word: str, no_morph: bool):

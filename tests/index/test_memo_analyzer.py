@@ -15,7 +15,7 @@ TEXTS = [
 
 
 def tokens(analyzer, text, **kwargs):
-    return [(t.text, t.pos, t.startchar, t.endchar, t.boost, t.stopped)
+    return [(t.text, t.pos, t.startchar, t.endchar, t.boost, t.stopped, getattr(t, "original", None))
             for t in analyzer(text, positions=True, chars=True, **kwargs)]
 
 
@@ -23,7 +23,8 @@ def test_same_tokens_in_every_mode_twice_over():
     plain, memo = text_analyzer(), MemoAnalyzer(text_analyzer())
     assert memo.exact
     for text in TEXTS:
-        for kwargs in ({}, {"mode": "query"}, {"mode": "index"}, {"no_morph": True}, {"removestops": False}):
+        for kwargs in ({}, {"mode": "query"}, {"mode": "index"}, {"no_morph": True}, {"removestops": False},
+                       {"keeporiginal": True, "start_pos": 3, "start_char": 10}, {"tokenize": False}):
             expected = tokens(plain, text, **kwargs)
             assert tokens(memo, text, **kwargs) == expected   # learning
             assert tokens(memo, text, **kwargs) == expected   # remembered
