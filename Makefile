@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 BIN := $(VENV)/bin
 
-.PHONY: serve test install install-test install-semantic searchd bench clean
+.PHONY: serve test install install-test install-semantic install-bench searchd bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,15 @@ $(VENV)/.installed-semantic: $(VENV)/.installed-test
 
 install: $(VENV)/.installed
 
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@
+
 install-test: $(VENV)/.installed-test
 
 install-semantic: $(VENV)/.installed-semantic
+
+install-bench: $(VENV)/.installed-bench
 
 serve: install
 	$(BIN)/kb serve --host $(HOST) --port $(PORT)
@@ -42,6 +48,9 @@ searchd:
 
 test: install-test searchd
 	$(BIN)/python -W error::SyntaxWarning -m pytest $(PYTEST_ARGS)
+
+bench: install-bench
+	$(BIN)/python bench/speed.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) kb-data .pytest_cache

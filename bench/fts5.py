@@ -53,6 +53,14 @@ class Fts5:
         return self.con.execute("SELECT id, text, bm25(p) FROM p WHERE p MATCH ? ORDER BY bm25(p) LIMIT ?",
                                 (match_expression(q), limit)).fetchall()
 
+    def search_like_kb(self, q: str, limit: int = 10) -> tuple[int, list]:
+        """What a kb answer holds besides facets: the exact total, and a marked-up snippet per hit."""
+        expression = match_expression(q)
+        total = self.con.execute("SELECT count(*) FROM p WHERE p MATCH ?", (expression,)).fetchone()[0]
+        hits = self.con.execute("SELECT id, text, snippet(p, 1, '<mark>', '</mark>', '…', 40), bm25(p) FROM p "
+                                "WHERE p MATCH ? ORDER BY bm25(p) LIMIT ?", (expression, limit)).fetchall()
+        return total, hits
+
 
 def create_app(db: str | None = None):
     from flask import Flask, jsonify, request

@@ -9,6 +9,7 @@ A query time limit is a monotonic ``deadline``: past it, a query with a large ma
 answered by QueryTimeout (no honest total without the whole set); a small set is finished."""
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 
@@ -64,6 +65,7 @@ class SearcherCache:
         self._ordinal_of: dict[int, int] | None = None
         self._reading_rank: np.ndarray | None = None
         self._results: OrderedDict = OrderedDict()
+        self._results_lock = threading.Lock()
         self._max_results = max_results
         self.values: dict = {}
 
@@ -140,14 +142,16 @@ class SearcherCache:
 
     def remembered(self, key, compute):
         """A small per-searcher memo (totals and facets of recent queries)."""
-        value = self._results.get(key)
-        if value is None:
-            value = compute()
+        with self._results_lock:
+            value = self._results.get(key)
+            if value is not None:
+                self._results.move_to_end(key)
+                return value
+        value = compute()
+        with self._results_lock:
             self._results[key] = value
             if len(self._results) > self._max_results:
                 self._results.popitem(last=False)
-        else:
-            self._results.move_to_end(key)
         return value
 
     # -------------------------------------------------------------- columns
