@@ -237,7 +237,8 @@ def export(tags, any_tags, not_tags, documents, output, color, whole_documents, 
 @main.command()
 @click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="PORT", type=click.IntRange(0, 65535), default=5000, show_default=True)
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="gunicorn sync worker processes [default: 2 per CPU core, at most 8]")
 @click.option("--token-file", type=click.Path(dir_okay=False),
               help="File holding the bearer token every write needs (else KB_API_TOKEN).")
 @click.option("--read-token-file", type=click.Path(dir_okay=False),
@@ -289,8 +290,9 @@ def serve(host, port, workers, token_file, read_token_file, max_body, cors_origi
                    err=True)
     click.echo("kb: reads need a bearer token too (KB_READ_TOKEN)" if read_token else "kb: reads are open",
                err=True)
-    from .server import run  # imports api: only here
-    run(host=host, port=port, workers=workers, home=home, taxonomy=taxonomy, extra_config=config)
+    from .server import default_workers, run  # imports api: only here
+    run(host=host, port=port, workers=workers or default_workers(), home=home, taxonomy=taxonomy,
+        extra_config=config)
 
 
 def _token(path: str | None, variable: str) -> str | None:

@@ -1,5 +1,10 @@
-"""``kb serve``: the HTTP API on gunicorn (sync workers; measured fastest here, see README).
-Each worker builds its own app, so each keeps one long-lived searcher.
+"""``kb serve``: the HTTP API on gunicorn sync workers, two per core by default.
+
+Chosen by ``bench/speed.py`` (figures in ``bench/RESULTS.md``): on 2 cores, sync workers gave
+the best throughput and p99 on SciFact, threaded servers (gunicorn gthread, waitress) did better
+on a 100k set but share one Whoosh searcher between threads, and Whoosh reads postings through
+file objects that are not safe to share (seek, then read). Each worker builds its own app, so
+each keeps one long-lived searcher and its own caches.
 
 Requests gunicorn itself refuses before the app sees them (a request line over 8190 bytes, too
 many or too large headers, a malformed request) get kb's JSON error shape too, not gunicorn's
@@ -8,6 +13,7 @@ module attribute for exactly these answers."""
 from __future__ import annotations
 
 import json
+import os
 
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
@@ -41,6 +47,15 @@ class KbServer(BaseApplication):
         app = create_app(self.app_config)
         warm_up(app)
         return app
+
+
+def default_workers() -> int:
+    """Two per core (one computing while the other reads or writes a socket), at most 8."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(2, min(8, 2 * cores))
 
 
 def run(host: str, port: int, workers: int, home: str, taxonomy: str | None = None,
