@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"
 CODE = Path(importlib.util.find_spec("kb").origin).resolve().parent.parent  # kb under test (PYTHONPATH)
+KB = [str(Path(sys.executable).with_name("kb"))]  # the console script (it honours PYTHONPATH too)
 sys.path.insert(0, str(HERE))
 
 import fts5  # noqa: E402
@@ -86,7 +87,7 @@ def tree_rss(pid: int) -> int:
 def ingest(source: Path, home: Path) -> dict:
     """The real ``kb ingest`` in a child process: wall and CPU time, peak memory, index size."""
     import subprocess
-    argv = [sys.executable, "-m", "kb.cli", "ingest", str(source), "--home", str(home)]
+    argv = KB + ["ingest", str(source), "--home", str(home)]
     started = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     peak, main_cpu = [0], [0.0]
@@ -179,7 +180,7 @@ def start(kind: str, home: Path, work: Path, db: Path | None = None) -> http_loa
     py = sys.executable
     name, _, arg = kind.partition(":")
     if name == "kb":
-        argv = [py, "-m", "kb.cli", "serve", "--home", str(home), "--port", str(port)]
+        argv = KB + ["serve", "--home", str(home), "--port", str(port)]
         argv += ["--workers", arg] if arg else []
     elif name == "fts5":
         argv = [py, "-m", "gunicorn", "-w", arg or "2", "-b", f"127.0.0.1:{port}", "--chdir", str(HERE),

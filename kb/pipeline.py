@@ -25,12 +25,14 @@ _prepare: Callable | None = None  # the worker's preparation function, inherited
 
 
 def default_workers() -> int:
-    """Worker processes for a bulk ingest: the cores the main process (writing) leaves free."""
+    """Worker processes for a bulk ingest: one per core. The main process writes the index while
+    they prepare; when it waits for them, they have every core (measured on 2 cores, SciFact:
+    31 s with two workers, 42 s with one)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
-    return max(1, cores - 1)
+    return max(1, cores)
 
 
 LOCK_FILES = ("write.lock", "WRITELOCK")  # kb's write lock, Whoosh's MAIN_WRITELOCK
