@@ -239,7 +239,7 @@ def export(tags, any_tags, not_tags, documents, output, color, whole_documents, 
 @click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="PORT", type=click.IntRange(0, 65535), default=5000, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="gunicorn sync worker processes [default: 2 per CPU core, at most 8]")
+              help="gunicorn sync worker processes [default: one per CPU core, 2 to 8]")
 @click.option("--token-file", type=click.Path(dir_okay=False),
               help="File holding the bearer token every write needs (else KB_API_TOKEN).")
 @click.option("--read-token-file", type=click.Path(dir_okay=False),

@@ -1,10 +1,11 @@
-"""``kb serve``: the HTTP API on gunicorn sync workers, two per core by default.
+"""``kb serve``: the HTTP API on gunicorn sync workers, one per core by default (at least 2).
 
-Chosen by ``bench/speed.py`` (figures in ``bench/RESULTS.md``): on 2 cores, sync workers gave
-the best throughput and p99 on SciFact, threaded servers (gunicorn gthread, waitress) did better
-on a 100k set but share one Whoosh searcher between threads, and Whoosh reads postings through
-file objects that are not safe to share (seek, then read). Each worker builds its own app, so
-each keeps one long-lived searcher and its own caches.
+Chosen by ``bench/speed.py`` (figures in ``bench/SPEED.md``): a search is CPU-bound Python, so
+more sync workers than cores did not help (4 against 2 on 2 cores: +9 %, +11 % and -14 % in three
+runs); threaded servers (gunicorn gthread, waitress) were sometimes faster but would share one
+Whoosh searcher between threads, and Whoosh reads postings through file objects that are not
+safe to share (seek, then read). Each worker builds its own app, so each keeps one long-lived
+searcher and its own caches.
 
 Requests gunicorn itself refuses before the app sees them (a request line over 8190 bytes, too
 many or too large headers, a malformed request) get kb's JSON error shape too, not gunicorn's
@@ -50,12 +51,13 @@ class KbServer(BaseApplication):
 
 
 def default_workers() -> int:
-    """Two per core (one computing while the other reads or writes a socket), at most 8."""
+    """One per core (searching is CPU-bound), at least 2 (one busy worker does not stall the
+    rest), at most 8 (each holds its own caches)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
-    return max(2, min(8, 2 * cores))
+    return max(2, min(8, cores))
 
 
 def run(host: str, port: int, workers: int, home: str, taxonomy: str | None = None,
