@@ -160,11 +160,13 @@ def in_process(home: Path, db: Path, short: list[str], claims: list[str]) -> dic
     kb = KnowledgeBase(home=home)
     engine = fts5.Fts5(db)
     kb_search = timed(lambda q: kb.search(SearchRequest(q=q)))
+    kb_bare = timed(lambda q: kb.search(SearchRequest(q=q, highlight=False)))
     fts_search = timed(lambda q: engine.search(q))
     fts_like_kb = timed(lambda q: engine.search_like_kb(q))
     out = {}
     for name, qs in (("short", short), ("claims", claims)):
-        out[name] = dict(zip(("kb", "fts5", "fts5_like_kb"), interleaved(qs, kb_search, fts_search, fts_like_kb)))
+        out[name] = dict(zip(("kb", "fts5", "fts5_like_kb", "kb_no_snippets"),
+                             interleaved(qs, kb_search, fts_search, fts_like_kb, kb_bare)))
     cache = getattr(kb.index, "postings", None)
     if cache is not None:
         out["postings_cache"] = {"hits": cache.hits, "misses": cache.misses}
@@ -239,6 +241,10 @@ def print_latency(title: str, figures: dict) -> None:
                       f"{kb['p95']:8.2f} {ft['p95']:9.2f} {kb['p95'] / ft['p95']:6.2f}")
     if "fts5_like_kb" in figures["short"]:
         print("    (* FTS5 also counting the exact total and cutting a snippet per hit, as kb does)")
+    if "kb_no_snippets" in figures["short"]:
+        print("    kb without snippets (highlight=false), p50 / p95: " + ", ".join(
+            f"{label} {figures[name]['kb_no_snippets']['p50']:.2f} / {figures[name]['kb_no_snippets']['p95']:.2f}"
+            for name, label in (("short", "1-3 words"), ("claims", "claims"))))
 
 
 def run_scale(scale: str, args, short: list[str], claims: list[str]) -> dict:
