@@ -164,7 +164,7 @@ class BulkScorer:
             parts.append(self._query(sub, searcher, context))
             sized.append((sub.estimate_size(reader), _Slot.of(sub, searcher, context, len(parts) - 1)))
         tree = make_weighted_tree(_Slot.union, sized)
-        ids, scores = _sum_shape(_union_shape(tree, lambda slot: slot.part), parts)
+        ids, scores = _sum_shape(_slot_shape(tree), parts)
         if q.boost != 1.0:
             scores = scores * q.boost
         return ids, scores
@@ -310,6 +310,14 @@ def _term_matcher_class(q, searcher):
     if q.boost != 1.0:
         return wrappers.WrappingMatcher
     return wrappers.FilterMatcher if reader.deleted_docs_set else whoosh3.W3LeafMatcher
+
+
+def _slot_shape(node):
+    """The tree ``make_weighted_tree`` made of placeholders, as nested pairs of part numbers (a
+    placeholder may be a real matcher, unions included: it is a leaf here all the same)."""
+    if hasattr(node, "part"):
+        return node.part
+    return (_slot_shape(node.a), _slot_shape(node.b))
 
 
 def _union_shape(m, leaf):

@@ -24,6 +24,8 @@ QUERIES = [
     "canc*", "tumr~", "tags:alpha", "tags:beta cancer", "title:cancer cells", "COVID-19 vaccine",
     "T-cell responses", "cells cells cells blood", "the of and", "zzzunknownword", "protein zzzunknownword",
     "p53 mutations", "1 2000 in UK", "alpha-synuclein aggregation", "title:brain AND tags:gamma",
+    "cancer canc*", "tumr~ cells blood", '"cell line" cancer mice', "A~B", "title:cancer OR section:cells",
+    "(cancer AND cells) OR blood pressure",
 ]
 NEGATIONS = ["cancer -cells", "cancer NOT tumor", "patients NOT (cancer OR diabetes)", "risk -the"]
 FILTERS = [Filters(), Filters(tags=("alpha",)), Filters(not_tags=("beta",)),
