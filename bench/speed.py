@@ -133,9 +133,16 @@ def summary(ms: list[float]) -> dict:
             "mean": statistics.fmean(ms) if ms else float("nan"), "n": len(ms)}
 
 
-def interleaved(qs: list[str], *calls, warmup: int = 20) -> list[dict]:
-    """Each query on every engine, back to back, the order rotating from query to query."""
-    for q in qs[:warmup]:
+WARMUP: list[str] = []  # other queries of the same kind, run first on every engine (see main)
+
+
+def interleaved(qs: list[str], *calls) -> list[dict]:
+    """Each query on every engine, back to back, the order rotating from query to query.
+
+    First every engine answers WARMUP, a different draw of 1-3 word queries: a server that has
+    been up a while has met most words before (kb's per-word analysis memo, SQLite's page
+    cache), but not these queries' postings."""
+    for q in WARMUP:
         for call in calls:
             call(q)
     ms: list[list[float]] = [[] for _ in calls]
@@ -209,7 +216,7 @@ def over_http(home: Path, db: Path, work: Path, short: list[str], claims: list[s
         kb_get = lambda q: http_load.timed_get(kb_server.port, http_load.search_path("/api/v1/search", q))  # noqa: E731
         fts_get = lambda q: http_load.timed_get(fts_server.port, http_load.search_path("/search", q))  # noqa: E731
         for name, qs in (("short", short), ("claims", claims)):
-            out[name] = dict(zip(("kb", "fts5"), interleaved(qs, kb_get, fts_get, warmup=40)))
+            out[name] = dict(zip(("kb", "fts5"), interleaved(qs, kb_get, fts_get)))
     return out
 
 
@@ -296,6 +303,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "kb-bench",
                         help="where data, indexes and logs go (kept between runs)")
     parser.add_argument("--short", type=int, default=300, help="number of 1-3 word queries")
+    parser.add_argument("--warmup", type=int, default=300, help="number of warm-up queries (another draw)")
     parser.add_argument("--claims", type=int, default=300, help="number of claim-length queries (max 300)")
     parser.add_argument("--skip-ingest", action="store_true", help="reuse the indexes in --work")
     parser.add_argument("--skip-search", action="store_true", help="no in-process latency")
@@ -312,8 +320,10 @@ def main() -> None:
     unknown = [s for s in scales if s not in SCALES]
     if unknown:
         parser.error(f"unknown scale {unknown[0]!r}; known: {', '.join(SCALES)}")
+    os.environ["KB_SEMANTIC"] = "0"   # lexical speed: no embedding at ingest, no model in the servers
     short, claims = queries(args.short)
     claims = claims[:args.claims]
+    WARMUP[:] = queries(args.warmup, seed=12)[0]
     print(f"kb speed bench ({CODE}): {len(short)} 1-3 word queries, {len(claims)} claims; "
           f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; work {args.work}", flush=True)
     results = [run_scale(scale, args, short, claims) for scale in scales]

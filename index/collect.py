@@ -158,8 +158,11 @@ class SearcherCache:
 
     def _columns(self):
         reader = self.searcher.reader()
-        document_ids = list(reader.column_reader("document_id"))
-        ordinals = list(reader.column_reader("ordinal"))
+        if reader.has_column("document_id"):
+            document_ids = list(reader.column_reader("document_id"))
+            ordinals = list(reader.column_reader("ordinal"))
+        else:   # an empty index has no columns at all
+            document_ids = ordinals = []
         passages = self.passages.tolist()
         self._document_of = {d: document_ids[d] for d in passages}
         self._ordinal_of = {d: ordinals[d] for d in passages}

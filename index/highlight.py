@@ -104,9 +104,18 @@ class Highlighter:
 
     def spans(self, text: str, plan: MatchPlan) -> list[tuple[int, int, str]]:
         """(start, end, key) of every match, merged where they touch; key names what matched."""
-        tokens = [_Token(t.text, t.pos, t.startchar, t.endchar)
-                  for t in self.analyzer(text, positions=True, chars=True, mode="index")]
-        found = [(t.start, t.end, t.text) for t in tokens if t.text in plan.terms]
+        fast = getattr(self.analyzer, "terms_and_spans", None)
+        words_spans = fast(text) if fast else None
+        if words_spans is not None:   # a memoizing analyzer: no Token object per word
+            terms, starts, ends = words_spans
+            wanted = plan.terms
+            found = [(starts[i], ends[i], t) for i, t in enumerate(terms) if t in wanted]
+            tokens = [_Token(t, i, starts[i], ends[i]) for i, t in enumerate(terms) if t is not None] \
+                if plan.phrases else []
+        else:
+            tokens = [_Token(t.text, t.pos, t.startchar, t.endchar)
+                      for t in self.analyzer(text, positions=True, chars=True, mode="index")]
+            found = [(t.start, t.end, t.text) for t in tokens if t.text in plan.terms]
         for words, slop in plan.phrases:
             found.extend(_phrase_spans(tokens, words, slop))
         found.sort()

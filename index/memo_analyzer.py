@@ -9,6 +9,9 @@ in the chain (stop words, splitting, shingles...) the wrapped analyzer simply ru
 """
 from __future__ import annotations
 
+import re
+from itertools import accumulate
+
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, Token
 from whoosh.analysis.analyzers import CompositeAnalyzer
 
@@ -27,6 +30,11 @@ class MemoAnalyzer:
         self.tokenizer, self.filters = (items[0], items[1:]) if items else (None, [])
         plain_regex = type(self.tokenizer) is RegexTokenizer and not self.tokenizer.gaps
         self._finditer = self.tokenizer.expression.finditer if plain_regex else None
+        self._split = None
+        if self.exact and plain_regex:   # the pattern as one capturing group (its own made silent)
+            pattern = self.tokenizer.expression
+            if pattern.groups == 0:
+                self._split = re.compile(f"({pattern.pattern})", pattern.flags).split
         self.max_words = max_words
         self._words: tuple[dict, dict] = ({}, {})  # without / with no_morph
 
@@ -81,6 +89,27 @@ class MemoAnalyzer:
                 t.startchar = start_char + match.start()
                 t.endchar = start_char + match.end()
             yield t
+
+    def terms_and_spans(self, text: str) -> tuple[list, list, list] | None:
+        """The index terms of ``text`` (None where a filter dropped the word) with the start and
+        end of each, one entry per word, so a word's position is its place in the lists. None
+        when the chain is not memoizable: then use ``__call__``.
+
+        For highlighting: the tokens of ``__call__(text, positions=True, chars=True)`` without a
+        Token or a match object per word. ``re.split`` with the pattern captured alternates
+        gaps and words; the running sum of their lengths gives every offset."""
+        if self._split is None:
+            return None
+        parts = self._split(text)
+        raw = parts[1::2]
+        ends = list(accumulate(map(len, parts)))
+        words = self._words[False]
+        terms = list(map(words.get, raw))
+        if None in terms:
+            terms = [t if t is not None else self._learn(w, False) for t, w in zip(terms, raw)]
+        if _DROPPED in terms:
+            terms = [None if t is _DROPPED else t for t in terms]
+        return terms, ends[0:-1:2], ends[1::2]
 
     def _learn(self, word: str, no_morph: bool):
         stream = iter([Token(text=word, stopped=False, boost=1.0)])

@@ -8,6 +8,7 @@ switch) has happened since it was opened.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path

@@ -10,7 +10,7 @@ import click
 
 from index.base import Filters, IndexBusy, IndexError_, SearchRequest
 
-from .core import SEARCH_MODES, KnowledgeBase
+from .core import BATCH_DOCUMENTS, BATCH_PASSAGES, SEARCH_MODES, KnowledgeBase
 from .embedding import SemanticUnavailable
 from .output import OUTPUT_FORMATS, write_hits
 from .readers import ReadError
@@ -114,9 +114,9 @@ def main():
 @click.option("--target-words", type=click.IntRange(10, 2000), default=SplitOptions.target_words, show_default=True)
 @click.option("--min-words", type=click.IntRange(1, 2000), default=SplitOptions.min_words, show_default=True)
 @click.option("--max-words", type=click.IntRange(10, 5000), default=SplitOptions.max_words, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1, 100_000), default=1000, show_default=True,
-              help="Documents per commit (or 2,000 passages, whichever comes first): a crash loses at "
-                   "most the batch being written; larger batches index faster.")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=BATCH_DOCUMENTS, show_default=True,
+              help=f"Documents per commit (or {BATCH_PASSAGES:,} passages, whichever comes first): a crash "
+                   "loses at most the batch being written.")
 @lock_timeout_option
 @click.option("--embed/--no-embed", default=None,
               help="Embed passages for semantic search (default: when the semantic extra is installed "
@@ -369,7 +369,7 @@ def delete(document_id, lock_timeout, home):
 
 
 @main.command()
-@click.option("--batch-size", type=click.IntRange(1, 100_000), default=1000, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=BATCH_DOCUMENTS, show_default=True,
               help="Documents per commit into the new index.")
 @lock_timeout_option
 @home_option

@@ -35,3 +35,34 @@ def test_an_unknown_filter_makes_it_step_aside():
     memo = MemoAnalyzer(chain)
     assert not memo.exact
     assert tokens(memo, TEXTS[1]) == tokens(chain, TEXTS[1])
+
+
+def test_terms_and_spans_are_the_tokens_without_token_objects():
+    plain, memo = text_analyzer(), MemoAnalyzer(text_analyzer())
+    for text in TEXTS:
+        for _ in range(2):   # learning, then remembered
+            terms, starts, ends = memo.terms_and_spans(text)
+            assert len(terms) == len(starts) == len(ends)
+            kept = [(term, pos, starts[pos], ends[pos]) for pos, term in enumerate(terms) if term is not None]
+            assert kept == [(t.text, t.pos, t.startchar, t.endchar)
+                            for t in plain(text, positions=True, chars=True, mode="index")]
+    assert MemoAnalyzer(text_analyzer() | StopFilter()).terms_and_spans(TEXTS[1]) is None
+
+
+def test_snippets_through_the_memo_equal_the_plain_analyzers():
+    from whoosh.qparser import QueryParser
+
+    from index.highlight import Highlighter, match_plan
+    from index.whoosh_index import make_schema
+
+    parser = QueryParser("content", make_schema())
+    plain, memo = Highlighter(text_analyzer()), Highlighter(MemoAnalyzer(text_analyzer()))
+    marked = 0
+    for q in ["china policy", '"public health" covid', '"science diplomacy"~3 states', "vaccines -finance",
+              "naïve cafe O'Brien", "u.s. 3.5"]:
+        plan = match_plan(parser.parse(q))
+        for text in TEXTS:
+            snippet = memo.snippet(text, plan)
+            assert snippet == plain.snippet(text, plan)
+            marked += "<mark>" in snippet
+    assert marked >= 8

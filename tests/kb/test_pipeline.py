@@ -118,3 +118,13 @@ def test_workers_die_with_their_parent(tmp_path):
                  "zombie" not in open(f"/proc/{pid}/status").read().lower()]
         time.sleep(0.05)
     assert alive == [], "workers outlived a kill -9 of their parent"
+
+
+def test_chunks_close_at_their_weight_so_big_documents_wait_in_small_numbers():
+    from kb.pipeline import _chunks
+
+    sizes = [10, 10, 500, 10, 10, 10, 900, 5]
+    chunks = list(_chunks(sizes, 4, weigh=lambda n: n, max_weight=500))
+    assert chunks == [[10, 10, 500], [10, 10, 10, 900], [5]]
+    assert [x for c in chunks for x in c] == sizes
+    assert list(_chunks(sizes, 3)) == [sizes[:3], sizes[3:6], sizes[6:]]
