@@ -13,6 +13,9 @@ from html import escape
 
 from whoosh import query
 
+from .memo_analyzer import MemoAnalyzer
+from .term_finder import TermFinder
+
 ELLIPSIS = "…"
 TEXT_FIELDS = ("content", "title", "section")
 MAX_EXPANSIONS = 100
@@ -81,6 +84,7 @@ class Highlighter:
 
     def __init__(self, analyzer, max_fragments: int = 3, fragment_chars: int = 200, surround: int = 60):
         self.analyzer = analyzer
+        self.finder = TermFinder(analyzer) if isinstance(analyzer, MemoAnalyzer) else None
         self.max_fragments = max_fragments
         self.fragment_chars = fragment_chars
         self.surround = surround
@@ -104,20 +108,12 @@ class Highlighter:
 
     def spans(self, text: str, plan: MatchPlan) -> list[tuple[int, int, str]]:
         """(start, end, key) of every match, merged where they touch; key names what matched."""
-        fast = getattr(self.analyzer, "terms_and_spans", None)
-        words_spans = fast(text) if fast else None
-        if words_spans is not None:   # a memoizing analyzer: no Token object per word
-            terms, starts, ends = words_spans
-            wanted = plan.terms
-            found = [(starts[i], ends[i], t) for i, t in enumerate(terms) if t in wanted]
-            tokens = [_Token(t, i, starts[i], ends[i]) for i, t in enumerate(terms) if t is not None] \
-                if plan.phrases else []
-        else:
-            tokens = [_Token(t.text, t.pos, t.startchar, t.endchar)
-                      for t in self.analyzer(text, positions=True, chars=True, mode="index")]
+        found = self.finder.find(text, plan.terms) if self.finder and not plan.phrases else None
+        if found is None:
+            tokens = self._tokens(text)
             found = [(t.start, t.end, t.text) for t in tokens if t.text in plan.terms]
-        for words, slop in plan.phrases:
-            found.extend(_phrase_spans(tokens, words, slop))
+            for words, slop in plan.phrases:
+                found.extend(_phrase_spans(tokens, words, slop))
         found.sort()
         merged: list[list] = []
         for start, end, key in found:
@@ -126,6 +122,15 @@ class Highlighter:
             else:
                 merged.append([start, end, key])
         return [tuple(m) for m in merged]
+
+    def _tokens(self, text: str) -> list[_Token]:
+        fast = getattr(self.analyzer, "terms_and_spans", None)
+        words_spans = fast(text) if fast else None
+        if words_spans is not None:   # a memoizing analyzer: no Token object per word
+            terms, starts, ends = words_spans
+            return [_Token(t, i, starts[i], ends[i]) for i, t in enumerate(terms) if t is not None]
+        return [_Token(t.text, t.pos, t.startchar, t.endchar)
+                for t in self.analyzer(text, positions=True, chars=True, mode="index")]
 
     def _windows(self, text: str, spans) -> list[_Window]:
         """Group matches into fragments, keep the best few (most distinct matches), in text order."""

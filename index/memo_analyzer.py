@@ -111,6 +111,13 @@ class MemoAnalyzer:
             terms = [None if t is _DROPPED else t for t in terms]
         return terms, ends[0:-1:2], ends[1::2]
 
+    def term(self, word: str) -> str | None:
+        """The term of one word (None: a filter drops it); exact chains only."""
+        text = self._words[False].get(word)
+        if text is None:
+            text = self._learn(word, False)
+        return None if text is _DROPPED else text
+
     def _learn(self, word: str, no_morph: bool):
         stream = iter([Token(text=word, stopped=False, boost=1.0)])
         for f in self.filters:
