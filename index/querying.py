@@ -338,6 +338,11 @@ def _raise_error_nodes(q):
             raise QuerySyntaxError(f"cannot parse query: {error}")
 
 
+def _is_url_like(token: str) -> bool:
+    """``http://example.org``: a colon that is not a field name."""
+    return "://" in token
+
+
 def free_text(q: str) -> str:
     """The words of a query as plain text, for embedding it: operators, negated parts (``-x``,
     ``NOT x``, ``NOT (...)``), field names, quotes, wildcards and fuzziness marks removed."""

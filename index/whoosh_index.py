@@ -8,21 +8,17 @@ switch) has happened since it was opened.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from whoosh import index as whoosh_index
-from whoosh import query, scoring
+from whoosh import query
 from whoosh.index import EmptyIndexError, LockError
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.analysis import SimpleAnalyzer
 from whoosh.analysis.analyzers import CompositeAnalyzer
 
 from . import collect, storage
-from .analysis import text_analyzer
 from .base import Filters, IndexBusy, QueryError, SearchIndex, SearchRequest, SearchResponse
 from .highlight import Highlighter, MatchPlan, match_plan
 from .memo_analyzer import MemoAnalyzer
@@ -30,35 +26,9 @@ from .postings_cache import PostingsCache
 from .querying import QueryBuilder, QueryLimits
 from .scoring import PassageBM25
 from .semantic import VectorSupport
+from .whoosh_records import (DOCUMENTS, document_record, make_schema, passage_from_stored, passage_record,
+                             read_document, read_passage, read_passages_of)
 
-PASSAGE_FIELDS = ("id", "document_id", "ordinal", "section", "text", "start", "end",
-                  "tags", "keywords", "evidence")
-
-
-def make_schema() -> Schema:
-    analyzer = text_analyzer()
-    return Schema(
-        id=ID(stored=True, unique=True),
-        kind=ID(stored=True),
-        document_id=ID(stored=True, sortable=True),
-        ordinal=NUMERIC(int, stored=True, sortable=True),
-        title=TEXT(analyzer=analyzer, stored=True, multitoken_query="phrase"),
-        section=TEXT(analyzer=analyzer, stored=True, multitoken_query="phrase"),
-        content=TEXT(analyzer=analyzer, multitoken_query="phrase"),
-        spell=TEXT(analyzer=SimpleAnalyzer(), phrase=False),
-        text=STORED(),
-        tags=KEYWORD(stored=True, commas=True, scorable=False, lowercase=False),
-        keywords=STORED(),
-        evidence=STORED(),
-        suggested=STORED(),
-        start=STORED(),
-        end=STORED(),
-        data=STORED(),
-    )
-
-
-PASSAGES = query.Term("kind", "p")
-DOCUMENTS = query.Term("kind", "d")
 READ_RETRIES = 5
 
 
@@ -177,9 +147,9 @@ class WhooshIndex(VectorSupport, SearchIndex):
         try:
             for doc, passages in items:
                 writer.delete_by_term("document_id", doc["id"])
-                writer.add_document(**_document_record(doc))
+                writer.add_document(**document_record(doc))
                 for p in passages:
-                    record = _passage_record(doc, p)
+                    record = passage_record(doc, p)
                     if "suggested" not in ix.schema:   # an index made before the field existed
                         del record["suggested"]
                     writer.add_document(**record)
@@ -292,7 +262,7 @@ class WhooshIndex(VectorSupport, SearchIndex):
         hits = []
         for docnum, score in page:
             fields = s.stored_fields(docnum)
-            record = _passage_from_stored(fields)
+            record = passage_from_stored(fields)
             record["score"] = round(score, 4) if score is not None else None
             record["document_title"] = fields.get("title", "")
             if request.highlight:
@@ -303,26 +273,26 @@ class WhooshIndex(VectorSupport, SearchIndex):
     # ------------------------------------------------------------------ lookups
 
     def get_passage(self, passage_id: str) -> dict | None:
-        return _passage(self.searcher(), passage_id)
+        return read_passage(self.searcher(), passage_id)
 
     def get_document(self, document_id: str) -> dict | None:
-        return _document(self.searcher(), document_id)
+        return read_document(self.searcher(), document_id)
 
     def passages_of(self, document_id: str) -> list[dict]:
-        return _passages_of(self.searcher(), document_id)
+        return read_passages_of(self.searcher(), document_id)
 
     def document_with_passages(self, document_id: str) -> dict | None:
         s = self.searcher()   # one searcher: never the text of one version, passages of another
-        doc = _document(s, document_id)
+        doc = read_document(s, document_id)
         if doc is not None:
-            doc["passages"] = _passages_of(s, document_id)
+            doc["passages"] = read_passages_of(s, document_id)
         return doc
 
     def passage_with_neighbours(self, passage_id: str) -> dict | None:
         s = self.searcher()
-        passage = _passage(s, passage_id)
+        passage = read_passage(s, passage_id)
         if passage is not None:
-            ids = {p["ordinal"]: p["id"] for p in _passages_of(s, passage["document_id"])}
+            ids = {p["ordinal"]: p["id"] for p in read_passages_of(s, passage["document_id"])}
             passage["previous"] = ids.get(passage["ordinal"] - 1)
             passage["next"] = ids.get(passage["ordinal"] + 1)
         return passage
@@ -362,7 +332,7 @@ class WhooshIndex(VectorSupport, SearchIndex):
         s = cache.searcher
         for docnum in cache.reading_order(cache.allowed(filters)):
             fields = s.stored_fields(docnum)
-            record = _passage_from_stored(fields)
+            record = passage_from_stored(fields)
             record["document_title"] = fields.get("title", "")
             yield record
 
@@ -384,12 +354,12 @@ class WhooshIndex(VectorSupport, SearchIndex):
             return []
         nearest = self._similar_by_vector(cache, docnum, limit, allowed) if semantic else None
         if nearest is not None:
-            return [{**_passage_from_stored(s.stored_fields(d)), "score": round(score, 4),
+            return [{**passage_from_stored(s.stored_fields(d)), "score": round(score, 4),
                      "document_title": s.stored_fields(d).get("title", "")} for d, score in nearest]
         results = s.more_like(docnum, "content", text=text, top=limit, numterms=15, filter=allowed)
         out = []
         for hit in results:
-            record = _passage_from_stored(hit.fields())
+            record = passage_from_stored(hit.fields())
             record["score"] = round(hit.score, 4)
             record["document_title"] = hit.get("title", "")
             out.append(record)
@@ -458,59 +428,6 @@ class WhooshIndex(VectorSupport, SearchIndex):
             "version": f"{cache.values['dir'].name}.{s.reader().generation()}",
             **self._vector_stats(cache),
         }
-
-
-# ---------------------------------------------------------------------- records
-
-def _passage(s, passage_id: str) -> dict | None:
-    fields = s.document(id=passage_id)
-    if not fields or fields.get("kind") != "p":
-        return None
-    record = _passage_from_stored(fields)
-    record["document_title"] = fields.get("title", "")
-    return record
-
-
-def _document(s, document_id: str) -> dict | None:
-    fields = s.document(id=document_id)
-    if not fields or fields.get("kind") != "d":
-        return None
-    return json.loads(fields["data"])
-
-
-def _passages_of(s, document_id: str) -> list[dict]:
-    q = query.And([PASSAGES, query.Term("document_id", document_id)])
-    records = [_passage_from_stored(s.stored_fields(n)) for n in sorted(s.docs_for_query(q))]
-    return sorted(records, key=lambda r: r["ordinal"])
-
-
-def _document_record(doc: dict) -> dict:
-    return {"id": doc["id"], "kind": "d", "document_id": doc["id"], "title": doc.get("title", ""),
-            "data": json.dumps(doc, ensure_ascii=False)}
-
-
-def _passage_record(doc: dict, p: dict) -> dict:
-    title, section, text = doc.get("title", ""), p.get("section", ""), p["text"]
-    return {
-        "id": p["id"], "kind": "p", "document_id": doc["id"], "ordinal": p["ordinal"],
-        "title": title, "section": section,
-        "content": f"{title}\n{section}\n{text}",
-        "spell": f"{title}\n{section}\n{text}",
-        "text": text, "tags": ",".join(p.get("tags", [])),
-        "keywords": list(p.get("keywords", [])), "evidence": list(p.get("evidence", [])),
-        "suggested": list(p.get("suggested_tags", [])), "start": p["start"], "end": p["end"],
-    }
-
-
-def _passage_from_stored(fields: dict) -> dict:
-    record = {name: fields.get(name) for name in PASSAGE_FIELDS}
-    record["tags"] = [t for t in (fields.get("tags") or "").split(",") if t]
-    record["keywords"] = list(fields.get("keywords") or [])
-    record["evidence"] = list(fields.get("evidence") or [])
-    record["suggested_tags"] = list(fields.get("suggested") or [])
-    record["section"] = fields.get("section") or ""
-    record["words"] = len(record["text"].split())
-    return record
 
 
 def _first_per_document(docnums: list[int], document_of: dict[int, str]) -> list[int]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -15,6 +13,7 @@ from index.querying import QueryLimits, free_text
 
 from . import embedding
 from .embedding import SemanticUnavailable
+from .ingest import PREPARE, REFUSED, IngestReport, ingest_items, task_chars
 from .keywords import keywords
 from .models import Document, Passage, now_iso, valid_document_id
 from .pipeline import Preparer, default_workers
@@ -23,7 +22,6 @@ from .split import SplitOptions, split_text
 from .tagging import Tagger, Taxonomy, default_taxonomy_path
 
 DEFAULT_HOME = "kb-data"
-_REFUSED, _PREPARE = "refused", "prepare"  # kinds of ingest pipeline tasks
 SAMPLE_PATH = Path(__file__).parent / "data" / "science-diplomacy.txt"
 SEARCH_MODES = ("lexical", "semantic", "hybrid")
 # Normalised score fusion beat reciprocal rank fusion on SciFact, 0.726 to 0.706 nDCG@10 (README),
@@ -58,27 +56,6 @@ def query_limits(time_limit: float | None = None, max_expansions: int | None = N
 
 class InvalidDocument(ValueError):
     """A document that cannot be ingested (no text, a bad id); the message says which field."""
-
-
-@dataclass
-class IngestReport:
-    documents: int = 0
-    passages: int = 0
-    embedded: int = 0
-    tags: Counter = field(default_factory=Counter)
-    ids: list[str] = field(default_factory=list)
-    refused: list[tuple[str, str]] = field(default_factory=list)   # (source, reason)
-    warnings: list[tuple[str, str]] = field(default_factory=list)
-    # one entry per input item, in input order, so a caller can answer item by item (the HTTP bulk
-    # endpoint, line by line): {"id", "title", "passages", "tags", "line"} or {"source", "error", "line"}
-    items: list[dict] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"documents": self.documents, "passages": self.passages, "embedded": self.embedded,
-                "ids": self.ids,
-                "tags": dict(self.tags.most_common()),
-                "refused": [{"source": s, "reason": r} for s, r in self.refused],
-                "warnings": [{"source": s, "warning": w} for s, w in self.warnings]}
 
 
 class KnowledgeBase:
@@ -175,83 +152,12 @@ class KnowledgeBase:
 
         ``workers`` processes split and tag while this one writes (default: ``self.workers``;
         0: all in-process); results and reports keep the input order either way."""
-        report = IngestReport()
-        extra = list(extra_tags)
-        batch: list[tuple[dict, list[dict]]] = []
-        batch_tags: Counter = Counter()
-        batch_ids: set[str] = set()
-        batch_passages = [0]
-
-        def flush():
-            batch_ids.clear()
-            batch_passages[0] = 0
-            if batch:
-                if self.embed_on_ingest:
-                    self.embed(batch, lambda n: _count_embedded(report, n, progress))
-                self.index.replace_documents(batch)
-                report.documents += len(batch)
-                report.passages += sum(len(ps) for _, ps in batch)
-                report.ids.extend(d["id"] for d, _ in batch)
-                report.tags.update(batch_tags)
-                batch.clear()
-                batch_tags.clear()
-                if progress:
-                    progress(report)
-
-        def refuse(source: str, reason: str, line: int | None) -> None:
-            report.refused.append((source, reason))
-            report.items.append({"source": source, "error": reason, "line": line})
-
-        def tasks():
-            for item in items:
-                if isinstance(item, ReadError):
-                    yield _REFUSED, (*_split_reason(str(item)), item.line)
-                    continue
-                result = item if isinstance(item, ReadResult) else ReadResult(document=item)
-                doc = result.document
-                for w in result.warnings:
-                    report.warnings.append((doc.source or doc.id, w))
-                try:
-                    doc.tags = list(doc.tags) + extra
-                    self.validate(doc)
-                except (InvalidDocument, ValueError) as exc:
-                    yield _REFUSED, (doc.source or doc.id, str(exc), result.line)
-                    continue
-                self.tagger  # built before any fork, so that workers inherit it
-                yield _PREPARE, result
-
-        preparer = Preparer(self._prepare_task, self.workers if workers is None else workers, weigh=_task_chars)
-        for (kind, payload), ok, outcome in preparer.map(tasks()):
-            if kind == _REFUSED:
-                refuse(*payload)
-                continue
-            result = payload
-            doc = result.document
-            if not ok:
-                refuse(doc.source or doc.id, str(outcome), result.line)
-                continue
-            record, passages = outcome
-            if not passages:
-                refuse(doc.source or doc.id, "no passages: nothing but site chrome", result.line)
-                continue
-            if doc.id in batch_ids:  # the same id twice in one commit would be stored twice: commit first
-                flush()
-            batch_ids.add(doc.id)
-            tag_counts = Counter(t for p in passages for t in p["tags"])
-            report.items.append({"id": doc.id, "title": doc.title, "passages": len(passages),
-                                 "tags": sorted(tag_counts, key=lambda t: (-tag_counts[t], t)), "line": result.line})
-            batch.append((record, passages))
-            batch_passages[0] += len(passages)
-            batch_tags.update(tag_counts)
-            if len(batch) >= self.batch_size or batch_passages[0] >= self.batch_passages:
-                flush()
-        flush()
-        return report
+        return ingest_items(self, items, extra_tags, progress, self.workers if workers is None else workers)
 
     def _prepare_task(self, task) -> object:
         """A pipeline task: refusals pass through, a document becomes (record, passage dicts)."""
         kind, payload = task
-        if kind == _REFUSED:
+        if kind == REFUSED:
             return payload
         doc, sections = payload.document, payload.sections
         passages = self.prepare(doc, sections)
@@ -416,11 +322,11 @@ class KnowledgeBase:
         """Re-split and re-tag every stored document into a new index, then switch to it."""
         documents = list(self.index.iter_documents())
         self.tagger  # built before any fork, so that workers inherit it
-        tasks = ((_PREPARE, ReadResult(document=Document.from_dict(data), sections=_stored_sections(data)))
+        tasks = ((PREPARE, ReadResult(document=Document.from_dict(data), sections=_stored_sections(data)))
                  for data in documents)
 
         def items():
-            for _task, ok, outcome in Preparer(self._prepare_task, self.workers, weigh=_task_chars).map(tasks):
+            for _task, ok, outcome in Preparer(self._prepare_task, self.workers, weigh=task_chars).map(tasks):
                 if not ok:
                     raise outcome
                 yield outcome
@@ -429,23 +335,6 @@ class KnowledgeBase:
         return self.index.rebuild(records, batch=batch_size or self.batch_size, progress=progress)
 
 
-def _count_embedded(report: IngestReport, n: int, progress) -> None:
-    report.embedded += n
-    if progress:
-        progress(report)
-
-
 def _stored_sections(data: dict):
     sections = data.get("sections")
     return [tuple(s) for s in sections] if sections is not None else None
-
-
-def _task_chars(task) -> int:
-    """A pipeline task's size, to bound what waits in memory (see Preparer)."""
-    kind, payload = task
-    return len(payload.document.text) if kind == _PREPARE else 0
-
-
-def _split_reason(message: str) -> tuple[str, str]:
-    source, sep, reason = message.partition(": ")
-    return (source, reason) if sep else ("", message)

@@ -149,3 +149,11 @@ def test_analysis_is_the_same_for_index_and_query(tmp_path, q, text):
     ix.replace_documents([(doc("u"), [passage("u", 1, text)])])
     for syntax in ("auto", "words"):
         assert ix.search(SearchRequest(q=q, syntax=syntax)).total == 1, (q, syntax)
+
+
+def test_the_text_embedded_for_a_query_keeps_words_and_drops_syntax():
+    from index.querying import free_text
+
+    assert free_text('tags:covid-19 "public health" -china NOT (us OR uk) vacc* polcy~') == \
+        "covid 19 public health vacc polcy"
+    assert free_text("see http://example.org/page") == "see http://example.org/page"
