@@ -23,14 +23,13 @@ from whoosh.util import make_weighted_tree
 from whoosh.util.numeric import byte_to_length
 
 from .base import QueryTimeout
+from .posting_arrays import EMPTY
 from .postings_cache import PostingsCache
+from .posting_arrays import (accumulate, bm25f, decode_postings, passage_bm25, read_length_codes, sum_shape, union_shape, walk)
 from .scoring import PassageBM25, PassageBM25Scorer
 
 TIMEOUT_POSTINGS = 256  # past the deadline, a query that has read this many postings times out
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
-_NO_IDS = np.empty(0, dtype=np.int64)
-_NO_SCORES = np.empty(0, dtype=np.float64)
-_EMPTY = (_NO_IDS, _NO_SCORES)
 
 # matchers evaluated here from their postings, whatever state a parent left them in
 # (ArrayUnionMatcher reads its sub-matchers ahead when it is built)
@@ -64,7 +63,7 @@ class BulkScorer:
                 ids.append(seg_ids.astype(np.int64) + offset)
                 scores.append(seg_scores)
         if not ids:
-            return _EMPTY
+            return EMPTY
         ids, scores = (ids[0], scores[0]) if len(ids) == 1 else (np.concatenate(ids), np.concatenate(scores))
         weighting = self.searcher.weighting
         if weighting.use_final:  # what Whoosh's collector does to each score, document by document
@@ -86,12 +85,12 @@ class BulkScorer:
             if type(m) is wrappers.FilterMatcher:
                 m = m.child
                 m.reset()
-            seg_ids, _ = _decode(m)
+            seg_ids, _ = decode_postings(m)
             deleted = reader.deleted_docs_set
             if deleted:
                 seg_ids = seg_ids[~np.isin(seg_ids, self._deleted_ids(reader, deleted))]
             ids.append(seg_ids + offset)
-        return np.concatenate(ids) if ids else _NO_IDS
+        return np.concatenate(ids) if ids else EMPTY[0]
 
     # -------------------------------------------------------------- query tree
 
@@ -102,7 +101,7 @@ class BulkScorer:
         if kind is query.Or and q.matcher_type == q.AUTO_MATCHER and not q.scale:
             subs = q.subqueries
             if not subs:
-                return _EMPTY
+                return EMPTY
             if len(subs) == 1:  # CompoundQuery.matcher: the single sub's matcher, boost dropped
                 return self._query(subs[0], searcher, context)
             if _preloaded(q, searcher, context):
@@ -114,15 +113,15 @@ class BulkScorer:
         """``query.Term.matcher``, then its scorer's formula, on arrays."""
         schema = searcher.schema
         if q.fieldname not in schema:
-            return _EMPTY
+            return EMPTY
         field = schema[q.fieldname]
         try:
             btext = field.to_bytes(q.text)
         except ValueError:
-            return _EMPTY
+            return EMPTY
         reader = searcher.reader()
         if (q.fieldname, btext) not in reader:
-            return _EMPTY
+            return EMPTY
         weighting = context.weighting
         kind = type(weighting)
         if kind not in (PassageBM25, scoring.BM25F) or not field.scorable or q.minquality:
@@ -142,9 +141,9 @@ class BulkScorer:
                 else parent.avg_field_length(q.fieldname) or 1)
         fl = _LENGTH_OF_BYTE[codes]
         if kind is PassageBM25:
-            scores = _passage_bm25(idf, tf, fl, avgfl, weighting.k1, weighting.b)
+            scores = passage_bm25(idf, tf, fl, avgfl, weighting.k1, weighting.b)
         else:
-            scores = _bm25f(idf, tf, fl, avgfl, weighting._field_B.get(q.fieldname, weighting.B), weighting.K1)
+            scores = bm25f(idf, tf, fl, avgfl, weighting._field_B.get(q.fieldname, weighting.B), weighting.K1)
         if q.boost != 1.0:
             scores = scores * q.boost  # WrappingMatcher: child.score() * boost
         return ids, scores
@@ -152,7 +151,7 @@ class BulkScorer:
     def _preloaded_or(self, q, searcher, context):
         """Whoosh preloads an OR on a small segment (``ArrayUnionMatcher``), adding
         ``sub.score() * boost`` sub by sub and keeping scores above zero."""
-        return _accumulate([self._query(sub, searcher, context) for sub in q.subqueries], q.boost)
+        return accumulate([self._query(sub, searcher, context) for sub in q.subqueries], q.boost)
 
     def _default_or(self, q, searcher, context):
         """A tree of UnionMatchers shaped by ``make_weighted_tree`` on the subqueries' estimated
@@ -164,7 +163,7 @@ class BulkScorer:
             parts.append(self._query(sub, searcher, context))
             sized.append((sub.estimate_size(reader), _Slot.of(sub, searcher, context, len(parts) - 1)))
         tree = make_weighted_tree(_Slot.union, sized)
-        ids, scores = _sum_shape(_slot_shape(tree), parts)
+        ids, scores = sum_shape(_slot_shape(tree), parts)
         if q.boost != 1.0:
             scores = scores * q.boost
         return ids, scores
@@ -183,7 +182,7 @@ class BulkScorer:
                 parts.append(self._eval(node, reader, fresh))
                 return len(parts) - 1
 
-            return _sum_shape(_union_shape(m, leaf), parts)
+            return sum_shape(union_shape(m, leaf), parts)
         if kind is wrappers.WrappingMatcher or kind is wrappers.FilterMatcher:
             ids, scores = self._eval(m.child, reader, fresh and kind is wrappers.WrappingMatcher)
             if kind is wrappers.FilterMatcher:
@@ -207,10 +206,10 @@ class BulkScorer:
             keep = ~np.isin(a, b, assume_unique=True)
             return a[keep], sa[keep]
         if isinstance(m, mcore.NullMatcherClass):
-            return _EMPTY
+            return EMPTY
         if kind is combo.ArrayUnionMatcher and m._scored and _from_postings(m._submatchers):
-            return _accumulate([self._eval(sub, reader, False) for sub in m._submatchers], m._boost)
-        return _walk(m)
+            return accumulate([self._eval(sub, reader, False) for sub in m._submatchers], m._boost)
+        return walk(m)
 
     def _leaf(self, m, reader, fresh):
         if not fresh:
@@ -218,13 +217,13 @@ class BulkScorer:
         scorer = m.scorer
         kind = type(scorer)
         if kind not in (PassageBM25Scorer, scoring.BM25FScorer) or m._byteids:
-            return _walk(m)
-        ids, tf = _decode(m)
+            return walk(m)
+        ids, tf = decode_postings(m)
         self._spent(len(ids))
         fl = _LENGTH_OF_BYTE[self._length_codes(reader, m._term[0])[ids]]
         if kind is PassageBM25Scorer:
-            return ids, _passage_bm25(scorer.idf, tf, fl, scorer.avgfl, scorer.k1, scorer.b)
-        return ids, _bm25f(scorer.idf, tf, fl, scorer.avgfl, scorer.B, scorer.K1)
+            return ids, passage_bm25(scorer.idf, tf, fl, scorer.avgfl, scorer.k1, scorer.b)
+        return ids, bm25f(scorer.idf, tf, fl, scorer.avgfl, scorer.B, scorer.K1)
 
     def _spent(self, postings: int) -> None:
         self._decoded += postings
@@ -242,7 +241,7 @@ class BulkScorer:
             if type(m) is wrappers.FilterMatcher:  # deletions are applied by the caller
                 m = m.child
                 m.reset()
-            ids, tf = _decode(m)
+            ids, tf = decode_postings(m)
             codes = self._length_codes(reader, fieldname)[ids]
             entry = (ids.astype(np.int32), tf, codes)
             self.cache.put(key, entry)
@@ -252,7 +251,7 @@ class BulkScorer:
         key = (reader.segment().segment_id(), fieldname)
         codes = self._lengths.get(key)
         if codes is None:
-            codes = self._lengths[key] = _read_length_codes(reader, fieldname)
+            codes = self._lengths[key] = read_length_codes(reader, fieldname)
         return codes
 
     def _deleted_ids(self, reader, deleted) -> np.ndarray:
@@ -320,59 +319,6 @@ def _slot_shape(node):
     return (_slot_shape(node.a), _slot_shape(node.b))
 
 
-def _union_shape(m, leaf):
-    """A tree of UnionMatchers as nested pairs, ``leaf(matcher)`` at the leaves."""
-    if type(m) is binary.UnionMatcher:
-        return (_union_shape(m.a, leaf), _union_shape(m.b, leaf))
-    return leaf(m)
-
-
-def _sum_shape(shape, parts):
-    """Scores of a union tree: each node adds its children's scores, an absent child adding 0.0
-    (which leaves a float as it is), so every document's sum is formed in Whoosh's order."""
-    if not isinstance(shape, tuple):
-        return parts[shape]
-    leaves = _leaves(shape)
-    ids = np.unique(np.concatenate([parts[i][0] for i in leaves]))
-    dense = {}
-    for i in leaves:
-        d = np.zeros(len(ids))
-        d[np.searchsorted(ids, parts[i][0])] = parts[i][1]
-        dense[i] = d
-
-    def add(node):
-        return dense[node] if isinstance(node, int) else add(node[0]) + add(node[1])
-
-    return ids, add(shape)
-
-
-def _leaves(shape) -> list[int]:
-    if isinstance(shape, tuple):
-        return _leaves(shape[0]) + _leaves(shape[1])
-    return [shape]
-
-
-def _passage_bm25(idf, tf, fl, avgfl, k1, b):
-    """``PassageBM25Scorer._score``, operation for operation."""
-    norm = k1 * ((1 - b) + b * fl / avgfl)
-    return idf * tf * (k1 + 1) / (tf + norm)
-
-
-def _bm25f(idf, tf, fl, avgfl, B, K1):
-    """``whoosh.scoring.bm25``, operation for operation."""
-    return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
-
-
-def _accumulate(subs, boost) -> tuple[np.ndarray, np.ndarray]:
-    """``ArrayUnionMatcher``: ``a[id] += sub.score() * boost`` sub by sub, scores above 0 kept."""
-    ids = np.unique(np.concatenate([s[0] for s in subs]))
-    acc = np.zeros(len(ids))
-    for sub_ids, sub_scores in subs:
-        acc[np.searchsorted(ids, sub_ids)] += sub_scores * boost
-    keep = acc > 0
-    return ids[keep], acc[keep]
-
-
 def _preloaded(q, searcher, context) -> bool:
     """Whether ``query.Or._matcher`` would choose ``PreloadedOr`` here (whoosh 2.7.5's rule)."""
     subs = q.subqueries
@@ -388,54 +334,3 @@ def _from_postings(matchers) -> bool:
         if children and not _from_postings(children):
             return False
     return True
-
-
-def _decode(m) -> tuple[np.ndarray, np.ndarray]:
-    """(docnums, weights) of a W3LeafMatcher from where it stands, block by block."""
-    ids, weights = [], []
-    if m.is_active() and m._i:  # part of this block was consumed: walk it the slow way
-        while m.is_active() and m._i:
-            ids.append(np.array([m.id()], dtype=np.int64))
-            weights.append(np.array([m.weight()], dtype=np.float64))
-            m.next()
-    while m.is_active():
-        if m._data is None:
-            m._read_data()
-        raw_ids, raw_weights = m._data[0], m._data[1]
-        ids.append(np.cumsum(np.asarray(raw_ids, dtype=np.int64)))  # stored as deltas
-        count = m._blocklength
-        if raw_weights is None:
-            weights.append(np.ones(count))
-        elif isinstance(raw_weights, float):  # Whoosh widens it to an array("f") first
-            weights.append(np.full(count, np.float32(raw_weights), dtype=np.float64))
-        else:  # a tuple of floats
-            weights.append(np.asarray(raw_weights, dtype=np.float64))
-        m._next_block()
-    if not ids:
-        return _EMPTY
-    if len(ids) == 1:
-        return ids[0], weights[0]
-    return np.concatenate(ids), np.concatenate(weights)
-
-
-def _read_length_codes(reader, fieldname: str) -> np.ndarray:
-    """The length byte ``reader.doc_field_length`` decodes, for every docnum at once."""
-    count = reader.doc_count_all()
-    codes = np.zeros(count, dtype=np.uint8)
-    column = reader._perdoc._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
-    if column is None:  # doc_field_length(..., default=1): a length of 1 is byte 1
-        codes[:] = 1
-        return codes
-    stored = min(column._count, count)
-    codes[:stored] = np.frombuffer(column._dbfile.get(column._basepos, stored), dtype=np.uint8)
-    return codes
-
-
-def _walk(m) -> tuple[np.ndarray, np.ndarray]:
-    """Any matcher, the ordinary way: its own ids and scores, one at a time."""
-    ids, scores = [], []
-    while m.is_active():
-        ids.append(m.id())
-        scores.append(m.score())
-        m.next()
-    return np.array(ids, dtype=np.int64), np.array(scores, dtype=np.float64)

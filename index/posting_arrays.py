@@ -1,0 +1,115 @@
+"""Postings as numpy arrays, and the arithmetic of Whoosh's matchers and scorers on them:
+BM25 over whole arrays, union trees summed in Whoosh's order, blocks decoded at once. Used by
+``bulk_scoring``; every function mirrors a Whoosh loop operation for operation, so the floats
+come out identical."""
+from __future__ import annotations
+
+import numpy as np
+from whoosh.codec import whoosh3
+from whoosh.matching import binary
+
+EMPTY = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+
+
+def union_shape(m, leaf):
+    """A tree of UnionMatchers as nested pairs, ``leaf(matcher)`` at the leaves."""
+    if type(m) is binary.UnionMatcher:
+        return (union_shape(m.a, leaf), union_shape(m.b, leaf))
+    return leaf(m)
+
+
+def sum_shape(shape, parts):
+    """Scores of a union tree: each node adds its children's scores, an absent child adding 0.0
+    (which leaves a float as it is), so every document's sum is formed in Whoosh's order."""
+    if not isinstance(shape, tuple):
+        return parts[shape]
+    leaves = shape_leaves(shape)
+    ids = np.unique(np.concatenate([parts[i][0] for i in leaves]))
+    dense = {}
+    for i in leaves:
+        d = np.zeros(len(ids))
+        d[np.searchsorted(ids, parts[i][0])] = parts[i][1]
+        dense[i] = d
+
+    def add(node):
+        return dense[node] if isinstance(node, int) else add(node[0]) + add(node[1])
+
+    return ids, add(shape)
+
+
+def shape_leaves(shape) -> list[int]:
+    if isinstance(shape, tuple):
+        return shape_leaves(shape[0]) + shape_leaves(shape[1])
+    return [shape]
+
+
+def passage_bm25(idf, tf, fl, avgfl, k1, b):
+    """``PassageBM25Scorer._score``, operation for operation."""
+    norm = k1 * ((1 - b) + b * fl / avgfl)
+    return idf * tf * (k1 + 1) / (tf + norm)
+
+
+def bm25f(idf, tf, fl, avgfl, B, K1):
+    """``whoosh.scoring.bm25``, operation for operation."""
+    return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
+
+
+def accumulate(subs, boost) -> tuple[np.ndarray, np.ndarray]:
+    """``ArrayUnionMatcher``: ``a[id] += sub.score() * boost`` sub by sub, scores above 0 kept."""
+    ids = np.unique(np.concatenate([s[0] for s in subs]))
+    acc = np.zeros(len(ids))
+    for sub_ids, sub_scores in subs:
+        acc[np.searchsorted(ids, sub_ids)] += sub_scores * boost
+    keep = acc > 0
+    return ids[keep], acc[keep]
+
+
+def decode_postings(m) -> tuple[np.ndarray, np.ndarray]:
+    """(docnums, weights) of a W3LeafMatcher from where it stands, block by block."""
+    ids, weights = [], []
+    if m.is_active() and m._i:  # part of this block was consumed: walk it the slow way
+        while m.is_active() and m._i:
+            ids.append(np.array([m.id()], dtype=np.int64))
+            weights.append(np.array([m.weight()], dtype=np.float64))
+            m.next()
+    while m.is_active():
+        if m._data is None:
+            m._read_data()
+        raw_ids, raw_weights = m._data[0], m._data[1]
+        ids.append(np.cumsum(np.asarray(raw_ids, dtype=np.int64)))  # stored as deltas
+        count = m._blocklength
+        if raw_weights is None:
+            weights.append(np.ones(count))
+        elif isinstance(raw_weights, float):  # Whoosh widens it to an array("f") first
+            weights.append(np.full(count, np.float32(raw_weights), dtype=np.float64))
+        else:  # a tuple of floats
+            weights.append(np.asarray(raw_weights, dtype=np.float64))
+        m._next_block()
+    if not ids:
+        return EMPTY
+    if len(ids) == 1:
+        return ids[0], weights[0]
+    return np.concatenate(ids), np.concatenate(weights)
+
+
+def read_length_codes(reader, fieldname: str) -> np.ndarray:
+    """The length byte ``reader.doc_field_length`` decodes, for every docnum at once."""
+    count = reader.doc_count_all()
+    codes = np.zeros(count, dtype=np.uint8)
+    column = reader._perdoc._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
+    if column is None:  # doc_field_length(..., default=1): a length of 1 is byte 1
+        codes[:] = 1
+        return codes
+    stored = min(column._count, count)
+    codes[:stored] = np.frombuffer(column._dbfile.get(column._basepos, stored), dtype=np.uint8)
+    return codes
+
+
+def walk(m) -> tuple[np.ndarray, np.ndarray]:
+    """Any matcher, the ordinary way: its own ids and scores, one at a time."""
+    ids, scores = [], []
+    while m.is_active():
+        ids.append(m.id())
+        scores.append(m.score())
+        m.next()
+    return np.array(ids, dtype=np.int64), np.array(scores, dtype=np.float64)
