@@ -80,17 +80,20 @@ class Preparer:
     in ``workers`` processes (0: in-process). Other exceptions propagate, as they would in-process."""
 
     def __init__(self, prepare: Callable, workers: int, chunk: int = 16, ahead: int = 64,
-                 weigh: Callable[[object], int] | None = None, chunk_weight: int = 1 << 20):
+                 weigh: Callable[[object], int] | None = None, chunk_weight: int = 1 << 20,
+                 pending_weight: int = 64 << 20):
         self.prepare = prepare
         self.workers = workers
         self.chunk = chunk
         # Chunks prepared ahead of the writer, per worker: enough to keep the workers busy while
         # the main process commits (16 per worker left them idle for ~1.5 s of 25 on SciFact);
-        # ``weigh`` (a task's size, e.g. its characters) closes a chunk at ``chunk_weight``,
-        # so what waits in memory stays bounded for big documents too.
+        # ``weigh`` (a task's size, e.g. its characters) closes a chunk at ``chunk_weight`` and
+        # stops submitting past ``pending_weight`` in all, so what waits in memory stays bounded
+        # for big documents too.
         self.ahead = ahead
         self.weigh = weigh
         self.chunk_weight = chunk_weight
+        self.pending_weight = pending_weight
         self._pool: ProcessPoolExecutor | None = None
 
     def map(self, tasks: Iterable) -> Iterator[tuple[object, bool, object]]:
@@ -100,21 +103,32 @@ class Preparer:
             return
         yield from self._local(first)
         pending: deque = deque()
+        weight = [0]
+
+        def collect():
+            chunk, future = pending.popleft()
+            weight[0] -= self._weight(chunk)
+            return self._collect(chunk, future)
+
         try:
             for chunk in chunks:
                 future = self._submit(chunk)
                 if future is None:  # no pool (any more): what is pending first, then this
                     while pending:
-                        yield from self._collect(*pending.popleft())
+                        yield from collect()
                     yield from self._local(chunk)
                     continue
                 pending.append((chunk, future))
-                while len(pending) > self.workers * self.ahead:
-                    yield from self._collect(*pending.popleft())
+                weight[0] += self._weight(chunk)
+                while len(pending) > self.workers * self.ahead or (len(pending) > 1 and weight[0] > self.pending_weight):
+                    yield from collect()
             while pending:
-                yield from self._collect(*pending.popleft())
+                yield from collect()
         finally:
             self.close()
+
+    def _weight(self, chunk: list) -> int:
+        return sum(map(self.weigh, chunk)) if self.weigh else 0
 
     def _local(self, chunk: list):
         for task in chunk:

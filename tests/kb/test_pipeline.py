@@ -128,3 +128,27 @@ def test_chunks_close_at_their_weight_so_big_documents_wait_in_small_numbers():
     assert chunks == [[10, 10, 500], [10, 10, 10, 900], [5]]
     assert [x for c in chunks for x in c] == sizes
     assert list(_chunks(sizes, 3)) == [sizes[:3], sizes[3:6], sizes[6:]]
+
+
+def test_what_waits_for_the_writer_is_bounded_by_weight_too():
+    import threading
+
+    from kb.pipeline import Preparer
+
+    submitted = []
+    preparer = Preparer(str, workers=1, chunk=1, ahead=1000, weigh=len, chunk_weight=10, pending_weight=25)
+    original = preparer._submit
+
+    def counting(chunk):
+        submitted.append(chunk)
+        return original(chunk)
+
+    preparer._submit = counting
+    out, most_ahead = [], 0
+    lock = threading.Lock()
+    for task, ok, result in preparer.map(["x" * 10] * 12):
+        with lock:
+            out.append(result)
+            most_ahead = max(most_ahead, len(submitted) - (len(out) - 1))
+    assert out == ["x" * 10] * 12
+    assert most_ahead <= 4   # 25 characters: two chunks of 10 waiting, the third submitted, one in hand
