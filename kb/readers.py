@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import codecs
 import datetime as _dt
-import json
 import math
 import os
 import re
@@ -29,6 +28,7 @@ __all__ = ["ReadError", "ReadResult", "SUPPORTED_EXTENSIONS", "iter_paths", "rea
            "register"]
 
 TITLE_MAX = 200
+STREAM_BYTES = 64 << 20   # files larger than this are read line by line where the format allows
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # not tab, newlines, form feed
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
@@ -305,83 +305,6 @@ def read_markdown(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
     yield ReadResult(doc, sections, warnings)
 
 
-@register(".jsonl", ".ndjson", content_types=["application/x-ndjson", "application/jsonl",
-                                               "application/x-jsonlines", "application/jsonlines"])
-def read_jsonl(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
-    text, warnings = decode_text(data)
-    label = name or "jsonl"
-    for lineno, line in enumerate(_lines(text), 1):
-        if not line.strip():
-            continue
-        try:
-            result = _jsonl_record(line, f"{label}#{lineno}")
-        except ReadError as exc:
-            yield ReadError(f"{label}:{lineno}: {exc}", path=name or None, line=lineno)
-            continue
-        result.warnings, warnings = warnings, []  # an encoding warning once, on the first document
-        result.line = lineno
-        yield result
-
-
-def _lines(text: str) -> Iterator[str]:
-    """``text.split("\\n")``, one line at a time: a million-line file is not held twice."""
-    start = 0
-    while True:
-        end = text.find("\n", start)
-        if end < 0:
-            yield text[start:]
-            return
-        yield text[start:end]
-        start = end + 1
-
-
-def _jsonl_record(line: str, default_source: str) -> ReadResult:
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ReadError(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
-    except (ValueError, RecursionError) as exc:
-        raise ReadError(f"invalid JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise ReadError(f"expected a JSON object, got {type(obj).__name__}")
-    text = obj.get("text")
-    if text is None:
-        raise ReadError("missing 'text'")
-    if not isinstance(text, str) or not text.strip():
-        raise ReadError("'text' must be a non-empty string")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    title = obj.get("title")
-    title = " ".join(str(title).split())[:TITLE_MAX] if isinstance(title, (str, int, float)) and str(title).strip() \
-        else make_title(text)
-    given = obj.get("id", obj.get("_id"))
-    if isinstance(given, bool) or not isinstance(given, (str, int, float, type(None))):
-        raise ReadError("'id' must be a string or a number")
-    tags = obj.get("tags")
-    if tags is not None and not isinstance(tags, (list, str)):
-        raise ReadError("'tags' must be a list of strings")
-    metadata = obj.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise ReadError("'metadata' must be an object")
-    source = obj.get("source")
-    ingested_at = obj.get("ingested_at")
-    doc = Document(id=clean_id(given, title, text), title=title, text=text,
-                   source=str(source) if source not in (None, "") else default_source,
-                   tags=clean_tags(tags), metadata=json_safe(metadata),
-                   ingested_at=ingested_at if isinstance(ingested_at, str) else "")
-    return ReadResult(doc, _jsonl_sections(obj.get("sections"), len(text)), [])
-
-
-def _jsonl_sections(value: Any, length: int) -> list[tuple[int, str]] | None:
-    """``sections`` as `kb export --documents` writes them: ``[[offset, "Heading > Sub"], ...]``."""
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(
-            isinstance(s, list) and len(s) == 2 and type(s[0]) is int and 0 <= s[0] <= length
-            and isinstance(s[1], str) for s in value):
-        raise ReadError("'sections' must be a list of [offset, section path] pairs")
-    return [(offset, path) for offset, path in value]
-
-
 # ---------------------------------------------------------------------------------------------- entry points
 
 def iter_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
@@ -421,7 +344,11 @@ def read_path(path: str | Path) -> Iterator[ReadResult | ReadError]:
         raise ReadError("not a regular file", path=name)
     if reader is None:
         raise ReadError(f"unsupported file type {path.suffix.lower() or '(no extension)'!r}", path=name)
+    stream = getattr(reader, "stream", None)   # a reader that can go line by line (JSON Lines)
     try:
+        if stream is not None and path.stat().st_size > STREAM_BYTES:
+            yield from _run(lambda _data, label: stream(path, label), b"", name)
+            return
         data = path.read_bytes()
     except PermissionError:
         raise ReadError("permission denied", path=name) from None
@@ -469,4 +396,6 @@ def _run(reader: Reader, data: bytes, name: str) -> Iterator[ReadResult | ReadEr
         raise ReadError("file too deeply nested to read", path=name or None) from None
 
 
-from kb import html_reader, pdf_reader  # noqa: E402,F401  (they register themselves)
+from kb import html_reader, jsonl_reader, pdf_reader  # noqa: E402,F401  (they register themselves)
+
+read_jsonl = jsonl_reader.read_jsonl

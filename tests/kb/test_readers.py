@@ -478,3 +478,34 @@ def test_random_bytes_only_ever_give_read_errors(data, ext):
             assert doc.text.strip() and valid_document_id(doc.id) and len(doc.title) <= 200
             for offset, path in item.sections or []:
                 assert 0 <= offset <= len(doc.text) and path
+
+
+def test_a_big_jsonl_file_is_read_line_by_line_with_the_same_results(tmp_path, monkeypatch):
+    import codecs
+
+    import kb.readers
+
+    lines = [b'{"id": "a", "title": "A", "text": "First text.", "tags": ["x"]}',
+             b'{"id": "b", "text": "Second\\r\\ntext."}\r',
+             b"not json",
+             b'{"id": "c", "text": "caf\xe9"}',                       # Latin-1 byte: not UTF-8
+             b"",
+             '{"id": "d", "text": "naïve — ok"}'.encode("utf-8")]
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(codecs.BOM_UTF8 + b"\n".join(lines) + b"\n")
+
+    def summary(items):
+        return [(i.document.id, i.document.title, i.document.text, i.document.tags, i.line)
+                if isinstance(i, ReadResult) else ("error", i.line) for i in items]
+
+    whole = list(read_path(path))
+    monkeypatch.setattr(kb.readers, "STREAM_BYTES", 0)
+    streamed = list(read_path(path))
+    assert summary(streamed) == [("a", "A", "First text.", ["x"], 1), ("b", "Second", "Second\ntext.", [], 2),
+                                 ("error", 3), ("error", 4), ("d", "naïve — ok", "naïve — ok", [], 6)]
+    assert "not UTF-8" in str(streamed[3])
+    good = [x for x in summary(whole) if x[0] in ("a", "b", "d")]
+    assert good == [x for x in summary(streamed) if x[0] in ("a", "b", "d")]
+    utf16 = tmp_path / "wide.jsonl"            # a byte order mark of UTF-16: read whole, as before
+    utf16.write_bytes('{"id": "w", "text": "wide"}\n'.encode("utf-16"))
+    assert summary(read_path(utf16)) == [("w", "wide", "wide", [], 1)]
