@@ -238,9 +238,12 @@ class SphinxIndex(SearchIndex):
         """Tag ids → tag strings, read from the tags stored beside the ids (cached)."""
         missing = crcs if refresh else {c for c in crcs if c not in self._tag_names}
         if missing:
+            # grouping by a multi-valued attribute makes a group of every tag of every matching
+            # passage, not only of the tags asked for: the limit must cover them all, or the
+            # groups asked for can be cut (a facet then lost its tag's name)
             answer = self.sql.read(f"SELECT GROUPBY(), tags FROM {DIST_INDEX} WHERE tag_ids IN "
-                                   f"({in_list(sorted(missing))}) GROUP BY tag_ids LIMIT {len(missing) + 10} "
-                                   f"OPTION max_matches={max(len(missing) + 10, 1000)}")
+                                   f"({in_list(sorted(missing))}) GROUP BY tag_ids LIMIT {FACET_LIMIT} "
+                                   f"OPTION max_matches={FACET_LIMIT}")
             for crc, tags in answer.rows:
                 self._learn(int(crc), json.loads(tags))
         return {c: self._tag_names[c] for c in crcs if c in self._tag_names}
