@@ -1,11 +1,11 @@
 """``kb serve``: the HTTP API on gunicorn sync workers, one per core by default (at least 2).
 
 Chosen by ``bench/speed.py`` (figures in ``bench/SPEED.md``): a search is CPU-bound Python, so
-more sync workers than cores did not help (4 against 2 on 2 cores: +9 %, +11 % and -14 % in three
-runs); threaded servers (gunicorn gthread, waitress) were sometimes faster but would share one
-Whoosh searcher between threads, and Whoosh reads postings through file objects that are not
-safe to share (seek, then read). Each worker builds its own app, so each keeps one long-lived
-searcher and its own caches.
+more sync workers than cores did not help (on 2 cores, 8 clients: 2 workers 441 req/s, p99 32 ms;
+4 workers 426 req/s); gthread (2 × 4 threads) gave 479 req/s but twice the p99 (58 ms) and would
+share one Whoosh searcher between threads, whose postings are read through file objects that are
+not safe to share (seek, then read); waitress (8 threads) gave 223 req/s. Each worker builds
+its own app, so each keeps one long-lived searcher and its own caches.
 
 Requests gunicorn itself refuses before the app sees them (a request line over 8190 bytes, too
 many or too large headers, a malformed request) get kb's JSON error shape too, not gunicorn's
