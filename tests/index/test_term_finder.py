@@ -29,7 +29,8 @@ def test_same_matches_as_a_full_analysis_on_scifact():
     finder = TermFinder(MemoAnalyzer(text_analyzer()))
     assert finder.usable
     with open(SCIFACT / "corpus.jsonl", encoding="utf-8") as f:
-        texts = [(lambda r: f"{r['title']}\n{r['text']}")(json.loads(line)) for line in islice(f, 300)]
+        records = [json.loads(line) for line in islice(f, 300)]
+    texts = [f"{r['title']}\n{r['text']}" for r in records]
     with open(SCIFACT / "queries.jsonl", encoding="utf-8") as f:
         queries = [terms_of(json.loads(line)["text"]) for line in islice(f, 40)]
     queries += [frozenset({"us"}), frozenset({"3.5", "p53"}), frozenset({"cell", "studi", "activ"})]
