@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 BIN := $(VENV)/bin
 
-.PHONY: serve test install install-test install-semantic install-bench searchd bench clean
+.PHONY: serve test lint install install-test install-semantic install-bench searchd bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,11 @@ searchd:
 test: install-test searchd
 	$(BIN)/python -W error::SyntaxWarning -m pytest $(PYTEST_ARGS)
 
+lint: install-test
+	$(BIN)/ruff check .
+
 bench: install-bench
 	$(BIN)/python bench/speed.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) kb-data .pytest_cache
+	rm -rf $(VENV) kb-data kb-cluster .pytest_cache .ruff_cache

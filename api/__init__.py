@@ -2,21 +2,20 @@
 tokens, limits, caching, CORS, the search page)."""
 from __future__ import annotations
 
-import os
-
 from flask import Flask
 
-from kb.core import DEFAULT_MAX_EXPANSIONS, DEFAULT_QUERY_TIME_LIMIT
+from kb.settings import Settings
 
 from . import auth, caching, kbstore, limits, security
 from .errors import KbApi
-from .limits import parse_size
 from .openapi import SPEC_OPTIONS, complete_spec
 
-DEFAULT_MAX_BODY = 25 * 1024 * 1024
 
-
-def create_app(config: dict | None = None) -> Flask:
+def create_app(test_config: dict | None = None, settings: Settings | None = None) -> Flask:
+    """The app over the knowledge base ``settings`` describe (default: the environment's).
+    ``test_config`` is Flask configuration; its ``KB_*`` keys change the settings of the same
+    variable (``{"KB_HOME": path}``)."""
+    settings = Settings.from_mapping(test_config or {}, settings)
     app = Flask(__name__)
     app.config.update(
         API_TITLE="kb",
@@ -25,19 +24,11 @@ def create_app(config: dict | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS=SPEC_OPTIONS,
-        JSON_SORT_KEYS=False,
-        KB_HOME=os.environ.get("KB_HOME", "kb-data"),
-        KB_TAXONOMY=os.environ.get("KB_TAXONOMY"),
-        KB_LOCK_TIMEOUT=float(os.environ.get("KB_LOCK_TIMEOUT", "5")),
-        KB_API_TOKEN=os.environ.get("KB_API_TOKEN") or None,
-        KB_READ_TOKEN=os.environ.get("KB_READ_TOKEN") or None,
-        KB_CORS_ORIGINS=os.environ.get("KB_CORS_ORIGINS", "*"),
-        KB_QUERY_TIME_LIMIT=float(os.environ.get("KB_QUERY_TIME_LIMIT") or DEFAULT_QUERY_TIME_LIMIT),
-        KB_MAX_EXPANSIONS=int(os.environ.get("KB_MAX_EXPANSIONS") or DEFAULT_MAX_EXPANSIONS),
-        MAX_CONTENT_LENGTH=parse_size(os.environ.get("KB_MAX_BODY") or DEFAULT_MAX_BODY),
+        MAX_CONTENT_LENGTH=settings.max_body,
+        KB_SETTINGS=settings,
     )
-    if config:
-        app.config.update(config)
+    if test_config:
+        app.config.update({k: v for k, v in test_config.items() if not k.startswith("KB_")})
     app.json.sort_keys = False
     kbstore.init_app(app)
     # before_request hooks run in this order: who may ask, how much they may send, then 304s

@@ -30,8 +30,8 @@ def init_app(app) -> None:
 def check_access():
     if request.method == "OPTIONS" or request.routing_exception is not None:
         return  # CORS preflights, and 404/405 answers, which say nothing about the data
-    config = current_app.config
-    write_token, read_token = config.get("KB_API_TOKEN"), config.get("KB_READ_TOKEN")
+    settings = current_app.config["KB_SETTINGS"]
+    write_token, read_token = settings.api_token, settings.read_token
     if request.method in WRITE_METHODS:
         if write_token:
             _require((write_token,), "writing needs the API token")

@@ -18,8 +18,14 @@ from . import examples
 from .kbstore import get_kb
 from .openapi import WRITE_SECURITY, errors
 from .paging import link_header, page_links
-from .schemas import (BulkResultSchema, DocumentCreatedSchema, DocumentDetailSchema, DocumentInputSchema,
-                      DocumentListSchema, PageArgs)
+from .schemas import (
+    BulkResultSchema,
+    DocumentCreatedSchema,
+    DocumentDetailSchema,
+    DocumentInputSchema,
+    DocumentListSchema,
+    PageArgs,
+)
 
 blp = Blueprint("documents", __name__, url_prefix="/api/v1", description="Documents: read, add, replace, delete")
 

@@ -7,9 +7,8 @@ import threading
 
 from flask import current_app
 
-from kb.core import KnowledgeBase, query_limits
+from kb.core import KnowledgeBase
 from kb.embedding import ModelLoading
-
 
 _opening = threading.Lock()
 
@@ -26,13 +25,10 @@ def get_kb() -> KnowledgeBase:
         kb = current_app.extensions.get("kb")
         if kb is not None:
             return kb
-        config = current_app.config
-        limits = query_limits(time_limit=config.get("KB_QUERY_TIME_LIMIT"),
-                              max_expansions=config.get("KB_MAX_EXPANSIONS"))
-        kb = KnowledgeBase(home=config.get("KB_HOME"), taxonomy=config.get("KB_TAXONOMY"),
-                           lock_timeout=config.get("KB_LOCK_TIMEOUT", 5.0), limits=limits,
-                           backend=config.get("KB_BACKEND"), nodes=config.get("KB_SPHINX_NODES"),
-                           workers=0)  # an upload is prepared in the request's process: no fork in a server
+        settings = current_app.config["KB_SETTINGS"]
+        # an HTTP write waits less for the lock (a worker is held meanwhile), and an upload is
+        # prepared in the request's process: no fork in a server
+        kb = KnowledgeBase(settings.replace(lock_timeout=settings.http_lock_timeout, ingest_workers=0))
         current_app.extensions["kb"] = kb
     return kb
 
@@ -55,5 +51,5 @@ def wait_for_model(kb: KnowledgeBase, mode: str | None) -> None:
     answers 503 with Retry-After rather than hold a worker past its timeout."""
     if (mode or kb.default_mode) == "lexical" or not kb.semantic:
         return
-    if not kb.embedder.wait_ready(current_app.config.get("KB_MODEL_WAIT", 20.0)):
+    if not kb.embedder.wait_ready(current_app.config["KB_SETTINGS"].model_wait):
         raise ModelLoading("the embedding model is still loading; retry in a few seconds")

@@ -3,24 +3,11 @@ and the unread rest of any body is drained (up to a bound) so the client gets th
 a reset connection."""
 from __future__ import annotations
 
-import re
-
 from flask import current_app, request
 from flask_smorest import abort
 from werkzeug.exceptions import RequestEntityTooLarge
 
 DRAIN_CHUNK = 1 << 16
-
-
-def parse_size(value: str | int) -> int:
-    """'25MB' → 26214400; '500k', '1GB', plain bytes (binary units). ValueError when unreadable."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*", str(value), re.I)
-    if not match:
-        raise ValueError(f"cannot read the size '{value}' (say 25MB, 500KB or a number of bytes)")
-    size = int(float(match.group(1)) * {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[match.group(2).lower()])
-    if size < 1024:
-        raise ValueError(f"the size '{value}' is too small (at least 1KB)")
-    return size
 
 
 def megabytes(size: int) -> str:

@@ -11,8 +11,14 @@ from .formats import negotiate, stream
 from .kbstore import get_kb, wait_for_model
 from .openapi import alternative_formats, errors
 from .paging import link_header, page_links
-from .schemas import (ExportArgs, ExportedPassageSchema, SearchArgs, SearchResponseSchema, SuggestArgs,
-                      SuggestResponseSchema)
+from .schemas import (
+    ExportArgs,
+    ExportedPassageSchema,
+    SearchArgs,
+    SearchResponseSchema,
+    SuggestArgs,
+    SuggestResponseSchema,
+)
 
 blp = Blueprint("search", __name__, url_prefix="/api/v1", description="Full-text and tag search, and export")
 
@@ -56,8 +62,8 @@ class Search(MethodView):
         if fmt != "json":
             return stream(response.hits, fmt, headers=headers, total=response.total, query=args["q"],
                           color=args["color"], filename="search", next_url=links["next"])
-        body = {"query": args["q"], "mode": args["mode"] or kb.default_mode, "total": response.total, "offset": args["offset"],
-                "limit": args["limit"], "hits": response.hits, "facets": response.facets,
+        body = {"query": args["q"], "mode": args["mode"] or kb.default_mode, "total": response.total,
+                "offset": args["offset"], "limit": args["limit"], "hits": response.hits, "facets": response.facets,
                 "took_ms": response.took_ms, "partial": response.partial,
                 "syntax": response.syntax, "notice": response.notice, **links}
         return body, 200, headers

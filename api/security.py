@@ -20,7 +20,7 @@ def init_app(app) -> None:
     # sees the headers flask-cors added and takes them off the answers to writes
     app.after_request(no_cors_for_writes)
     app.after_request(security_headers)
-    origins = [o.strip() for o in str(app.config.get("KB_CORS_ORIGINS") or "*").split(",") if o.strip()]
+    origins = [o.strip() for o in app.config["KB_SETTINGS"].cors_origins.split(",") if o.strip()]
     anyone = origins == ["*"]
     CORS(app, resources={r"/api/v1/.*": {}, r"/openapi\.json": {}},
          origins="*" if anyone else origins, send_wildcard=anyone, methods=list(READ_METHODS),

@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "data"))
 
-from kb.core import KnowledgeBase  # noqa: E402
 from make_pdf_fixtures import build as build_pdf  # noqa: E402
+
+from kb.core import KnowledgeBase  # noqa: E402
 
 SCIFACT = ROOT.parent / "shared" / "eval" / "scifact" / "corpus.jsonl"
 
@@ -82,8 +83,8 @@ def main() -> None:
     docs = load(args.docs)
     work = Path(tempfile.mkdtemp(prefix="kb-formats-"))
     print(f"{len(docs)} SciFact abstracts per format, one kb ingest per folder\n")
-    print(f"| format | files | documents | passages | refused | seconds | passages/s |")
-    print(f"|---|---:|---:|---:|---:|---:|---:|")
+    print("| format | files | documents | passages | refused | seconds | passages/s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     try:
         for fmt in ("txt", "md", "html", "pdf", "jsonl"):
             folder = work / fmt
@@ -96,7 +97,7 @@ def main() -> None:
                 for d in docs:
                     WRITERS[fmt](d, folder / f"doc-{d['_id']}.{fmt}")
             files = len(list(folder.iterdir()))
-            kb = KnowledgeBase(home=work / f"home-{fmt}")
+            kb = KnowledgeBase(work / f"home-{fmt}")
             started = time.perf_counter()
             report = kb.ingest_paths([folder])
             seconds = time.perf_counter() - started

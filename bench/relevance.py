@@ -205,7 +205,8 @@ def report(collection: Collection, metrics: dict, wall: list, took: list, failed
     print(f"{'kb (HTTP, client wall)':<26} {metrics['ndcg@10']:>8.4f} {metrics['recall@100']:>7.4f} "
           f"{statistics.fmean(wall):>10.2f} {percentile(wall, 95):>9.2f}")
     if took:
-        print(f"{'kb (server took_ms)':<26} {'':>8} {'':>7} {statistics.fmean(took):>10.2f} {percentile(took, 95):>9.2f}")
+        print(f"{'kb (server took_ms)':<26} {'':>8} {'':>7} {statistics.fmean(took):>10.2f} "
+              f"{percentile(took, 95):>9.2f}")
     for title, engine, cells in baseline_rows(baselines, name):
         ndcg, recall = cells[0], cells[1]
         mean, p95 = (cells[3], cells[4]) if len(cells) >= 5 else ("", "")

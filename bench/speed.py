@@ -4,9 +4,11 @@ claim-length queries, kb and FTS5 interleaved query by query; HTTP throughput an
 concurrent clients for the server candidates. Figures are printed, never asserted.
 
 Sets: ``scifact`` (SciFact's 5,183 abstracts through the real ``kb ingest``) and synthetic sets
-(``100k``, ``1m``: one passage per document, words from a Zipf distribution over the SciFact
+(``1k`` to ``1m``: one passage per document, words from a Zipf distribution over the SciFact
 vocabulary, see ``bench/synthetic.py``). Queries: 1-3 words drawn from SciFact's claims, and the
-300 claims themselves (punctuation blanked for both engines).
+300 claims themselves (punctuation blanked for both engines). Without ``../shared`` (a clone
+alone) the synthetic sets still run: their vocabulary is committed, and the claims are synthetic
+sentences of 8 to 24 words from it.
 
     make bench                                               # scifact and 100k, everything
     .venv/bin/python bench/speed.py --scale scifact --skip-load   # a quick look
@@ -49,18 +51,28 @@ STOP = set("a an and are as at be by for from has have in is it its of on or tha
 
 def dataset(scale: str, work: Path) -> Path:
     if SCALES[scale] is None:
+        if not SCIFACT.is_dir():
+            raise SystemExit(f"--scale scifact needs the SciFact collection at {SCIFACT}")
         return SCIFACT / "corpus.jsonl"
     path = work / f"synthetic-{scale}.jsonl"
     if not path.exists():
         print(f"generating {path} ...", flush=True)
-        synthetic.write(SCIFACT / "corpus.jsonl", SCALES[scale], path)
+        corpus = SCIFACT / "corpus.jsonl"
+        synthetic.write(SCALES[scale], path, corpus=corpus if corpus.exists() else None)
     return path
+
+
+def claim_texts() -> list[str]:
+    """SciFact's 300 claims, or (without ../shared) 300 synthetic sentences."""
+    if (SCIFACT / "queries.jsonl").exists():
+        with open(SCIFACT / "queries.jsonl", encoding="utf-8") as f:
+            return [json.loads(line)["text"] for line in f]
+    return [doc["text"].split(". ")[0] for doc in synthetic.documents(300, seed=99, min_words=8, max_words=24)]
 
 
 def queries(short_count: int, seed: int = 11) -> tuple[list[str], list[str]]:
     """(1-3 word queries, claim-length queries)."""
-    with open(SCIFACT / "queries.jsonl", encoding="utf-8") as f:
-        claims = [" ".join(re.sub(r"[^\w\s]", " ", json.loads(line)["text"]).split()) for line in f]
+    claims = [" ".join(re.sub(r"[^\w\s]", " ", text).split()) for text in claim_texts()]
     words = [w for c in claims for w in c.lower().split() if len(w) > 2 and w not in STOP and w.isalpha()]
     rng = random.Random(seed)
     short = [" ".join(rng.sample(words, rng.randint(1, 3))) for _ in range(short_count)]
@@ -164,7 +176,7 @@ def timed(fn):
 def in_process(home: Path, db: Path, short: list[str], claims: list[str]) -> dict:
     from index.base import SearchRequest
     from kb.core import KnowledgeBase
-    kb = KnowledgeBase(home=home)
+    kb = KnowledgeBase(home)
     engine = fts5.Fts5(db)
     kb_search = timed(lambda q: kb.search(SearchRequest(q=q)))
     kb_bare = timed(lambda q: kb.search(SearchRequest(q=q, highlight=False)))
@@ -276,7 +288,7 @@ def run_scale(scale: str, args, short: list[str], claims: list[str]) -> dict:
         result["fts5_build"] = None
     else:
         from kb.core import KnowledgeBase
-        count, seconds = fts5.build(db, KnowledgeBase(home=home).export())
+        count, seconds = fts5.build(db, KnowledgeBase(home).export())
         result["fts5_build"] = {"passages": count, "seconds": seconds, "db_mb": db.stat().st_size / 2**20}
         print(f"  FTS5 build (same passages, index only): {count:,} passages in {seconds:.1f} s "
               f"= {count / seconds:,.0f} passages/s; database {db.stat().st_size / 2**20:.1f} MB", flush=True)

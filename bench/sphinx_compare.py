@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # the real packages first, then the test helpers
 
-from conftest import KB_BIN, LiveServer, SphinxCluster  # noqa: E402
+from helpers import KB_BIN  # noqa: E402
+from helpers.servers import LiveServer, SphinxCluster  # noqa: E402
 
 COLLECTION = ROOT.parent / "shared" / "eval" / "scifact"
 
@@ -159,9 +160,9 @@ def main() -> None:
                 print(f"  {labels[name]:<22} {statistics.mean(r['ndcg']):8.4f} {statistics.mean(r['recall']):7.4f}   "
                       f"{summary(r['ms'])}   {typical}")
             print("\nbest BM25 in ../shared/eval/BASELINES.md: bm25s 0.6891 nDCG@10 (fts5 there: 0.6874)")
-            ratio = statistics.median(results["sphinx"]["ms"]) / statistics.median(results["whoosh"]["ms"])
-            print(f"p50 ratio sphinx/whoosh (relevance pass): {ratio:.2f}; "
-                  f"sphinx/fts5: {statistics.median(results['sphinx']['ms']) / statistics.median(results['fts5']['ms']):.2f}")
+            p50 = {engine: statistics.median(results[engine]["ms"]) for engine in ("sphinx", "whoosh", "fts5")}
+            print(f"p50 ratio sphinx/whoosh (relevance pass): {p50['sphinx'] / p50['whoosh']:.2f}; "
+                  f"sphinx/fts5: {p50['sphinx'] / p50['fts5']:.2f}")
         finally:
             for server in servers.values():
                 server.stop()

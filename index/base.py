@@ -1,11 +1,6 @@
-"""The small interface kb talks to, so another engine can stand behind it later.
-
-Records cross this boundary as plain dicts (index/ knows nothing of kb's classes):
-
-* a document: ``{"id", "title", "text", "source", "tags", "metadata", "ingested_at"}``
-* a passage: ``{"id", "document_id", "ordinal", "section", "text", "start", "end",
-  "tags", "keywords", "evidence"}``
-"""
+"""What kb needs of a search engine: the ``SearchIndex`` interface both engines implement
+(``index.whoosh``, embedded; ``index.sphinx``, a SphinxQL cluster), its request and response, and
+the errors it raises on purpose."""
 from __future__ import annotations
 
 import abc
@@ -49,9 +44,6 @@ class Filters:
     not_tags: tuple[str, ...] = ()   # none
     documents: tuple[str, ...] = ()  # any of these documents
 
-    def is_empty(self) -> bool:
-        return not (self.tags or self.any_tags or self.not_tags or self.documents)
-
 
 @dataclass(frozen=True)
 class SearchRequest:
@@ -92,6 +84,18 @@ class SearchIndex(abc.ABC):
     @abc.abstractmethod
     def delete_document(self, document_id: str) -> bool:
         """Remove a document and its passages; False when it did not exist."""
+
+    @abc.abstractmethod
+    def rebuild(self, items: Iterable[tuple[dict, list[dict]]], batch: int = 500, progress=None) -> int:
+        """Replace the whole index by these (document, passages) records; ``progress(n)`` after
+        each batch of ``n`` documents. Returns how many documents."""
+
+    # embeddings: an engine that stores passage vectors sets ``vector_model``
+    vector_model: str | None = None
+
+    def embedded_count(self) -> int:
+        """How many live passages have a current embedding."""
+        return 0
 
     # reading
     @abc.abstractmethod
@@ -156,5 +160,5 @@ class SearchIndex(abc.ABC):
     def version(self) -> str:
         """Changes whenever a commit lands: used for caching and ETags."""
 
-    def close(self) -> None:  # pragma: no cover - default
-        pass
+    def close(self) -> None:  # noqa: B027 - an engine with nothing to release keeps this
+        """Release files and connections (a closed index reopens on the next call)."""

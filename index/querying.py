@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from whoosh import matching, qparser, query
 
-from .analysis import WORD_PATTERN, is_stop_word
 from .base import QueryError
+from .text.analysis import WORD_PATTERN, is_stop_word
 
 SYNTAX_MODES = ("auto", "query", "words")
 FIELD_ALIASES = {"tag": "tags", "tags": "tags", "title": "title", "section": "section",

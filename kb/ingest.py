@@ -1,19 +1,20 @@
 """A bulk ingest: documents read, prepared (split, tagged) in worker processes, and committed in
-batches, with a report that answers item by item. ``KnowledgeBase.ingest`` is the entry point."""
+batches, with a report that answers item by item. ``KnowledgeBase.ingest`` starts one."""
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import Callable, Iterable, Iterator
+
+from index import SearchIndex
 
 from .models import Document
 from .pipeline import Preparer
 from .readers import ReadError, ReadResult
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .core import KnowledgeBase
-
 REFUSED, PREPARE = "refused", "prepare"  # kinds of ingest pipeline tasks
+
+Record = tuple[dict, list[dict]]         # a document and its passages, as the index stores them
 
 
 @dataclass
@@ -37,87 +38,113 @@ class IngestReport:
                 "warnings": [{"source": s, "warning": w} for s, w in self.warnings]}
 
 
-def ingest_items(kb: KnowledgeBase, items: Iterable[ReadResult | ReadError | Document], extra_tags: Iterable[str],
-                 progress: Callable[[IngestReport], None] | None, workers: int) -> IngestReport:
-    """See ``KnowledgeBase.ingest``."""
-    report = IngestReport()
-    extra = list(extra_tags)
-    batch: list[tuple[dict, list[dict]]] = []
-    batch_tags: Counter = Counter()
-    batch_ids: set[str] = set()
-    batch_passages = [0]
+class IngestRun:
+    """One bulk ingest. Each item is validated here, prepared by ``prepare`` (a ReadResult to its
+    record and passage dicts) in ``workers`` processes, embedded by ``embed`` when given, and
+    committed every ``batch_documents`` documents or ``batch_passages`` passages, so a crash loses
+    at most the batch in flight. Bad items are reported and the rest still land; the report keeps
+    the input order whatever the workers do."""
 
-    def flush():
-        batch_ids.clear()
-        batch_passages[0] = 0
-        if batch:
-            if kb.embed_on_ingest:
-                kb.embed(batch, lambda n: count_embedded(report, n, progress))
-            kb.index.replace_documents(batch)
-            report.documents += len(batch)
-            report.passages += sum(len(ps) for _, ps in batch)
-            report.ids.extend(d["id"] for d, _ in batch)
-            report.tags.update(batch_tags)
-            batch.clear()
-            batch_tags.clear()
-            if progress:
-                progress(report)
+    def __init__(self, index: SearchIndex, prepare: Callable[[ReadResult], Record], *,
+                 embed: Callable[[list[Record], Callable[[int], None]], None] | None = None,
+                 extra_tags: Iterable[str] = (), batch_documents: int = 5000, batch_passages: int = 5000,
+                 workers: int = 0, progress: Callable[[IngestReport], None] | None = None):
+        self.index = index
+        self.prepare = prepare
+        self.embed = embed
+        self.extra_tags = list(extra_tags)
+        self.batch_documents = batch_documents
+        self.batch_passages = batch_passages
+        self.workers = workers
+        self.progress = progress
+        self.report = IngestReport()
+        self._batch: list[Record] = []
+        self._batch_tags: Counter = Counter()
+        self._batch_ids: set[str] = set()
+        self._batch_passage_count = 0
 
-    def refuse(source: str, reason: str, line: int | None) -> None:
-        report.refused.append((source, reason))
-        report.items.append({"source": source, "error": reason, "line": line})
+    def run(self, items: Iterable[ReadResult | ReadError | Document]) -> IngestReport:
+        preparer = Preparer(self._prepare_task, self.workers, weigh=task_chars)
+        for (kind, payload), ok, outcome in preparer.map(self._tasks(items)):
+            if kind == REFUSED:
+                self._refuse(*payload)
+            elif not ok:
+                self._refuse(_source(payload.document), str(outcome), payload.line)
+            else:
+                self._add(payload, *outcome)
+        self._flush()
+        return self.report
 
-    def tasks():
+    def _tasks(self, items) -> Iterator[tuple[str, object]]:
         for item in items:
             if isinstance(item, ReadError):
                 yield REFUSED, (*split_reason(str(item)), item.line)
                 continue
             result = item if isinstance(item, ReadResult) else ReadResult(document=item)
             doc = result.document
-            for w in result.warnings:
-                report.warnings.append((doc.source or doc.id, w))
+            for warning in result.warnings:
+                self.report.warnings.append((_source(doc), warning))
             try:
-                doc.tags = list(doc.tags) + extra
-                kb.validate(doc)
+                doc.tags = list(doc.tags) + self.extra_tags
+                doc.validate()
             except ValueError as exc:   # InvalidDocument included
-                yield REFUSED, (doc.source or doc.id, str(exc), result.line)
+                yield REFUSED, (_source(doc), str(exc), result.line)
                 continue
-            kb.tagger  # built before any fork, so that workers inherit it
             yield PREPARE, result
 
-    preparer = Preparer(kb._prepare_task, workers, weigh=task_chars)
-    for (kind, payload), ok, outcome in preparer.map(tasks()):
-        if kind == REFUSED:
-            refuse(*payload)
-            continue
-        result = payload
+    def _prepare_task(self, task) -> object:
+        """Runs in a worker: refusals pass through, a document becomes (record, passage dicts)."""
+        kind, payload = task
+        return payload if kind == REFUSED else self.prepare(payload)
+
+    def _add(self, result: ReadResult, record: dict, passages: list[dict]) -> None:
         doc = result.document
-        if not ok:
-            refuse(doc.source or doc.id, str(outcome), result.line)
-            continue
-        record, passages = outcome
         if not passages:
-            refuse(doc.source or doc.id, "no passages: nothing but site chrome", result.line)
-            continue
-        if doc.id in batch_ids:  # the same id twice in one commit would be stored twice: commit first
-            flush()
-        batch_ids.add(doc.id)
+            self._refuse(_source(doc), "no passages: nothing but site chrome", result.line)
+            return
+        if doc.id in self._batch_ids:  # the same id twice in one commit would be stored twice: commit first
+            self._flush()
+        self._batch_ids.add(doc.id)
         tag_counts = Counter(t for p in passages for t in p["tags"])
-        report.items.append({"id": doc.id, "title": doc.title, "passages": len(passages),
-                             "tags": sorted(tag_counts, key=lambda t: (-tag_counts[t], t)), "line": result.line})
-        batch.append((record, passages))
-        batch_passages[0] += len(passages)
-        batch_tags.update(tag_counts)
-        if len(batch) >= kb.batch_size or batch_passages[0] >= kb.batch_passages:
-            flush()
-    flush()
-    return report
+        self.report.items.append({"id": doc.id, "title": doc.title, "passages": len(passages),
+                                  "tags": sorted(tag_counts, key=lambda t: (-tag_counts[t], t)),
+                                  "line": result.line})
+        self._batch.append((record, passages))
+        self._batch_passage_count += len(passages)
+        self._batch_tags.update(tag_counts)
+        if len(self._batch) >= self.batch_documents or self._batch_passage_count >= self.batch_passages:
+            self._flush()
+
+    def _refuse(self, source: str, reason: str, line: int | None) -> None:
+        self.report.refused.append((source, reason))
+        self.report.items.append({"source": source, "error": reason, "line": line})
+
+    def _flush(self) -> None:
+        batch, report = self._batch, self.report
+        self._batch_ids.clear()
+        self._batch_passage_count = 0
+        if not batch:
+            return
+        if self.embed is not None:
+            self.embed(batch, self._count_embedded)
+        self.index.replace_documents(batch)
+        report.documents += len(batch)
+        report.passages += sum(len(ps) for _, ps in batch)
+        report.ids.extend(d["id"] for d, _ in batch)
+        report.tags.update(self._batch_tags)
+        self._batch = []
+        self._batch_tags = Counter()
+        if self.progress:
+            self.progress(report)
+
+    def _count_embedded(self, n: int) -> None:
+        self.report.embedded += n
+        if self.progress:
+            self.progress(self.report)
 
 
-def count_embedded(report: IngestReport, n: int, progress) -> None:
-    report.embedded += n
-    if progress:
-        progress(report)
+def _source(doc: Document) -> str:
+    return doc.source or doc.id
 
 
 def task_chars(task) -> int:

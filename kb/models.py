@@ -29,6 +29,11 @@ def valid_document_id(value: str) -> bool:
     return bool(ID_PATTERN.match(value)) and ".." not in value
 
 
+class InvalidDocument(ValueError):
+    """A document that cannot be ingested (no text, a bad id); the message starts with the field
+    at fault (``text: ...``)."""
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
@@ -62,11 +67,24 @@ class Document:
         slug = slugify(title, 60) or "doc"
         return f"{slug}-{content_hash(text)}"
 
+    def validate(self) -> Document:
+        """Check what every document needs and fill in what may be derived (title, ingested_at);
+        raises InvalidDocument."""
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise InvalidDocument("text: the document has no text")
+        if not valid_document_id(self.id):
+            raise InvalidDocument(f"id: '{self.id[:80]}' is not a valid document id "
+                                  "(letters, digits, '.', '_', '-'; at most 200)")
+        self.title = (self.title or "").strip() or self.text.strip().splitlines()[0][:200]
+        self.tags = sorted({str(t).strip() for t in self.tags if str(t).strip()})
+        self.ingested_at = self.ingested_at or now_iso()
+        return self
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Document":
+    def from_dict(cls, data: dict) -> Document:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
@@ -94,7 +112,7 @@ class Passage:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Passage":
+    def from_dict(cls, data: dict) -> Passage:
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
         values["evidence"] = [Evidence(**e) for e in values.get("evidence", [])]

@@ -24,17 +24,6 @@ from typing import Callable, Iterable, Iterator
 _prepare: Callable | None = None  # the worker's preparation function, inherited through fork
 
 
-def default_workers() -> int:
-    """Worker processes for a bulk ingest: one per core. The main process writes the index while
-    they prepare; when it waits for them, they have every core (measured on 2 cores, SciFact:
-    31 s with two workers, 42 s with one)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores)
-
-
 LOCK_FILES = ("write.lock", "WRITELOCK")  # kb's write lock, Whoosh's MAIN_WRITELOCK
 _PR_SET_PDEATHSIG = 1
 
@@ -120,7 +109,8 @@ class Preparer:
                     continue
                 pending.append((chunk, future))
                 weight[0] += self._weight(chunk)
-                while len(pending) > self.workers * self.ahead or (len(pending) > 1 and weight[0] > self.pending_weight):
+                while (len(pending) > self.workers * self.ahead
+                       or (len(pending) > 1 and weight[0] > self.pending_weight)):
                     yield from collect()
             while pending:
                 yield from collect()

@@ -14,10 +14,11 @@ module attribute for exactly these answers."""
 from __future__ import annotations
 
 import json
-import os
 
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+
+from .settings import Settings
 
 MAX_REQUEST_LINE = 8190   # gunicorn's ceiling; thousands of tag=... parameters reach the app
 
@@ -33,9 +34,9 @@ def json_error(sock, status_int: int, reason: str, mesg: str) -> None:
 
 
 class KbServer(BaseApplication):
-    def __init__(self, options: dict, app_config: dict):
+    def __init__(self, options: dict, settings: Settings):
         self.options = options
-        self.app_config = app_config
+        self.settings = settings
         super().__init__()
 
     def load_config(self):
@@ -45,23 +46,13 @@ class KbServer(BaseApplication):
     def load(self):
         from api import create_app  # kb → api only here, inside `kb serve`
         from api.kbstore import warm_up
-        app = create_app(self.app_config)
+        app = create_app(settings=self.settings)
         warm_up(app)
         return app
 
 
-def default_workers() -> int:
-    """One per core (searching is CPU-bound), at least 2 (one busy worker does not stall the
-    rest), at most 8 (each holds its own caches)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    return max(2, min(8, cores))
-
-
-def run(host: str, port: int, workers: int, home: str, taxonomy: str | None = None,
-        extra_config: dict | None = None) -> None:
+def run(settings: Settings) -> None:
+    host, port, workers = settings.host, settings.port, settings.http_worker_count
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
@@ -75,6 +66,5 @@ def run(host: str, port: int, workers: int, home: str, taxonomy: str | None = No
         "limit_request_line": MAX_REQUEST_LINE,
     }
     gunicorn_util.write_error = json_error
-    app_config = {"KB_HOME": home, "KB_TAXONOMY": taxonomy, **(extra_config or {})}
-    print(f"kb: serving {home} at http://{host}:{port} ({workers} workers)", flush=True)
-    KbServer(options, app_config).run()
+    print(f"kb: serving {settings.home} at http://{host}:{port} ({workers} workers)", flush=True)
+    KbServer(options, settings).run()

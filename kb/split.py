@@ -305,7 +305,8 @@ def _sentence_starts(s: str, use_pysbd: bool | None = None) -> list[int]:
         return [first] + [m.end() for m in _SIMPLE_BREAK.finditer(s)]
     starts, pos, inside = {first}, first, False
     while pos < len(s):  # pysbd is quadratic on long texts: run it on windows of a few sentences
-        end = len(s) if len(s) - pos <= _WINDOW else s.rfind(" ", pos + _WINDOW // 2, pos + _WINDOW) + 1 or pos + _WINDOW
+        end = (len(s) if len(s) - pos <= _WINDOW
+               else s.rfind(" ", pos + _WINDOW // 2, pos + _WINDOW) + 1 or pos + _WINDOW)
         found = _locate(s, _pysbd_sentences(s[pos:end]), pos)
         if inside and found and not s[pos:found[0]].strip():
             found = found[1:]  # the window began inside a sentence, not at one

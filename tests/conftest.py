@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from hypothesis import settings as hypothesis_settings
-import requests
 from click.testing import CliRunner
+from hypothesis import settings as hypothesis_settings
 
 from api import create_app
+from helpers import API_TOKEN, shared_present
+from helpers.servers import LiveServer, SphinxCluster, ingest_sample
 from kb.cli import main as kb_main
 from kb.core import SAMPLE_PATH, KnowledgeBase
-
 
 # In CI every property test draws the same examples (a fixed seed per test), so a green run stays green.
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -30,10 +26,17 @@ if os.environ.get("CI"):
 # turns them on (tests/semantic/), so the base tests stay fast and never load the model.
 os.environ["KB_SEMANTIC"] = "0"
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
-KB_BIN = Path(sys.executable).with_name("kb")
 BACKEND_VARIABLES = ("KB_BACKEND", "KB_SPHINX_NODES")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``shared`` compare with ../shared/eval: without it (a clone alone) they skip."""
+    if shared_present():
+        return
+    skip = pytest.mark.skip(reason="compares with ../shared/eval, which is not beside this clone")
+    for item in items:
+        if item.get_closest_marker("shared"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -48,7 +51,7 @@ def embedded_backend_by_default():
 def sample_home(tmp_path_factory) -> Path:
     """A knowledge base holding the sample, built once; tests that write copy it."""
     home = tmp_path_factory.mktemp("sample-kb")
-    KnowledgeBase(home=home).ingest_paths([SAMPLE_PATH])
+    KnowledgeBase(home).ingest_paths([SAMPLE_PATH])
     return home
 
 
@@ -62,7 +65,7 @@ def kb_home(sample_home, tmp_path) -> Path:
 
 @pytest.fixture
 def kb(kb_home) -> KnowledgeBase:
-    return KnowledgeBase(home=kb_home)
+    return KnowledgeBase(kb_home)
 
 
 @pytest.fixture(scope="session")
@@ -95,92 +98,6 @@ def run_kb(runner):
     return invoke
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    def __init__(self, home: Path, env: dict | None = None, workers: int = 2, args: tuple = (),
-                 ready_timeout: float = 30.0):
-        self.home = home
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = home.parent / f"serve-{self.port}.log"
-        environment = {**os.environ, "KB_HOME": str(home), **(env or {})}
-        for name in ("KB_API_TOKEN", "KB_READ_TOKEN", "KB_MAX_BODY", "KB_CORS_ORIGINS"):
-            if name not in (env or {}):
-                environment.pop(name, None)
-        with open(self.log, "w") as log:
-            self.process = subprocess.Popen(
-                [str(KB_BIN), "serve", "--port", str(self.port), "--workers", str(workers), *args],
-                env=environment, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            self.wait_ready(ready_timeout)
-        except BaseException:   # never leave a server behind
-            self.stop()
-            raise
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"kb serve exited: {self.log.read_text()}")
-            try:
-                if requests.get(self.url + "/api/v1/health", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.1)
-        raise RuntimeError(f"kb serve did not start: {self.log.read_text()}")
-
-    def wait_semantic_ready(self, timeout: float = 300.0) -> None:
-        """Until every worker answering health has its embedding model loaded (a busy machine
-        can take a minute to import torch)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.get("/api/v1/health").json().get("semantic") == "ready":
-                return
-            time.sleep(0.25)
-        raise RuntimeError(f"the embedding model did not load: {self.log.read_text()}")
-
-    def get(self, path: str, **kwargs):
-        return requests.get(self.url + path, timeout=30, **kwargs)
-
-    def request(self, method: str, path: str, **kwargs):
-        return requests.request(method, self.url + path, timeout=30, **kwargs)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-class SphinxCluster:
-    """Real searchd processes started and stopped by the real `kb cluster` command."""
-
-    def __init__(self, directory: Path, shards: int = 2, replicas: int = 2):
-        self.directory = directory
-        done = subprocess.run([str(KB_BIN), "cluster", "start", "--dir", str(directory), "--shards", str(shards),
-                               "--replicas", str(replicas)], capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            raise RuntimeError(f"kb cluster start failed: {done.stderr.strip()}")
-        self.nodes = done.stdout.strip().rpartition("KB_SPHINX_NODES=")[2]
-        self.env = {"KB_BACKEND": "sphinx", "KB_SPHINX_NODES": self.nodes}
-
-    def kill(self, name: str) -> None:
-        """SIGKILL one node (a mirror going down mid-run)."""
-        from index.sphinx_cluster import stop_node
-        stop_node(self.directory, name, hard=True)
-
-    def stop(self) -> None:
-        subprocess.run([str(KB_BIN), "cluster", "stop", "--dir", str(self.directory)],
-                       capture_output=True, text=True, timeout=120)
-
-
 @pytest.fixture(scope="session")
 def sphinx_cluster(tmp_path_factory):
     """The shared 2-shard, 2-mirror cluster that holds the sample (read-only tests)."""
@@ -200,12 +117,6 @@ def private_cluster(tmp_path):
     yield start
     for cluster in clusters:
         cluster.stop()
-
-
-def ingest_sample(home: Path, env: dict) -> Path:
-    subprocess.run([str(KB_BIN), "ingest", str(SAMPLE_PATH), "--home", str(home)],
-                   check=True, capture_output=True, text=True, env={**os.environ, **env})
-    return home
 
 
 @pytest.fixture(scope="session")
@@ -259,15 +170,12 @@ def live_server(backend, request):
     return request.getfixturevalue(f"{backend}_server")
 
 
-API_TOKEN = "test-token-0123456789abcdef"
-
-
 @pytest.fixture(scope="session")
 def token_server(sample_home, tmp_path_factory):
     """A server whose writes need API_TOKEN, over its own copy of the sample (tests write to it)."""
     home = tmp_path_factory.mktemp("token-kb") / "kb"
     shutil.copytree(sample_home, home)
-    server = LiveServer(home, env={"KB_API_TOKEN": API_TOKEN, "KB_LOCK_TIMEOUT": "1"})
+    server = LiveServer(home, env={"KB_API_TOKEN": API_TOKEN, "KB_HTTP_LOCK_TIMEOUT": "1"})
     yield server
     server.stop()
 

@@ -82,7 +82,8 @@ def test_relevance_pages_partition_the_ranking(sphinx_server):
     assert all(page["total"] == full["total"] for page in pages)
 
 
-@pytest.mark.parametrize("q", ["public health", '"science foreign policy"', "COVID-19", "China's", "diplomacy NOT China"])
+@pytest.mark.parametrize("q", ["public health", '"science foreign policy"', "COVID-19", "China's",
+                               "diplomacy NOT China"])
 def test_snippets_mark_the_same_words_in_the_same_format(whoosh_server, sphinx_server, q):
     a, b = both(whoosh_server, sphinx_server, q=q, limit=100)
     for hit_a, hit_b in zip(sorted(a["hits"], key=lambda h: h["id"]), sorted(b["hits"], key=lambda h: h["id"])):
@@ -176,9 +177,11 @@ def test_facets_are_whole_from_the_first_query_of_a_fresh_process(whoosh_home, s
     # its groups short and a facet lost a tag (covid-19, here) until some later query found it
     from index.base import SearchRequest
     from kb.core import KnowledgeBase
+    from kb.settings import Settings
 
     request = SearchRequest(q=q, limit=100)
-    embedded = KnowledgeBase(home=whoosh_home, backend="whoosh", semantic=False).search(request)
-    fresh = KnowledgeBase(home=sphinx_home, backend="sphinx", nodes=sphinx_cluster.nodes, semantic=False)
+    embedded = KnowledgeBase(Settings.from_env(home=whoosh_home, backend="whoosh", semantic="off")).search(request)
+    fresh = KnowledgeBase(Settings.from_env(home=sphinx_home, backend="sphinx", sphinx_nodes=sphinx_cluster.nodes,
+                                           semantic="off"))
     assert fresh.search(request).facets == embedded.facets
     assert "covid-19" in embedded.facets["tags"]

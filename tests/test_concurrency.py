@@ -13,11 +13,12 @@ import time
 import pytest
 import requests
 
-from conftest import ROOT, LiveServer
+from helpers import ROOT
+from helpers.servers import LiveServer
+from helpers.trials import KbProcess, abstracts, snapshot, whole_document_problems
 from index.storage import write_lock
 from kb.core import KnowledgeBase
 from kb.models import Document
-from trials import KbProcess, scifact_slice, snapshot, whole_document_problems
 
 READERS = 8
 
@@ -35,7 +36,7 @@ READS = [
 @pytest.mark.slow
 def test_eight_readers_never_fail_while_another_process_ingests(kb_home, tmp_path):
     corpus = tmp_path / "more.jsonl"
-    ids = scifact_slice(corpus, 2000, 300)
+    ids = abstracts(corpus, 2000, 300)
     server = LiveServer(kb_home)
     attempted, failures, stop = [0] * READERS, [], threading.Event()
 
@@ -105,7 +106,7 @@ import sys
 from kb.core import KnowledgeBase
 from kb.models import Document
 texts = {texts!r}
-kb = KnowledgeBase(home=sys.argv[1])
+kb = KnowledgeBase(sys.argv[1])
 for i in range(int(sys.argv[2])):
     word = sorted(texts)[i % 2]
     kb.ingest([Document(id="flip", title="Flip", text=texts[word])])
@@ -115,8 +116,8 @@ print("done", flush=True)
 
 @pytest.mark.slow
 def test_a_replaced_document_is_never_half_old_half_new(kb_home):
-    kb = KnowledgeBase(home=kb_home)
-    counts = {w: len(kb.prepare(kb.validate(Document(id="flip", title="Flip", text=t))))
+    kb = KnowledgeBase(kb_home)
+    counts = {w: len(kb.prepare(Document(id="flip", title="Flip", text=t).validate()))
               for w, t in VERSIONS.items()}
     assert counts["alphaword"] != counts["betaword"]
     kb.ingest([Document(id="flip", title="Flip", text=VERSIONS["alphaword"])])
@@ -160,19 +161,19 @@ def test_a_replaced_document_is_never_half_old_half_new(kb_home):
 def test_two_cli_writers_at_once_both_land(sample_home, tmp_path):
     home = tmp_path / "kb"
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    ids = scifact_slice(a, 2300, 60) + scifact_slice(b, 2360, 60)
+    ids = abstracts(a, 2300, 60) + abstracts(b, 2360, 60)
     writers = [KbProcess("ingest", path, "--home", home, "--batch-size", 6) for path in (a, b)]
     for w in writers:
         assert w.finish() == 0, w.stderr
         assert "ingested 60 documents" in w.stdout
     snap = snapshot(home)
     assert sorted(snap["docs"]) == sorted(ids)
-    kb = KnowledgeBase(home=tmp_path / "scratch")
+    kb = KnowledgeBase(tmp_path / "scratch")
     expected = {}
     for path in (a, b):
         for line in path.read_text().splitlines():
             obj = json.loads(line)
-            doc = kb.validate(Document(id=str(obj["_id"]), title=obj["title"], text=obj["text"]))
+            doc = Document(id=str(obj["_id"]), title=obj["title"], text=obj["text"]).validate()
             expected[doc.id] = len(kb.prepare(doc))
     assert whole_document_problems(snap, expected) == []
 

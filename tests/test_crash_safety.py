@@ -1,4 +1,4 @@
-"""kill -9 at random moments: of a multi-thousand-document `kb ingest` (SciFact abstracts) and of
+"""kill -9 at random moments: of a multi-thousand-document `kb ingest` (generated abstracts) and of
 `kb rebuild`. After every kill the index opens, every document in it is whole (its passages are
 those of a clean ingest, all of them), no passage is without its document, the CLI has said how
 far it got, and the next command runs (the dead writer's locks are gone) and cleans its debris.
@@ -8,7 +8,6 @@ timeline, counted in commits so a slow machine moves them along: some anywhere, 
 writer holds the index lock (adding documents or committing them)."""
 from __future__ import annotations
 
-import json
 import os
 import random
 import time
@@ -17,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers.trials import KbProcess, abstracts, debris, lock_held, snapshot, wait_lock_held, whole_document_problems
 from kb.core import KnowledgeBase
 from kb.readers import read_path
-from trials import (SCIFACT, KbProcess, debris, lock_held, snapshot, wait_lock_held,
-                    whole_document_problems)
 
 DOCUMENTS = 2000          # documents per ingest
 BATCH = 100               # documents per commit: 20 commits per ingest
@@ -39,13 +37,10 @@ def seed() -> int:
 
 
 @pytest.fixture(scope="module")
-def scifact(tmp_path_factory) -> tuple[Path, list[str]]:
-    """The first DOCUMENTS SciFact abstracts as a JSONL file, and their ids in file order."""
-    assert SCIFACT.exists(), f"the shared evaluation data is missing: {SCIFACT}"
-    lines = SCIFACT.read_text(encoding="utf-8").splitlines()[:DOCUMENTS]
-    path = tmp_path_factory.mktemp("scifact") / "scifact-2000.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path, [str(json.loads(line)["_id"]) for line in lines]
+def ingest_corpus(tmp_path_factory) -> tuple[Path, list[str]]:
+    """DOCUMENTS generated abstracts as a JSONL file, and their ids in file order."""
+    path = tmp_path_factory.mktemp("corpus") / f"abstracts-{DOCUMENTS}.jsonl"
+    return path, abstracts(path, 0, DOCUMENTS)
 
 
 def kill_trial(home: Path, corpus: Path, rng: random.Random, while_writing: bool) -> dict:
@@ -77,8 +72,8 @@ def chain(home: Path, corpus: Path, rng: random.Random) -> dict:
             "snapshot": snapshot(home), "debris": debris(home)}
 
 
-def test_kill_9_during_ingest_loses_only_the_batch_in_flight(scifact, tmp_path):
-    corpus, ids = scifact
+def test_kill_9_during_ingest_loses_only_the_batch_in_flight(ingest_corpus, tmp_path):
+    corpus, ids = ingest_corpus
     rng = random.Random(seed())
     rngs = [random.Random(rng.random()) for _ in range(2)]
     with ThreadPoolExecutor(2) as pool:
@@ -92,10 +87,10 @@ def test_kill_9_during_ingest_loses_only_the_batch_in_flight(scifact, tmp_path):
         assert c["debris"] == []
     reference = {d: len(o) for d, o in chains[0]["snapshot"]["docs"].items()}
     assert reference == {d: len(o) for d, o in chains[1]["snapshot"]["docs"].items()}
-    kb = KnowledgeBase(home=tmp_path / "scratch")
+    kb = KnowledgeBase(tmp_path / "scratch")
     results = [r for r in read_path(corpus) if not isinstance(r, Exception)]
     for result in random.Random(7).sample(results, 25):   # the reference is a clean ingest's
-        doc = kb.validate(result.document)
+        doc = result.document.validate()
         assert reference[doc.id] == len(kb.prepare(doc)), doc.id
     assert whole_document_problems(chains[0]["snapshot"], reference) == []
 
@@ -136,8 +131,8 @@ topics:
 """
 
 
-def test_kill_9_during_rebuild_leaves_the_old_or_the_new_index(scifact, tmp_path):
-    corpus, ids = scifact
+def test_kill_9_during_rebuild_leaves_the_old_or_the_new_index(ingest_corpus, tmp_path):
+    corpus, ids = ingest_corpus
     small = tmp_path / "small.jsonl"
     small.write_text("".join(corpus.read_text(encoding="utf-8").splitlines(True)[:REBUILD_DOCUMENTS]))
     tiny = tmp_path / "tiny.yaml"

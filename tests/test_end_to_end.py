@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import KB_BIN
+from helpers import KB_BIN
 
 
 def search(server, **params):

@@ -11,11 +11,11 @@ import socket
 import pytest
 import requests
 
-from conftest import LiveServer
+from helpers.servers import LiveServer
+from helpers.trials import FORBIDDEN_IN_ERRORS, HTML_TEXT, TOKEN
 from kb.core import KnowledgeBase
 from kb.models import Document
-from trials import FORBIDDEN_IN_ERRORS, HTML_TEXT, TOKEN
-
+from kb.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def zebra_home(sample_home, tmp_path_factory):
                      text=f"Zebra note {n}\n\nThe zebra number {n} grazes near the research station.")
             for n in range(300)]
     docs.append(Document(id="markup", title="Zebra markup test", text=HTML_TEXT))
-    KnowledgeBase(home=home, batch_size=400).ingest(docs)
+    KnowledgeBase(Settings.from_env(home=home, batch_documents=400)).ingest(docs)
     return home
 
 

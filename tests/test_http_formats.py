@@ -135,7 +135,7 @@ def test_cors_for_reads_not_for_writes(live_server):
 
 def test_cors_origins_are_configurable(app):
     from api import create_app
-    limited = create_app({"TESTING": True, "KB_HOME": app.config["KB_HOME"],
+    limited = create_app({"TESTING": True, "KB_HOME": str(app.config["KB_SETTINGS"].home),
                           "KB_CORS_ORIGINS": "https://a.example, https://b.example"}).test_client()
     allowed = limited.get("/api/v1/tags", headers={"Origin": "https://b.example"})
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://b.example"

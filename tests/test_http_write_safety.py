@@ -14,9 +14,9 @@ import pytest
 import requests
 
 from api import create_app
-from conftest import LiveServer
+from helpers.servers import LiveServer
+from helpers.trials import FORBIDDEN_IN_ERRORS, HTML_TEXT, TOKEN, KbProcess, abstracts, snapshot
 from index.storage import write_lock
-from trials import FORBIDDEN_IN_ERRORS, HTML_TEXT, TOKEN, KbProcess, scifact_slice, snapshot
 
 
 def route_exists(rule: str, method: str = "GET") -> bool:
@@ -88,7 +88,7 @@ def test_hostile_bodies_get_a_4xx_and_write_nothing(kb_home):
 
 @needs_post
 def test_an_http_write_that_cannot_get_the_lock_is_a_clean_503(kb_home):
-    server = LiveServer(kb_home, env={"KB_API_TOKEN": TOKEN, "KB_LOCK_TIMEOUT": "0.5"})
+    server = LiveServer(kb_home, env={"KB_API_TOKEN": TOKEN, "KB_HTTP_LOCK_TIMEOUT": "0.5"})
     try:
         with write_lock(kb_home / "index", timeout=1):
             started = time.monotonic()
@@ -109,8 +109,8 @@ def test_an_http_write_that_cannot_get_the_lock_is_a_clean_503(kb_home):
 @pytest.mark.slow
 def test_cli_and_http_writers_at_once_both_land_or_get_a_clean_503(kb_home, tmp_path):
     corpus = tmp_path / "cli.jsonl"
-    cli_ids = scifact_slice(corpus, 2500, 60)
-    server = LiveServer(kb_home, env={"KB_API_TOKEN": TOKEN, "KB_LOCK_TIMEOUT": "1"})
+    cli_ids = abstracts(corpus, 2500, 60)
+    server = LiveServer(kb_home, env={"KB_API_TOKEN": TOKEN, "KB_HTTP_LOCK_TIMEOUT": "1"})
     answers = {}
     try:
         writer = KbProcess("ingest", corpus, "--home", kb_home, "--batch-size", 6)
@@ -147,7 +147,7 @@ def test_html_pages_escape_passage_text_and_carry_security_headers(sample_home, 
     shutil.copytree(sample_home, home)
     from kb.core import KnowledgeBase
     from kb.models import Document
-    KnowledgeBase(home=home).ingest([Document(id="markup", title="Zebra markup test", text=HTML_TEXT)])
+    KnowledgeBase(home).ingest([Document(id="markup", title="Zebra markup test", text=HTML_TEXT)])
     server = LiveServer(home)
     try:
         for path in ("/", "/docs") if route_exists("/docs") else ("/",):

@@ -8,7 +8,8 @@ import time
 import pytest
 import requests
 
-from conftest import API_TOKEN, DATA, LiveServer
+from helpers import API_TOKEN, DATA
+from helpers.servers import LiveServer
 
 NOTE = {"title": "Field note on vaccines",
         "text": "Vaccines were shipped to developing countries last spring. Public health teams in "

@@ -9,7 +9,8 @@ import subprocess
 
 import pytest
 
-from conftest import DATA, KB_BIN, LiveServer
+from helpers import DATA, KB_BIN
+from helpers.servers import LiveServer
 
 MARKERS = ("TRACKING-SCRIPT-TEXT", "COOKIE-BANNER-TEXT", "NAV-MENU-TOPICS", "BREADCRUMB-ARTICLES",
            "SUBSCRIBE-FORM-TEXT", "SHARE-ON-SOCIAL", "ASIDE-RELATED-TEXT", "FOOTER-TEXT", "NOSCRIPT-TEXT")

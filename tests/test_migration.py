@@ -7,9 +7,10 @@ import json
 import os
 import subprocess
 
-from conftest import DATA, KB_BIN
+from helpers import DATA, KB_BIN
 from kb.core import SAMPLE_PATH, KnowledgeBase
 from kb.models import Document
+from kb.settings import Settings
 
 
 def kb(*args, env, check=True):
@@ -71,9 +72,11 @@ def test_rebuild_in_place_on_sphinx(private_cluster, tmp_path):
 def test_a_long_document_is_stored_whole_in_chunks(private_cluster, tmp_path):
     cluster = private_cluster(shards=1, replicas=1)
     sentence = "Research stations in the Arctic share logistics, data and ships with one another. "
-    text = "Arctic logistics\n\n" + "\n\n".join(sentence * 40 + f"Paragraph {i} ends here with ünïcödé." for i in range(160))
+    text = "Arctic logistics\n\n" + "\n\n".join(sentence * 40 + f"Paragraph {i} ends here with ünïcödé."
+                                                 for i in range(160))
     assert len(text) > 400_000
-    knowledge = KnowledgeBase(home=tmp_path / "kb", backend="sphinx", nodes=cluster.nodes, batch_size=1)
+    knowledge = KnowledgeBase(Settings.from_env(home=tmp_path / "kb", backend="sphinx", sphinx_nodes=cluster.nodes,
+                                                batch_documents=1))
     knowledge.add_document(Document(id="arctic", title="Arctic logistics", text=text, metadata={"pages": 3}))
     stored = knowledge.get_document("arctic")
     assert stored["text"] == text and stored["metadata"] == {"pages": 3}

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from conftest import API_TOKEN, ROOT, LiveServer, SphinxCluster, ingest_sample
+from helpers import API_TOKEN, ROOT
+from helpers.servers import LiveServer, SphinxCluster, ingest_sample
 
 README_URL = "http://127.0.0.1:5000"
 

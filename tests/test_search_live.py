@@ -9,7 +9,8 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA, KB_BIN, LiveServer
+from helpers import DATA, KB_BIN
+from helpers.servers import LiveServer
 
 SEARCH_DATA = DATA / "search"
 

@@ -12,13 +12,15 @@ import time
 import pymysql
 import pytest
 
-from conftest import KB_BIN, LiveServer
+from helpers import KB_BIN
+from helpers.servers import LiveServer
 from index.base import BackendUnavailable, QueryError, SearchRequest
-from index.sphinx_cluster import load_nodes
-from index.sphinx_query import key_token
-from index.sphinx_records import shard_of
+from index.sphinx.cluster import load_nodes
+from index.sphinx.query import key_token
+from index.sphinx.records import shard_of
 from kb.core import SAMPLE_PATH, KnowledgeBase
 from kb.models import Document
+from kb.settings import Settings
 
 TOPICS = ["vaccines for developing countries", "science diplomacy between rival states",
           "public health programs and capacity building", "Arctic research stations and logistics",
@@ -34,7 +36,7 @@ def documents(n: int) -> list[Document]:
 
 
 def filled(cluster, home, n: int = 30) -> KnowledgeBase:
-    kb = KnowledgeBase(home=home, backend="sphinx", nodes=cluster.nodes)
+    kb = KnowledgeBase(Settings.from_env(home=home, backend="sphinx", sphinx_nodes=cluster.nodes))
     kb.ingest_paths([SAMPLE_PATH])
     kb.ingest(documents(n))
     return kb
@@ -80,7 +82,7 @@ def test_cluster_start_status_stop(tmp_path):
 
 @pytest.fixture
 def free_ports():
-    from conftest import free_port
+    from helpers.servers import free_port
     return [free_port(), free_port()]
 
 
@@ -177,14 +179,21 @@ def test_mirror_killed_mid_run_complete_or_partial_never_silently_short(private_
                 for i, q in enumerate(QUERIES):
                     answers.append((i, snapshot(server, q)))
 
+        def answered(count: int, timeout: float = 120.0) -> bool:   # counted, not timed: a slow machine waits
+            deadline = time.monotonic() + timeout
+            while len(answers) < count and time.monotonic() < deadline and thread.is_alive():
+                time.sleep(0.05)
+            return len(answers) >= count
+
         thread = threading.Thread(target=reader)
         thread.start()
-        time.sleep(0.3)
+        assert answered(len(QUERIES))
         cluster.kill("s1r1")  # one mirror of shard 1 dies mid-run
-        time.sleep(1.0)
+        after_kill = len(answers)
+        reached = answered(after_kill + 3 * len(QUERIES))
         stop.set()
         thread.join()
-        assert len(answers) > 3 * len(QUERIES)
+        assert reached, f"{len(answers) - after_kill} answers after the kill"
         complete = partial = 0
         for i, (total, hits, is_partial) in answers:
             if is_partial:
@@ -230,7 +239,7 @@ def test_facets_stay_exact_past_a_thousand_tags(private_cluster, tmp_path):
             Document(id="narrow", title="Narrow", text="Science and the Arctic.", tags=many[:3])]
     answers = []
     for backend, nodes in (("whoosh", None), ("sphinx", cluster.nodes)):
-        kb = KnowledgeBase(home=tmp_path / backend, backend=backend, nodes=nodes)
+        kb = KnowledgeBase(Settings.from_env(home=tmp_path / backend, backend=backend, sphinx_nodes=nodes))
         kb.ingest([Document(**vars(d)) for d in docs])
         response = kb.search(SearchRequest(q="science", limit=1))
         answers.append((response.total, response.facets, kb.index.tag_counts()))
@@ -243,7 +252,7 @@ def test_patterns_matching_too_many_words_are_refused_on_both_backends(private_c
     text = "Field words.\n\n" + "\n\n".join(" ".join(f"zq{i:04d}x" for i in range(j, 600, 6)) + "." for j in range(6))
     answers = []
     for backend, nodes in (("whoosh", None), ("sphinx", cluster.nodes)):
-        kb = KnowledgeBase(home=tmp_path / backend, backend=backend, nodes=nodes)
+        kb = KnowledgeBase(Settings.from_env(home=tmp_path / backend, backend=backend, sphinx_nodes=nodes))
         kb.ingest([Document(id="wordy", title="Wordy", text=text)])
         with pytest.raises(QueryError) as refused:
             kb.search(SearchRequest(q="zq*"))

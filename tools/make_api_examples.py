@@ -16,7 +16,7 @@ OUT = Path(__file__).resolve().parent.parent / "api" / "examples.json"
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as home:
-        KnowledgeBase(home=home).ingest_paths([SAMPLE_PATH])
+        KnowledgeBase(home).ingest_paths([SAMPLE_PATH])
         app = create_app({"KB_HOME": home, "KB_API_TOKEN": "s3cret-token-for-the-examples", "MAX_CONTENT_LENGTH": 4096})
         client = app.test_client()
         auth = {"Authorization": "Bearer s3cret-token-for-the-examples"}

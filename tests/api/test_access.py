@@ -85,7 +85,7 @@ def test_every_answer_carries_the_safety_headers(client):
 @pytest.mark.parametrize("size,expected", [("25MB", 25 * 1024 ** 2), ("500k", 500 * 1024), ("2048", 2048),
                                            ("1.5 GB", int(1.5 * 1024 ** 3))])
 def test_parse_size(size, expected):
-    from api.limits import parse_size
+    from kb.settings import parse_size
     assert parse_size(size) == expected
 
 

@@ -28,8 +28,8 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from api import create_app
-from conftest import LiveServer
-from trials import TOKEN
+from helpers.servers import LiveServer
+from helpers.trials import TOKEN
 
 MAX_EXAMPLES = 20
 CASES: list[str] = []

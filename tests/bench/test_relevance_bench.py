@@ -10,7 +10,7 @@ import pytest
 import pytrec_eval
 
 from bench.metrics import evaluate, load_collection, ndcg_at, percentile, recall_at
-from conftest import DATA, ROOT
+from helpers import DATA, ROOT
 
 MINI = DATA / "minicollection"
 

@@ -1,21 +1,18 @@
 """Bulk scoring changes speed, not results: every match, score and rank equals what Whoosh's own
-collectors give (the search path before bulk scoring), on a SciFact subset split over several
+collectors give (the search path before bulk scoring), on generated abstracts split over several
 segments with deletions, for every query shape kb parses, with and without filters."""
 from __future__ import annotations
 
-import json
 import zlib
-from pathlib import Path
 
 import pytest
 from whoosh import searching
 
-from index import collect
+from bench import synthetic
 from index.base import Filters, SearchRequest
-from index.whoosh_index import WhooshIndex
+from index.whoosh import collect
+from index.whoosh.engine import WhooshIndex
 
-ROOT = Path(__file__).resolve().parents[2]
-SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"
 TAGS = ["alpha", "beta", "gamma", "delta"]
 
 QUERIES = [
@@ -32,17 +29,15 @@ FILTERS = [Filters(), Filters(tags=("alpha",)), Filters(not_tags=("beta",)),
            Filters(any_tags=("gamma", "delta"), not_tags=("alpha",))]
 
 
-def scifact(limit: int) -> list[dict]:
-    if not (SCIFACT / "corpus.jsonl").exists():
-        pytest.skip("the shared SciFact collection is not next to the repository")
-    with open(SCIFACT / "corpus.jsonl", encoding="utf-8") as f:
-        return [json.loads(line) for _, line in zip(range(limit), f)]
+def abstracts(limit: int) -> list[dict]:
+    """Generated abstracts (bench/synthetic.py: words of scientific abstracts, Zipf-distributed)."""
+    return list(synthetic.documents(limit, min_words=60, max_words=300, seed=5))
 
 
 def claims(limit: int) -> list[str]:
-    with open(SCIFACT / "queries.jsonl", encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line in f][:limit]
-    return ["".join(c if c.isalnum() or c.isspace() else " " for c in t) for t in texts]
+    """Claim-length queries: generated sentences of 8 to 24 words, full stops blanked."""
+    docs = synthetic.documents(limit, min_words=8, max_words=24, seed=99)
+    return [doc["text"].split(". ")[0].rstrip(".") for doc in docs]
 
 
 def item(record: dict) -> tuple[dict, list[dict]]:
@@ -63,7 +58,7 @@ def item(record: dict) -> tuple[dict, list[dict]]:
 def index(tmp_path_factory):
     """Several segments (small commits), deletions (a removed and a replaced document)."""
     ix = WhooshIndex(tmp_path_factory.mktemp("bulk") / "index")
-    items = [item(r) for r in scifact(240)]
+    items = [item(r) for r in abstracts(240)]
     for i in range(0, len(items), 40):
         ix.replace_documents(items[i:i + 40])
     ix.delete_document(items[3][0]["id"])

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from index.highlight import Highlighter, match_plan
-from index.querying import QueryBuilder
 from index.base import SearchRequest
-from index.whoosh_index import WhooshIndex, make_schema
+from index.querying import QueryBuilder
+from index.schema import make_schema
+from index.text.highlight import Highlighter, match_plan
+from index.whoosh.engine import WhooshIndex
 
 SCHEMA = make_schema()
 BUILDER = QueryBuilder(SCHEMA)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from whoosh.analysis import StopFilter
 
-from index.analysis import text_analyzer
-from index.memo_analyzer import MemoAnalyzer
+from index.text.analysis import text_analyzer
+from index.text.memo_analyzer import MemoAnalyzer
 from kb.core import SAMPLE_PATH
 
 TEXTS = [
@@ -52,8 +52,8 @@ def test_terms_and_spans_are_the_tokens_without_token_objects():
 def test_snippets_through_the_memo_equal_the_plain_analyzers():
     from whoosh.qparser import QueryParser
 
-    from index.highlight import Highlighter, match_plan
-    from index.whoosh_index import make_schema
+    from index.schema import make_schema
+    from index.text.highlight import Highlighter, match_plan
 
     parser = QueryParser("content", make_schema())
     plain, memo = Highlighter(text_analyzer()), Highlighter(MemoAnalyzer(text_analyzer()))

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from index.base import Filters, QueryError, SearchRequest
-from index.whoosh_index import WhooshIndex
+from index.whoosh.engine import WhooshIndex
 
 TOKENS = ['"', "(", ")", "AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "-", "+", "*", "?", "~", "~2", "~9", "/3", ":",
           "tags:", "title:", "section:", "document:", "content:", "nosuch:", "public", "health", "covid-19",

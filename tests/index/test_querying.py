@@ -6,8 +6,8 @@ from whoosh import query
 
 from index.base import QueryError, SearchRequest
 from index.querying import QueryBuilder, QueryLimits, QuerySyntaxError
-from index.whoosh_index import WhooshIndex, make_schema
-
+from index.schema import make_schema
+from index.whoosh.engine import WhooshIndex
 
 
 def doc(doc_id):

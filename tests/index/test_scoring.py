@@ -6,7 +6,7 @@ import math
 import pytest
 
 from index.base import SearchRequest
-from index.whoosh_index import WhooshIndex
+from index.whoosh.engine import WhooshIndex
 
 
 def record(doc_id, texts):

@@ -9,10 +9,11 @@ import pytest
 from index.base import BackendUnavailable, QueryError, Unsupported
 from index.factory import open_index
 from index.querying import QueryBuilder
-from index.sphinx_config import Node, charset_table, node_config, nodes_value, parse_nodes
-from index.sphinx_query import FRAGMENT, MARK_END, MARK_START, Translator, format_snippet, key_token
-from index import sphinx_records as rec
-from index.whoosh_index import WhooshIndex, make_schema
+from index.schema import make_schema
+from index.sphinx import records as rec
+from index.sphinx.config import Node, charset_table, node_config, nodes_value, parse_nodes
+from index.sphinx.query import FRAGMENT, MARK_END, MARK_START, Translator, format_snippet, key_token
+from index.whoosh.engine import WhooshIndex
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,8 @@ def test_key_tokens_are_digits_that_no_stemmer_touches():
 
 
 def test_snippet_format():
-    raw = f"{FRAGMENT} the {MARK_START}public-health{MARK_END} <b>plan</b> & {MARK_START}China's{MARK_END} aid.{FRAGMENT} next {MARK_START}health{MARK_END} {FRAGMENT}"
+    raw = (f"{FRAGMENT} the {MARK_START}public-health{MARK_END} <b>plan</b> & {MARK_START}China's{MARK_END} "
+           f"aid.{FRAGMENT} next {MARK_START}health{MARK_END} {FRAGMENT}")
     assert format_snippet(raw) == ("…the <mark>public</mark>-<mark>health</mark> &lt;b&gt;plan&lt;/b&gt; &amp; "
                                    "<mark>China&#x27;s</mark> aid. … next <mark>health</mark>…")
     assert format_snippet(f"{MARK_START}Whole{MARK_END} text.") == "<mark>Whole</mark> text."
@@ -130,19 +132,18 @@ def test_node_config_lists_every_shard_with_its_mirrors(tmp_path):
     assert max(len(line) for line in conf.splitlines()) < 1024  # searchd refuses long lines
 
 
-def test_factory(tmp_path, monkeypatch):
+def test_factory(tmp_path):
     assert isinstance(open_index(tmp_path / "a"), WhooshIndex)
-    monkeypatch.setenv("KB_BACKEND", "sphinx")
-    monkeypatch.delenv("KB_SPHINX_NODES", raising=False)
     with pytest.raises(BackendUnavailable, match="KB_SPHINX_NODES"):
-        open_index(tmp_path / "b")
+        open_index(tmp_path / "b", backend="sphinx")
     with pytest.raises(BackendUnavailable, match="unknown backend 'solr'"):
         open_index(tmp_path / "c", backend="solr")
 
 
 def test_agent_failures_are_told_from_harmless_warnings():
-    from index.sphinxql import _AGENT_TROUBLE
-    assert _AGENT_TROUBLE.search("index kb: agent 127.0.0.1:60751: connect() failed: errno=111, Operation now in progress")
+    from index.sphinx.client import _AGENT_TROUBLE
+    assert _AGENT_TROUBLE.search("index kb: agent 127.0.0.1:60751: connect() failed: errno=111, "
+                                 "Operation now in progress")
     assert _AGENT_TROUBLE.search("index kb: agent 127.0.0.1:1: query timed out")
     assert not _AGENT_TROUBLE.search("index kb_meta: agent 127.0.0.1:33173: remote query warning: quorum threshold "
                                      "too high (words=2, thresh=2); replacing quorum operator with AND operator")

@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import json
 from itertools import islice
-from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from whoosh.analysis import StopFilter
 
-from index.analysis import text_analyzer
-from index.memo_analyzer import MemoAnalyzer
-from index.term_finder import TermFinder
+from helpers import SHARED
+from index.text.analysis import text_analyzer
+from index.text.memo_analyzer import MemoAnalyzer
+from index.text.term_finder import TermFinder
 
-SCIFACT = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "scifact"
+SCIFACT = SHARED / "eval" / "scifact"
 PLAIN = text_analyzer()
 
 
@@ -25,6 +26,7 @@ def terms_of(text: str) -> frozenset:
     return frozenset(t.text for t in PLAIN(text, mode="query"))
 
 
+@pytest.mark.shared
 def test_same_matches_as_a_full_analysis_on_scifact():
     finder = TermFinder(MemoAnalyzer(text_analyzer()))
     assert finder.usable

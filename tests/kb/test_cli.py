@@ -6,7 +6,7 @@ import io
 import json
 import subprocess
 
-from conftest import DATA, KB_BIN
+from helpers import DATA, KB_BIN
 
 
 def test_ingest_reports_documents_passages_and_tags(run_kb, tmp_path):

@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 
-from conftest import DATA, KB_BIN
+from helpers import DATA, KB_BIN
 
 BAD = {   # file name -> (bytes, words the reason must contain)
     "binary.txt": (b"\x00\x01\x02\x03" * 40, "binary"),

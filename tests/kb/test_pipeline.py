@@ -9,6 +9,7 @@ from kb.core import KnowledgeBase
 from kb.models import Document
 from kb.pipeline import Preparer
 from kb.readers import ReadError, read_path
+from kb.settings import Settings
 
 DATA = __import__("pathlib").Path(__file__).resolve().parents[1] / "data"
 PARENT = os.getpid()
@@ -38,8 +39,8 @@ def documents() -> list:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_parallel_ingest_equals_in_process_ingest(tmp_path, workers):
-    alone = KnowledgeBase(home=tmp_path / "alone", workers=0)
-    together = KnowledgeBase(home=tmp_path / "together", workers=workers)
+    alone = KnowledgeBase(Settings.from_env(home=tmp_path / "alone", ingest_workers=0))
+    together = KnowledgeBase(Settings.from_env(home=tmp_path / "together", ingest_workers=workers))
     expected = alone.ingest(documents(), extra_tags=["batch"]).to_dict()
     got = together.ingest(documents(), extra_tags=["batch"]).to_dict()
     assert got == expected

@@ -209,7 +209,8 @@ def test_paragraph_broken_mid_sentence_is_repaired():
 def test_lists_and_tables_are_not_torn():
     items = [f"- item {n} has several words in it and keeps going for a while" for n in range(6)]
     rows = [f"| row {n} | value {n} | another cell with words |" for n in range(5)]
-    text = "Shopping list:\n" + "\n".join(items) + "\n\n" + "\n".join(rows) + "\n\n1. first step\n   continued here\n2. second\n"
+    text = ("Shopping list:\n" + "\n".join(items) + "\n\n" + "\n".join(rows)
+            + "\n\n1. first step\n   continued here\n2. second\n")
     passages = split_text(text, "doc", options=SplitOptions(target_words=20, min_words=5, max_words=30))
     assert_well_formed(text, passages)
     for unit in [collapse(i) for i in items] + [collapse(r) for r in rows] + ["1. first step continued here"]:
@@ -234,7 +235,8 @@ def test_empty_and_blank_text():
 
 def test_only_chrome_gives_nothing():
     text = ("User Login\n\nRegister Account\n\nWe use cookies to improve your experience.\nAccept cookies\n\n"
-            "Subscribe to our newsletter\nShare this\nPrint\nSkip to content\n© 2024 Example Inc. All rights reserved.\n"
+            "Subscribe to our newsletter\nShare this\nPrint\nSkip to content\n"
+            "© 2024 Example Inc. All rights reserved.\n"
             "Advertisement\nHome | About | Contact\n")
     assert split_text(text, "doc") == []
 
@@ -346,7 +348,8 @@ def documents(draw):
                 units += [(s, section, group) for s in said]
             elif block == "list":
                 items = [f"{draw(st.sampled_from(['-', '*', '1.']))} " + " ".join(
-                    draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12))) for _ in range(draw(st.integers(1, 5)))]
+                    draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12)))
+                    for _ in range(draw(st.integers(1, 5)))]
                 parts.append("\n".join(items))
                 units += [(i, section, group) for i in items]
             else:

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb.tagging import Taxonomy, Tagger, TaxonomyError, default_taxonomy_path
-from kb.taxonomy_check import check_taxonomy
+from kb.tagging import Tagger, Taxonomy, TaxonomyError, check_taxonomy, default_taxonomy_path
 
 SAMPLE = Path(__file__).resolve().parents[2] / "kb" / "data" / "science-diplomacy.txt"
 
@@ -269,7 +268,8 @@ def test_check_reports_yaml_errors_instead_of_raising(tmp_path):
     path = write(tmp_path, "topics: [unclosed\n")
     [problem] = check_taxonomy(path)
     assert problem.startswith(f"{path}:") and "invalid YAML" in problem
-    assert check_taxonomy(write(tmp_path, "- a list\n", "list.yaml"))[0].endswith("must be a mapping with 'version', 'name' and 'topics'")
+    problems = check_taxonomy(write(tmp_path, "- a list\n", "list.yaml"))
+    assert problems[0].endswith("must be a mapping with 'version', 'name' and 'topics'")
 
 
 # ----------------------------------------------------------------------------- the sample corpus

@@ -1,7 +1,7 @@
 """Rank fusion: reciprocal rank fusion and normalised score fusion (pure Python, no extra needed)."""
 import pytest
 
-from index import fusion
+from index.vectors import fusion
 
 
 def test_rrf_sums_reciprocal_ranks():

@@ -6,8 +6,8 @@ import pytest
 np = pytest.importorskip("numpy", reason="the semantic extra is not installed")
 
 from index.base import Filters, SearchRequest  # noqa: E402
-from index.vectors import VectorStore  # noqa: E402
-from index.whoosh_index import WhooshIndex  # noqa: E402
+from index.vectors.store import VectorStore  # noqa: E402
+from index.whoosh.engine import WhooshIndex  # noqa: E402
 
 MODEL = "test-model"
 

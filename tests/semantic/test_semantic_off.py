@@ -51,20 +51,20 @@ def test_cli_semantic_mode_when_off_is_one_line(run_kb, sample_home):
 @pytest.mark.skipif(EXTRA_INSTALLED, reason="the semantic extra is installed")
 def test_without_the_extra_the_message_says_what_to_install(sample_home, monkeypatch):
     monkeypatch.delenv("KB_SEMANTIC")                      # auto: on only when installed
-    kb = KnowledgeBase(home=sample_home)
+    kb = KnowledgeBase(sample_home)
     assert kb.semantic is False
     with pytest.raises(Exception, match=r"pip install 'kb\[semantic\]'"):
         kb.search(SearchRequest(q="pandemic", mode="hybrid"))
     monkeypatch.setenv("KB_SEMANTIC", "1")                 # asked for outright: refused at once
     with pytest.raises(Exception, match=r"KB_SEMANTIC=1 but the semantic extra is missing"):
-        KnowledgeBase(home=sample_home)
+        KnowledgeBase(sample_home)
 
 
 def test_configured_default_mode_falls_back_to_lexical_when_off(sample_home, monkeypatch):
     monkeypatch.setenv("KB_SEARCH_MODE", "hybrid")
-    kb = KnowledgeBase(home=sample_home)
+    kb = KnowledgeBase(sample_home)
     assert kb.default_mode == "lexical"
     assert kb.search(SearchRequest(q="public health")).total > 0
     monkeypatch.setenv("KB_SEARCH_MODE", "fuzzy")
     with pytest.raises(ValueError, match="KB_SEARCH_MODE=fuzzy"):
-        KnowledgeBase(home=sample_home)
+        KnowledgeBase(sample_home)

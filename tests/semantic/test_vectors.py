@@ -5,7 +5,7 @@ import pytest
 
 np = pytest.importorskip("numpy", reason="the semantic extra is not installed")
 
-from index.vectors import VectorStore, fingerprint  # noqa: E402
+from index.vectors.store import VectorStore, fingerprint  # noqa: E402
 
 MODEL = "test-model"
 

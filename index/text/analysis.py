@@ -1,0 +1,75 @@
+"""Text analysis shared by indexing and querying, so that both see the same terms.
+
+Words keep internal dots (``3.5``, ``U.S.``) and apostrophes; possessives are dropped
+(``China's`` → ``china``), dotted abbreviations are joined (``U.S.`` → ``us``), hyphenated
+words are split into their parts (``COVID-19`` → ``covid 19``, matched as a phrase at query
+time), accents are folded, and words are Porter-stemmed. Stop words stay in the index so that
+quoted phrases keep them; free-text queries drop them (see ``index.querying``).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter
+from whoosh.support.charset import accent_map
+
+TOKEN_PATTERN = r"\w+(?:[.'’]\w+)*"
+# A word of free text as people write it: hyphenated words are one word (analysed into parts).
+WORD_PATTERN = r"\w+(?:[-‐‑.'’]\w+)*"
+
+# English function words ignored in free-text queries. "us" is kept: it is a country here.
+STOP_WORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its itself
+just me more most my myself no nor not now of off on once only or other our ours ourselves out
+over own same she should so some such than that the their theirs them themselves then there
+these they this those through to too under until up very was we were what when where which
+while who whom why will with would you your yours yourself yourselves
+""".split())
+
+_ABBREVIATION = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]$")
+
+
+class NormalizeFilter(Filter):
+    """Possessives off, apostrophes out, dotted abbreviations joined."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            text = t.text.replace("’", "'")
+            if text.endswith("'s"):
+                text = text[:-2]
+            text = text.replace("'", "")
+            if "." in text and _ABBREVIATION.match(text):
+                text = text.replace(".", "")
+            if not text:
+                continue
+            t.text = text
+            yield t
+
+
+class NFKCFilter(Filter):
+    """Unicode compatibility forms (full-width letters, ligatures) to their plain letters."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            if not t.text.isascii():
+                t.text = unicodedata.normalize("NFKC", t.text)
+            yield t
+
+
+def text_analyzer():
+    """The analyzer of every full-text field (index and query alike)."""
+    return (
+        RegexTokenizer(TOKEN_PATTERN)
+        | NFKCFilter()
+        | LowercaseFilter()
+        | NormalizeFilter()
+        | CharsetFilter(accent_map)
+        | StemFilter(cachesize=100_000)
+    )
+
+
+def is_stop_word(word: str) -> bool:
+    return word.lower().replace("’", "'") in STOP_WORDS

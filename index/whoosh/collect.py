@@ -1,0 +1,295 @@
+"""Collecting a search: every matching passage with its score in one pass (``total`` is exact,
+facets cover the whole result set), the top-k by score, and grouping by document.
+
+Per-searcher data (which passages carry which tag, each passage's document and ordinal, the
+passages a filter allows, recent totals and facets) is computed once and cached until the
+searcher is refreshed, i.e. until a commit lands.
+
+A query time limit is a monotonic ``deadline``: past it, a query with a large match set is
+answered by QueryTimeout (no honest total without the whole set); a small set is finished."""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+import numpy as np
+from whoosh import collectors, query
+from whoosh.searching import TimeLimit
+
+from ..base import Filters, QueryTimeout
+from .bulk_scoring import BulkScorer
+from .postings_cache import PostingsCache
+
+PASSAGES = query.Term("kind", "p")
+TIMEOUT_MATCHES = 256  # past the deadline, a query matching this many passages times out
+
+
+class Matches:
+    """The passages a query matched (docnums ascending) and their scores (None when browsing)."""
+
+    def __init__(self, docnums: np.ndarray, scores: np.ndarray | None):
+        self.docnums = docnums
+        self.scores = scores
+
+    def __len__(self) -> int:
+        return len(self.docnums)
+
+    def ranked(self, k: int | None = None) -> list[tuple[int, float]]:
+        """The k best (docnum, score) pairs, best first; equal scores in docnum order, as
+        Whoosh's top-k collector orders them."""
+        docnums, scores = self.docnums, self.scores
+        n = len(docnums)
+        if k is not None and k < n:
+            if k <= 0:
+                return []
+            kth = np.partition(scores, n - k)[n - k]  # the k-th best score
+            keep = np.flatnonzero(scores >= kth)       # everything tied with it too
+            docnums, scores = docnums[keep], scores[keep]
+        order = np.lexsort((docnums, -scores))[:k]
+        return list(zip(docnums[order].tolist(), scores[order].tolist()))
+
+
+class SearcherCache:
+    """Facts about one searcher's view of the index, computed on first use (never mutated)."""
+
+    def __init__(self, searcher, postings: PostingsCache | None = None, max_results: int = 512):
+        self.searcher = searcher
+        self.scorer = BulkScorer(searcher, postings)
+        self.doc_count = searcher.reader().doc_count_all()
+        self._tag_postings: dict[str, np.ndarray] | None = None
+        self._passages: np.ndarray | None = None
+        self._filters: dict[Filters, np.ndarray] = {}
+        self._filter_sets: dict[Filters, set[int]] = {}
+        self._document_of: dict[int, str] | None = None
+        self._ordinal_of: dict[int, int] | None = None
+        self._reading_rank: np.ndarray | None = None
+        self._results: OrderedDict = OrderedDict()
+        self._results_lock = threading.Lock()
+        self._max_results = max_results
+        self.values: dict = {}
+
+    # -------------------------------------------------------------- sets of passages
+
+    def docs(self, q) -> set[int]:
+        return set(self.searcher.docs_for_query(q))
+
+    def term_docnums(self, fieldname: str, text: str) -> np.ndarray:
+        """Docnums (ascending) of the live documents holding a term."""
+        return self.scorer.term_docnums(fieldname, text)
+
+    @property
+    def passages(self) -> np.ndarray:
+        if self._passages is None:
+            self._passages = self.term_docnums("kind", "p")
+        return self._passages
+
+    @property
+    def tag_postings(self) -> dict[str, np.ndarray]:
+        if self._tag_postings is None:
+            postings = {}
+            for btext in self.searcher.reader().lexicon("tags"):
+                tag = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                docs = self.term_docnums("tags", tag)
+                if len(docs):
+                    postings[tag] = docs
+            self._tag_postings = postings
+        return self._tag_postings
+
+    def allowed_docnums(self, filters: Filters) -> np.ndarray:
+        """Passages that pass the tag and document filters (docnums ascending)."""
+        cached = self._filters.get(filters)
+        if cached is not None:
+            return cached
+        docs = self.passages
+        postings = self.tag_postings
+        empty = docs[:0]
+        for tag in filters.tags:
+            docs = np.intersect1d(docs, postings.get(tag, empty), assume_unique=True)
+        if filters.any_tags:
+            docs = np.intersect1d(docs, _union(postings.get(t, empty) for t in filters.any_tags),
+                                  assume_unique=True)
+        for tag in filters.not_tags:
+            docs = np.setdiff1d(docs, postings.get(tag, empty), assume_unique=True)
+        if filters.documents:
+            wanted = _union(self.term_docnums("document_id", d) for d in filters.documents)
+            docs = np.intersect1d(docs, wanted, assume_unique=True)
+        if len(self._filters) > 256:
+            self._filters.clear()
+            self._filter_sets.clear()
+        self._filters[filters] = docs
+        return docs
+
+    def allowed(self, filters: Filters) -> set[int]:
+        """The same passages as a set (for Whoosh's ``filter=``)."""
+        cached = self._filter_sets.get(filters)
+        if cached is None:
+            cached = self._filter_sets[filters] = set(self.allowed_docnums(filters).tolist())
+        return cached
+
+    # -------------------------------------------------------------- matching
+
+    def matches(self, q, filters: Filters, deadline: float | None = None) -> Matches:
+        """Every allowed passage ``q`` matches, with its score; browsing (no words) has no scores."""
+        allowed = self.allowed_docnums(filters)
+        if isinstance(q, query.Every):
+            return Matches(allowed, None)
+        docnums, scores = self.scorer.matches(q, deadline)
+        if deadline is not None and len(docnums) >= TIMEOUT_MATCHES and time.monotonic() >= deadline:
+            raise QueryTimeout("the query ran past the time limit; make it more specific")
+        keep = np.isin(docnums, allowed, assume_unique=True)
+        return Matches(docnums[keep], scores[keep])
+
+    def remembered(self, key, compute):
+        """A small per-searcher memo (totals and facets of recent queries)."""
+        with self._results_lock:
+            value = self._results.get(key)
+            if value is not None:
+                self._results.move_to_end(key)
+                return value
+        value = compute()
+        with self._results_lock:
+            self._results[key] = value
+            if len(self._results) > self._max_results:
+                self._results.popitem(last=False)
+        return value
+
+    # -------------------------------------------------------------- columns
+
+    def _columns(self):
+        reader = self.searcher.reader()
+        if reader.has_column("document_id"):
+            document_ids = list(reader.column_reader("document_id"))
+            ordinals = list(reader.column_reader("ordinal"))
+        else:   # an empty index has no columns at all
+            document_ids = ordinals = []
+        passages = self.passages.tolist()
+        self._document_of = {d: document_ids[d] for d in passages}
+        self._ordinal_of = {d: ordinals[d] for d in passages}
+        order = sorted(passages, key=lambda d: (document_ids[d], ordinals[d]))
+        rank = np.zeros(self.doc_count, dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        self._reading_rank = rank
+
+    @property
+    def document_of(self) -> dict[int, str]:
+        if self._document_of is None:
+            self._columns()
+        return self._document_of
+
+    @property
+    def ordinal_of(self) -> dict[int, int]:
+        if self._ordinal_of is None:
+            self._columns()
+        return self._ordinal_of
+
+    def documents_count(self, docnums: np.ndarray) -> int:
+        document_of = self.document_of
+        return len({document_of[d] for d in docnums.tolist()})
+
+    def facet_counts(self, matched) -> dict[str, int]:
+        docnums = matched if isinstance(matched, np.ndarray) else np.fromiter(matched, dtype=np.int64)
+        mask = np.zeros(self.doc_count, dtype=bool)
+        mask[docnums] = True
+        counts = {}
+        for tag, docs in self.tag_postings.items():
+            n = int(np.count_nonzero(mask[docs]))
+            if n:
+                counts[tag] = n
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def reading_order(self, docnums) -> list[int]:
+        """Passages by document id, then ordinal."""
+        if self._reading_rank is None:
+            self._columns()
+        docnums = docnums if isinstance(docnums, np.ndarray) else np.fromiter(docnums, dtype=np.int64)
+        return docnums[np.argsort(self._reading_rank[docnums], kind="stable")].tolist()
+
+
+def _union(arrays) -> np.ndarray:
+    arrays = list(arrays)
+    return np.unique(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.int64)
+
+
+def matching(searcher, q, deadline: float | None = None) -> set[int]:
+    """Every document the query matches, by Whoosh's own matchers (semantic and hybrid ranking
+    use it); QueryTimeout when that takes past the deadline."""
+    if deadline is None:
+        return set(searcher.docs_for_query(q))
+    out = set()
+    for n, docnum in enumerate(searcher.docs_for_query(q)):
+        if not n & 255 and n and time.monotonic() >= deadline:
+            raise QueryTimeout("the query ran past the time limit; make it more specific")
+        out.add(docnum)
+    return out
+
+
+class Ranked(list):
+    """(docnum, score) pairs, best first; ``partial`` when the time limit cut the ranking short."""
+    partial = False
+
+
+class DeadlineCollector(collectors.TimeLimitCollector):
+    """Whoosh's TimeLimitCollector, checking a monotonic deadline at every match instead of
+    arming SIGALRM (main thread only, process-wide) or starting a timer thread per query.
+    Wrap it *inside* a FilterCollector: a wrapper above one bypasses the filter."""
+
+    def __init__(self, child, deadline: float):
+        super().__init__(child, timelimit=max(deadline - time.monotonic(), 0.0), use_alarm=False)
+        self.deadline = deadline
+
+    def prepare(self, top_searcher, q, context):
+        self.child.prepare(top_searcher, q, context)
+        self.timedout = False
+
+    def matches(self):
+        deadline = self.deadline
+        for sub_docnum in self.child.matches():
+            if time.monotonic() >= deadline:
+                self.timedout = True
+                raise TimeLimit
+            yield sub_docnum
+
+    def collect_matches(self):
+        collect = self.child.collect
+        for sub_docnum in self.matches():
+            collect(sub_docnum)
+
+
+def top_scored(searcher, q, allowed: set[int], k: int, deadline: float | None = None) -> Ranked:
+    """The k best (docnum, score) pairs among the allowed passages by Whoosh's own collectors
+    (best so far, ``partial``, when the deadline passes first): the reference bulk scoring is
+    tested against."""
+    if not allowed:   # Whoosh reads an empty filter as no filter at all
+        return Ranked()
+    if deadline is None:
+        return Ranked((hit.docnum, hit.score) for hit in searcher.search(q, filter=allowed, limit=k))
+    collector = collectors.FilterCollector(DeadlineCollector(searcher.collector(limit=k), deadline),
+                                           allow=allowed)
+    try:
+        searcher.search_with_collector(q, collector)
+        partial = False
+    except TimeLimit:
+        partial = True
+    ranked = Ranked((hit.docnum, hit.score) for hit in collector.results())
+    ranked.partial = partial
+    return ranked
+
+
+def top_documents(cache: SearcherCache, matches: Matches, k: int) -> list[tuple[int, float]]:
+    """The best passage of each of the k best documents (a document scores as its best passage).
+
+    Ranks progressively more passages until k distinct documents are seen or all matches are."""
+    document_of = cache.document_of
+    fetch = max(k * 3, 30)
+    while True:
+        best: dict[str, tuple[int, float]] = {}
+        for docnum, score in matches.ranked(fetch):
+            doc = document_of[docnum]
+            if doc not in best:
+                best[doc] = (docnum, score)
+                if len(best) >= k:
+                    return list(best.values())
+        if fetch >= len(matches):
+            return list(best.values())
+        fetch *= 4

@@ -1,0 +1,448 @@
+"""The embedded engine: a Whoosh index on disk behind the ``SearchIndex`` interface.
+
+One index holds both kinds of record: passages (``kind=p``, searchable) and the original
+documents (``kind=d``, stored only), so a document and all its passages land in one commit.
+A long-lived searcher is kept per process and refreshed only when a commit (or a rebuild's
+switch) has happened since it was opened.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from whoosh import index as whoosh_index
+from whoosh import query
+from whoosh.analysis.analyzers import CompositeAnalyzer
+from whoosh.index import EmptyIndexError, LockError
+
+from .. import storage
+from ..base import Filters, IndexBusy, QueryError, SearchIndex, SearchRequest, SearchResponse
+from ..querying import QueryBuilder, QueryLimits
+from ..schema import make_schema
+from ..text.highlight import Highlighter, MatchPlan, match_plan
+from ..text.memo_analyzer import MemoAnalyzer
+from . import collect
+from .postings_cache import PostingsCache
+from .records import (
+    DOCUMENTS,
+    document_record,
+    passage_from_stored,
+    passage_record,
+    read_document,
+    read_passage,
+    read_passages_of,
+)
+from .scoring import PassageBM25
+from .semantic import VectorSupport
+
+READ_RETRIES = 5
+
+
+class WhooshIndex(VectorSupport, SearchIndex):
+    def __init__(self, home: str | Path, lock_timeout: float = 10.0, limits: QueryLimits | None = None,
+                 k1: float = 1.2, b: float = 0.75, vector_model: str | None = None,
+                 postings_cache: int = 4_000_000):
+        self.home = Path(home)
+        self.vector_model = vector_model  # None: embeddings off (see index.semantic)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.lock_timeout = lock_timeout
+        self.schema = make_schema()
+        self.weighting = PassageBM25(k1=k1, b=b)
+        self.queries = QueryBuilder(self.schema, limits)
+        self.highlighter = Highlighter(MemoAnalyzer(self.schema["content"].analyzer))
+        self._lock = threading.RLock()
+        self._ix = None
+        self._searcher = None
+        self._stamp = None
+        self._cache: collect.SearcherCache | None = None
+        self.postings = PostingsCache(postings_cache)  # decoded postings, shared by searchers
+        self._memos: dict[str, MemoAnalyzer] = {}
+
+    # ------------------------------------------------------------------ opening
+
+    def _open_index(self, path: Path, locked: bool):
+        if whoosh_index.exists_in(path):
+            return whoosh_index.open_dir(path)
+        if locked:
+            return whoosh_index.create_in(path, self.schema)
+        # create_in wipes TOC files: never let a reader race a writer into it
+        with storage.write_lock(self.home, self.lock_timeout):
+            if whoosh_index.exists_in(path):
+                return whoosh_index.open_dir(path)
+            return whoosh_index.create_in(path, self.schema)
+
+    def _index(self, locked: bool = False):
+        stamp = storage.pointer_stamp(self.home)
+        if self._ix is None or stamp != self._stamp:
+            with self._lock:
+                if self._ix is None or stamp != self._stamp:
+                    path = storage.live_dir(self.home)
+                    self._ix = self._open_index(path, locked)
+                    self._dir = path
+                    self._stamp = stamp
+                    self._searcher = None
+        return self._ix
+
+    def searcher(self):
+        """The process's searcher, refreshed when the index has changed since it was opened.
+
+        A rebuild may switch and delete the index directory between our look at the pointer
+        and the opening of the searcher: then look again (a read never fails for a switch)."""
+        return self._view().searcher
+
+    def _view(self) -> collect.SearcherCache:
+        """The current searcher with its cached facts, as one consistent pair."""
+        for attempt in range(READ_RETRIES):
+            try:
+                return self._current_view()
+            except (OSError, EmptyIndexError):
+                if attempt == READ_RETRIES - 1:
+                    raise
+                with self._lock:
+                    self._ix = self._searcher = None
+                time.sleep(0.01 * (attempt + 1))
+
+    def _current_view(self) -> collect.SearcherCache:
+        ix = self._index()
+        cache = self._cache
+        if self._searcher is None or cache is None or not cache.searcher.up_to_date():
+            with self._lock:
+                cache = self._cache
+                if self._searcher is None or cache is None or not cache.searcher.up_to_date():
+                    s = ix.searcher(weighting=self.weighting)
+                    cache = collect.SearcherCache(s, self.postings)
+                    cache.values["dir"] = self._dir
+                    self._cache, self._searcher = cache, s
+        return cache
+
+    def version(self) -> str:
+        cache = self._view()
+        return f"{cache.values['dir'].name}.{cache.searcher.reader().generation()}"
+
+    def close(self) -> None:
+        with self._lock:
+            self._searcher = None
+            self._ix = None
+
+    # ------------------------------------------------------------------ writing
+
+    def replace_documents(self, items: Iterable[tuple[dict, list[dict]]]) -> int:
+        items = list(items)
+        if not items:
+            return 0
+        with storage.write_lock(self.home, self.lock_timeout):
+            ix = self._writable_index()
+            self._write(ix, items)
+        return len(items)
+
+    def _writable_index(self):
+        """The live index, opened under the write lock after clearing what killed writers left."""
+        storage.remove_debris(self.home)
+        return self._index(locked=True)
+
+    def _writer(self, ix, **options):
+        """Whoosh's writer; its own lock is only contended by a writer outside kb's lock."""
+        try:
+            return ix.writer(timeout=self.lock_timeout, **options)
+        except LockError:
+            raise IndexBusy(f"the index is locked by another program (waited {self.lock_timeout:g} s)") from None
+
+    def _write(self, ix, items) -> None:
+        writer = self._writer(ix, limitmb=256)
+        plain = self._memoize(writer.schema)
+        try:
+            for doc, passages in items:
+                writer.delete_by_term("document_id", doc["id"])
+                writer.add_document(**document_record(doc))
+                for p in passages:
+                    record = passage_record(doc, p)
+                    if "suggested" not in ix.schema:   # an index made before the field existed
+                        del record["suggested"]
+                    writer.add_document(**record)
+            self._write_vectors(Path(ix.storage.folder), items)
+        except BaseException:
+            writer.cancel()
+            raise
+        finally:
+            for name, analyzer in plain.items():  # the schema saved with the commit stays as it was
+                writer.schema[name].analyzer = analyzer
+        writer.commit()
+        self._compact_vectors(ix, Path(ix.storage.folder))
+
+    def _memoize(self, schema) -> dict:
+        """The writer analyses through per-word memos kept between commits (same tokens, see
+        MemoAnalyzer); returns the plain analyzers, to be put back before the commit."""
+        plain = {}
+        for name, field in schema.items():
+            analyzer = getattr(field, "analyzer", None)
+            if isinstance(analyzer, CompositeAnalyzer):
+                memo = self._memos.get(name)
+                if memo is None or memo.analyzer != analyzer:
+                    memo = self._memos[name] = MemoAnalyzer(analyzer)
+                plain[name], field.analyzer = analyzer, memo
+        return plain
+
+    def delete_document(self, document_id: str) -> bool:
+        with storage.write_lock(self.home, self.lock_timeout):
+            ix = self._writable_index()
+            with ix.searcher() as s:
+                if s.document_number(id=document_id) is None:
+                    return False
+            writer = self._writer(ix)
+            writer.delete_by_term("document_id", document_id)
+            writer.commit()
+        return True
+
+    def rebuild(self, items: Iterable[tuple[dict, list[dict]]], batch: int = 500,
+                progress=None) -> int:
+        """Write every document into a new index directory, then switch to it atomically."""
+        count = 0
+        with storage.write_lock(self.home, self.lock_timeout):
+            storage.remove_debris(self.home)
+            path = storage.new_dir(self.home)
+            ix = whoosh_index.create_in(path, self.schema)
+            chunk = []
+            for item in items:
+                chunk.append(item)
+                if len(chunk) >= batch:
+                    self._write(ix, chunk)
+                    count += len(chunk)
+                    if progress:
+                        progress(len(chunk))
+                    chunk = []
+            if chunk:
+                self._write(ix, chunk)
+                count += len(chunk)
+                if progress:
+                    progress(len(chunk))
+            storage.switch_to(self.home, path.name)
+            storage.remove_stale_dirs(self.home, keep=path.name)
+        return count
+
+    # ------------------------------------------------------------------ searching
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        started = time.perf_counter()
+        limit = self.queries.limits.time_limit
+        deadline = time.monotonic() + limit if limit else None
+        cache = self._view()
+        s = cache.searcher
+        parsed = self.queries.parse(request.q, s.reader(), request.syntax)
+        q = parsed.query
+        browse = isinstance(q, query.Every)
+        grouped = request.group_by == "document"
+        want = request.offset + request.limit
+        partial = False
+        if request.mode in ("semantic", "hybrid") and request.vector is not None:
+            matched, fused, partial = self._semantic_rank(cache, q, cache.allowed(request.filters), request,
+                                                          deadline)
+            total = len({cache.document_of[d] for d in matched}) if grouped else len(matched)
+            facets = {"tags": cache.facet_counts(matched)} if request.facets else {}
+            docnums = matched
+            page = fused[request.offset:want] if request.sort != "document" else None
+        else:
+            matches = cache.matches(q, request.filters, deadline)  # every match, scored, in one pass
+            key = (request.q, request.syntax, request.filters, grouped, request.facets)
+            total, facets = cache.remembered(key, lambda: (
+                cache.documents_count(matches.docnums) if grouped else len(matches),
+                {"tags": cache.facet_counts(matches.docnums)} if request.facets else {}))
+            docnums = matches.docnums
+            if browse or request.sort == "document":
+                page = None
+            elif grouped:
+                page = collect.top_documents(cache, matches, want)[request.offset:]
+            else:
+                page = matches.ranked(want)[request.offset:]
+        if page is None:  # reading order: by document, then ordinal
+            ordered = cache.reading_order(docnums)
+            if grouped:
+                ordered = _first_per_document(ordered, cache.document_of)
+            page = [(d, None) for d in ordered[request.offset:want]]
+        plan = match_plan(q, s.reader()) if request.highlight and not browse else MatchPlan()
+        hits = self._hit_records(request, s, page, plan)
+        took = (time.perf_counter() - started) * 1000
+        return SearchResponse(total=total, hits=hits, facets=facets, took_ms=round(took, 2),
+                              syntax=parsed.syntax, notice=parsed.notice, partial=partial)
+
+    def _hit_records(self, request, s, page, plan) -> list[dict]:
+        hits = []
+        for docnum, score in page:
+            fields = s.stored_fields(docnum)
+            record = passage_from_stored(fields)
+            record["score"] = round(score, 4) if score is not None else None
+            record["document_title"] = fields.get("title", "")
+            if request.highlight:
+                record["snippet"] = self.highlighter.snippet(record["text"], plan)
+            hits.append(record)
+        return hits
+
+    # ------------------------------------------------------------------ lookups
+
+    def get_passage(self, passage_id: str) -> dict | None:
+        return read_passage(self.searcher(), passage_id)
+
+    def get_document(self, document_id: str) -> dict | None:
+        return read_document(self.searcher(), document_id)
+
+    def passages_of(self, document_id: str) -> list[dict]:
+        return read_passages_of(self.searcher(), document_id)
+
+    def document_with_passages(self, document_id: str) -> dict | None:
+        s = self.searcher()   # one searcher: never the text of one version, passages of another
+        doc = read_document(s, document_id)
+        if doc is not None:
+            doc["passages"] = read_passages_of(s, document_id)
+        return doc
+
+    def passage_with_neighbours(self, passage_id: str) -> dict | None:
+        s = self.searcher()
+        passage = read_passage(s, passage_id)
+        if passage is not None:
+            ids = {p["ordinal"]: p["id"] for p in read_passages_of(s, passage["document_id"])}
+            passage["previous"] = ids.get(passage["ordinal"] - 1)
+            passage["next"] = ids.get(passage["ordinal"] + 1)
+        return passage
+
+    def _passage_counts(self, cache: collect.SearcherCache | None = None) -> dict[str, int]:
+        cache = cache or self._view()
+        counts = cache.values.get("passage_counts")
+        if counts is None:
+            counts = {}
+            for doc in cache.document_of.values():
+                counts[doc] = counts.get(doc, 0) + 1
+            cache.values["passage_counts"] = counts
+        return counts
+
+    def list_documents(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
+        cache = self._view()
+        s = cache.searcher
+        counts = self._passage_counts(cache)
+        docnums = list(s.docs_for_query(DOCUMENTS))
+        ids = sorted((s.stored_fields(n)["id"], n) for n in docnums)
+        page = ids[offset: None if limit is None else offset + limit]
+        out = []
+        for doc_id, n in page:
+            data = json.loads(s.stored_fields(n)["data"])
+            data.pop("text", None)
+            data["passages"] = counts.get(doc_id, 0)
+            out.append(data)
+        return len(ids), out
+
+    def iter_documents(self) -> Iterator[dict]:
+        s = self.searcher()
+        records = [json.loads(s.stored_fields(n)["data"]) for n in s.docs_for_query(DOCUMENTS)]
+        yield from sorted(records, key=lambda d: d["id"])
+
+    def iter_passages(self, filters: Filters = Filters()) -> Iterator[dict]:
+        cache = self._view()
+        s = cache.searcher
+        for docnum in cache.reading_order(cache.allowed(filters)):
+            fields = s.stored_fields(docnum)
+            record = passage_from_stored(fields)
+            record["document_title"] = fields.get("title", "")
+            yield record
+
+    def tag_counts(self) -> dict[str, int]:
+        cache = self._view()
+        return cache.facet_counts(cache.allowed(Filters()))
+
+    def similar(self, passage_id: str, limit: int = 10, filters: Filters = Filters(),
+                semantic: bool = False) -> list[dict] | None:
+        cache = self._view()
+        s = cache.searcher
+        docnum = s.document_number(id=passage_id)
+        if docnum is None or s.stored_fields(docnum).get("kind") != "p":
+            return None
+        fields = s.stored_fields(docnum)
+        text = " ".join([fields.get("title", ""), fields.get("section", ""), fields["text"]])
+        allowed = cache.allowed(filters) - {docnum}
+        if not allowed:   # Whoosh reads an empty filter as no filter at all
+            return []
+        nearest = self._similar_by_vector(cache, docnum, limit, allowed) if semantic else None
+        if nearest is not None:
+            return [{**passage_from_stored(s.stored_fields(d)), "score": round(score, 4),
+                     "document_title": s.stored_fields(d).get("title", "")} for d, score in nearest]
+        results = s.more_like(docnum, "content", text=text, top=limit, numterms=15, filter=allowed)
+        out = []
+        for hit in results:
+            record = passage_from_stored(hit.fields())
+            record["score"] = round(hit.score, 4)
+            record["document_title"] = hit.get("title", "")
+            out.append(record)
+        return out
+
+    def suggest(self, q: str, limit: int = 5) -> dict:
+        cache = self._view()
+        s = cache.searcher
+        reader = s.reader()
+        words = q.strip().lower().split()
+        out = {"completions": [], "did_you_mean": None}
+        if not words:
+            return out
+        last = words[-1]
+        if q[-1:].isspace() is False and last.isalnum():
+            candidates = []
+            for btext in reader.expand_prefix("spell", last):
+                word = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                candidates.append((reader.doc_frequency("spell", word), word))
+                if len(candidates) >= 2000:
+                    break
+            candidates.sort(key=lambda c: (-c[0], c[1]))
+            prefix = " ".join(words[:-1])
+            for _freq, word in candidates[:limit]:
+                text = f"{prefix} {word}".strip()
+                hits = self._hits(text, reader, cache)
+                if hits is not None:
+                    out["completions"].append({"text": text, "hits": hits})
+        corrector = s.corrector("spell")
+        corrected, changed = [], False
+        for w in words:
+            if reader.doc_frequency("spell", w) > 0 or not w.isalpha():
+                corrected.append(w)
+                continue
+            fixes = corrector.suggest(w, limit=1, maxdist=2)
+            if fixes:
+                corrected.append(fixes[0])
+                changed = True
+            else:
+                corrected.append(w)
+        if changed:
+            text = " ".join(corrected)
+            hits = self._hits(text, reader, cache)
+            if hits is not None:
+                out["did_you_mean"] = {"text": text, "hits": hits}
+        return out
+
+    def _hits(self, text: str, reader, cache: collect.SearcherCache | None = None) -> int | None:
+        """How many passages a search for these words would find (None: not a searchable text,
+        e.g. one with a NUL character; then nothing is suggested)."""
+        cache = cache or self._view()
+        try:
+            q = self.queries.build(text, reader, syntax="words")
+        except QueryError:
+            return None
+        return len(cache.docs(q) & cache.allowed(Filters()))
+
+    def stats(self) -> dict:
+        cache = self._view()
+        s = cache.searcher
+        return {
+            "documents": len(list(s.docs_for_query(DOCUMENTS))),
+            "passages": sum(self._passage_counts(cache).values()),
+            "tags": len(cache.facet_counts(cache.allowed(Filters()))),
+            "index_bytes": storage.dir_size(cache.values["dir"]),
+            "version": f"{cache.values['dir'].name}.{s.reader().generation()}",
+            **self._vector_stats(cache),
+        }
+
+
+def _first_per_document(docnums: list[int], document_of: dict[int, str]) -> list[int]:
+    seen, out = set(), []
+    for d in docnums:
+        if document_of[d] not in seen:
+            seen.add(document_of[d])
+            out.append(d)
+    return out

@@ -1,0 +1,70 @@
+"""How kb's records are laid out in Whoosh (fields in ``index.schema``): the stored fields of passages and
+documents to and from kb's dicts.
+
+One index holds both kinds of record: passages (``kind=p``, searchable: ``content`` is title +
+section + text, ``spell`` the same words unstemmed for suggestions) and the original documents
+(``kind=d``, stored only, for rebuild and export), so a document and all its passages land in
+one commit."""
+from __future__ import annotations
+
+import json
+
+from whoosh import query
+
+PASSAGE_FIELDS = ("id", "document_id", "ordinal", "section", "text", "start", "end",
+                  "tags", "keywords", "evidence")
+
+
+PASSAGES = query.Term("kind", "p")
+DOCUMENTS = query.Term("kind", "d")
+
+
+def read_passage(s, passage_id: str) -> dict | None:
+    fields = s.document(id=passage_id)
+    if not fields or fields.get("kind") != "p":
+        return None
+    record = passage_from_stored(fields)
+    record["document_title"] = fields.get("title", "")
+    return record
+
+
+def read_document(s, document_id: str) -> dict | None:
+    fields = s.document(id=document_id)
+    if not fields or fields.get("kind") != "d":
+        return None
+    return json.loads(fields["data"])
+
+
+def read_passages_of(s, document_id: str) -> list[dict]:
+    q = query.And([PASSAGES, query.Term("document_id", document_id)])
+    records = [passage_from_stored(s.stored_fields(n)) for n in sorted(s.docs_for_query(q))]
+    return sorted(records, key=lambda r: r["ordinal"])
+
+
+def document_record(doc: dict) -> dict:
+    return {"id": doc["id"], "kind": "d", "document_id": doc["id"], "title": doc.get("title", ""),
+            "data": json.dumps(doc, ensure_ascii=False)}
+
+
+def passage_record(doc: dict, p: dict) -> dict:
+    title, section, text = doc.get("title", ""), p.get("section", ""), p["text"]
+    return {
+        "id": p["id"], "kind": "p", "document_id": doc["id"], "ordinal": p["ordinal"],
+        "title": title, "section": section,
+        "content": f"{title}\n{section}\n{text}",
+        "spell": f"{title}\n{section}\n{text}",
+        "text": text, "tags": ",".join(p.get("tags", [])),
+        "keywords": list(p.get("keywords", [])), "evidence": list(p.get("evidence", [])),
+        "suggested": list(p.get("suggested_tags", [])), "start": p["start"], "end": p["end"],
+    }
+
+
+def passage_from_stored(fields: dict) -> dict:
+    record = {name: fields.get(name) for name in PASSAGE_FIELDS}
+    record["tags"] = [t for t in (fields.get("tags") or "").split(",") if t]
+    record["keywords"] = list(fields.get("keywords") or [])
+    record["evidence"] = list(fields.get("evidence") or [])
+    record["suggested_tags"] = list(fields.get("suggested") or [])
+    record["section"] = fields.get("section") or ""
+    record["words"] = len(record["text"].split())
+    return record

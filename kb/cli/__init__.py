@@ -1,0 +1,19 @@
+"""The ``kb`` command: the same core as the HTTP API, from a shell. Each family of commands has
+its module (``documents``: ingest, delete, rebuild; ``search``: search, export, show, tags, stats;
+``serve``; ``taxonomy``; ``cluster``); the options they share live in ``options``."""
+from __future__ import annotations
+
+import click
+
+from . import cluster, documents, search, serve, taxonomy
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kb")
+def main():
+    """kb: a searchable knowledge base of tagged passages."""
+
+
+for command in (documents.ingest, search.search, search.export, serve.serve, search.tags, search.stats,
+                search.show, documents.delete, documents.rebuild, cluster.cluster, taxonomy.taxonomy):
+    main.add_command(command)

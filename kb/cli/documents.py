@@ -1,0 +1,132 @@
+"""``kb ingest``, ``kb delete`` and ``kb rebuild``: the commands that write."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from index import IndexBusy
+
+from ..readers import ReadError, read_bytes
+from ..settings import Settings
+from ..split import SplitOptions
+from .options import (
+    CliError,
+    backend_options,
+    friendly_errors,
+    home_option,
+    lock_timeout_option,
+    open_kb,
+    setting_option,
+    taxonomy_option,
+)
+
+_DEFAULTS = Settings()
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--tag", "tags", multiple=True, help="Tag every passage of these documents.")
+@click.option("--title", help="Title of the document read from stdin (-).")
+@click.option("--id", "doc_id", help="Id of the document read from stdin (-).")
+@click.option("--target-words", type=click.IntRange(10, 2000), default=SplitOptions.target_words, show_default=True)
+@click.option("--min-words", type=click.IntRange(1, 2000), default=SplitOptions.min_words, show_default=True)
+@click.option("--max-words", type=click.IntRange(10, 5000), default=SplitOptions.max_words, show_default=True)
+@setting_option("--batch-size", setting="batch_documents", type=click.IntRange(1, 100_000),
+                help=f"Documents per commit (or {_DEFAULTS.batch_passages:,} passages, whichever comes first): "
+                     "a crash loses at most the batch being written.")
+@lock_timeout_option
+@click.option("--embed/--no-embed", default=None,
+              help="Embed passages for semantic search (default: when the semantic extra is installed "
+                   "and KB_SEMANTIC is not 0).")
+@home_option
+@taxonomy_option
+@backend_options
+@friendly_errors
+def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, embed):
+    """Ingest files and folders (.txt .md .html .pdf .jsonl); '-' reads one document from stdin."""
+    if not min_words <= target_words <= max_words:
+        raise CliError("need --min-words <= --target-words <= --max-words")
+    kb = open_kb(SplitOptions(target_words, min_words, max_words), semantic="on" if embed else None)
+    if embed is False:
+        kb.semantics.embed_on_ingest = False
+    kb.load_tagger()  # a bad taxonomy fails here, before any work
+
+    def items():
+        files = [p for p in paths if p != "-"]
+        if "-" in paths:
+            data = sys.stdin.buffer.read()
+            yield from _tagged_errors("<stdin>", read_bytes(data, "", title=title, doc_id=doc_id))
+        yield from kb.read_paths(files)
+
+    tty = sys.stderr.isatty()
+    committed = [0, 0]
+
+    def progress(report):
+        if not tty and report.documents == committed[0]:   # logs get a line per commit only
+            return
+        committed[:] = [report.documents, report.passages]
+        line = f"committed {report.documents} documents, {report.passages} passages"
+        if kb.semantics.embed_on_ingest:
+            line += f"; embedded {report.embedded} passages"
+        click.echo(f"\r{line}" if tty else line, nl=not tty, err=True)
+
+    try:
+        report = kb.ingest(items(), tags, progress=progress)
+    except IndexBusy as exc:  # say how far it got: what was committed stays
+        raise CliError(f"{exc}; stopped after committing {committed[0]} documents, "
+                       f"{committed[1]} passages") from None
+    if tty and report.documents:
+        click.echo("", err=True)
+    for source, warning in report.warnings:
+        click.echo(f"kb: warning: {source}: {warning}", err=True)
+    for source, reason in report.refused:
+        click.echo(f"kb: refused {source}: {reason}" if source else f"kb: refused: {reason}", err=True)
+    click.echo(f"ingested {report.documents} documents, {report.passages} passages")
+    for tag, count in report.tags.most_common():
+        click.echo(f"  {tag}: {count}")
+    if report.refused:
+        sys.exit(2)
+
+
+def _tagged_errors(source, items):
+    """Errors of one input named after it; a whole-input refusal is a refusal too (exit 2), not a crash."""
+    try:
+        for item in items:
+            yield ReadError(f"{source}: {item}") if isinstance(item, ReadError) else item
+    except ReadError as exc:
+        yield ReadError(f"{source}: {exc}")
+
+
+@click.command()
+@click.argument("document_id")
+@lock_timeout_option
+@home_option
+@backend_options
+@friendly_errors
+def delete(document_id):
+    """Remove a document and its passages."""
+    if not open_kb().delete(document_id):
+        raise CliError(f"no document with id '{document_id}'")
+    click.echo(f"deleted {document_id}")
+
+
+@click.command()
+@setting_option("--batch-size", setting="batch_documents", type=click.IntRange(1, 100_000),
+                help="Documents per commit into the new index.")
+@lock_timeout_option
+@home_option
+@taxonomy_option
+@backend_options
+@friendly_errors
+def rebuild():
+    """Re-split and re-tag every stored document (whoosh: into a new index, switched atomically;
+    sphinx: in place, each document atomically)."""
+    done = [0]
+
+    def progress(count):
+        done[0] += count
+        click.echo(f"committed {done[0]} documents (rebuild)", err=True)
+
+    count = open_kb().rebuild(progress)
+    click.echo(f"rebuilt {count} documents")

@@ -1,0 +1,116 @@
+"""``kb search``, ``kb export``, ``kb show``, ``kb tags`` and ``kb stats``: reading from a shell,
+rendered by kb.output like the HTTP API's answers."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from index import Filters, SearchRequest
+
+from ..output import write_hits
+from ..settings import SEARCH_MODES
+from .options import (
+    CliError,
+    backend_options,
+    filter_options,
+    friendly_errors,
+    home_option,
+    open_kb,
+    output_options,
+    taxonomy_option,
+    wants_color,
+)
+
+
+@click.command()
+@click.argument("query", nargs=-1)
+@filter_options
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@click.option("--group-by", type=click.Choice(["document"]), default=None)
+@click.option("--syntax", type=click.Choice(["auto", "query", "words"]), default="query", show_default=True,
+              help="query: query syntax (invalid is an error); words: plain words; auto: query if valid.")
+@click.option("--mode", type=click.Choice(SEARCH_MODES), default=None,
+              help="lexical (BM25), semantic (embeddings) or hybrid (both fused); default KB_SEARCH_MODE or lexical.")
+@click.option("--fusion", type=click.Choice(["rrf", "normalized"]), default=None, help="How hybrid fuses.")
+@output_options
+@home_option
+@backend_options
+@friendly_errors
+def search(query, tags, any_tags, not_tags, documents, limit, offset, group_by, syntax, mode, fusion, output,
+           color):
+    """Search passages: words, "phrases", AND/OR/NOT, prefix*, tags:... (--text by default)."""
+    kb = open_kb()
+    request = SearchRequest(q=" ".join(query), limit=limit, offset=offset, group_by=group_by,
+                            filters=Filters(tags, any_tags, not_tags, documents), syntax=syntax, mode=mode,
+                            fusion=fusion)
+    response = kb.search(request)
+    if response.notice:
+        click.echo(f"kb: note: {response.notice}", err=True)
+    write_hits(response.hits, output or "text", sys.stdout, total=response.total, query=request.q,
+               facets=response.facets, color=wants_color(color))
+    if response.partial:
+        click.echo("kb: warning: a shard did not answer: these results are partial", err=True)
+
+
+@click.command()
+@filter_options
+@output_options
+@click.option("--documents", "whole_documents", is_flag=True,
+              help="Every stored document whole, as JSON Lines that `kb ingest FILE.jsonl` reads back.")
+@home_option
+@backend_options
+@friendly_errors
+def export(tags, any_tags, not_tags, documents, output, color, whole_documents):
+    """Every passage (JSON Lines by default): id, document_id, ordinal, section, start, end, text, tags."""
+    kb = open_kb()
+    if whole_documents:
+        if tags or any_tags or not_tags or documents or output not in (None, "nl"):
+            raise CliError("--documents writes every document as JSON Lines: no filters or other formats")
+        for doc in kb.export_documents():
+            click.echo(json.dumps(doc, ensure_ascii=False))
+        return
+    write_hits(kb.export(Filters(tags, any_tags, not_tags, documents)), output or "nl", sys.stdout,
+               color=wants_color(color), key="passages")
+
+
+@click.command()
+@click.argument("item_id")
+@home_option
+@backend_options
+@friendly_errors
+def show(item_id):
+    """Show a passage (DOC:N, with tag evidence) or a document (DOC) as JSON."""
+    kb = open_kb()
+    item = kb.get_passage(item_id) if ":" in item_id else kb.get_document(item_id)
+    if item is None:
+        raise CliError(f"no passage or document with id '{item_id}'")
+    click.echo(json.dumps(item, indent=2, ensure_ascii=False))
+
+
+@click.command()
+@home_option
+@taxonomy_option
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@backend_options
+@friendly_errors
+def tags(as_json):
+    """Every tag with its passage count."""
+    items = open_kb().tags()
+    if as_json:
+        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        return
+    for t in items:
+        click.echo(f"{t['count']:6d}  {t['tag']:<28} {t['label']}")
+
+
+@click.command()
+@home_option
+@taxonomy_option
+@backend_options
+@friendly_errors
+def stats():
+    """Counts, index size and versions (JSON)."""
+    click.echo(json.dumps(open_kb().stats(), indent=2))

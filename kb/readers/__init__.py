@@ -1,0 +1,155 @@
+"""Reading files and uploads into Documents: one module per format (``text``, ``markdown``, ``html``,
+``pdf``, ``jsonl``), each naming its ``EXTENSIONS`` and ``CONTENT_TYPES``; the registry below lists them.
+
+A reader is a function ``(data: bytes, name: str) -> Iterator[ReadResult | ReadError]``. It *raises*
+ReadError for a whole-file problem (binary, empty, undecodable, corrupt) and *yields* a ReadError for a
+bad record inside a multi-document file (a .jsonl line), so the good records still land.
+
+``ReadResult.sections`` lists ``(offset, section path)`` pairs for formats with real structure (Markdown,
+HTML): ``offset`` is the first character *after* the heading line in ``document.text`` (the heading line
+itself is kept in the text and ends at ``offset - 1``); the text from there up to the next heading line
+belongs to that section. Plain text and PDF give ``None``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from kb.models import Document
+
+from . import html, jsonl, markdown, pdf, text
+from .base import TITLE_MAX, Reader, ReadError, ReadResult, clean_id
+
+__all__ = ["ReadError", "ReadResult", "SUPPORTED_EXTENSIONS", "TITLE_MAX", "iter_paths", "read_path", "read_bytes",
+           "read_jsonl", "reader_for", "register"]
+
+STREAM_BYTES = 64 << 20   # files larger than this are read line by line where the format allows
+_BY_EXTENSION: dict[str, Reader] = {}
+_BY_CONTENT_TYPE: dict[str, Reader] = {}
+SUPPORTED_EXTENSIONS: set[str] = set()  # lower-case, with the dot
+read_jsonl = jsonl.read_jsonl
+_STREAMS: dict[Reader, Callable[[Path, str], Iterator[ReadResult | ReadError]]] = {read_jsonl: jsonl.stream_jsonl}
+
+
+def register(*extensions: str, content_types: Iterable[str] = ()) -> Callable[[Reader], Reader]:
+    """Add a reader: ``@register(".txt", content_types=["text/plain"])`` on a reader function."""
+
+    def decorate(func: Reader) -> Reader:
+        for ext in extensions:
+            ext = ext.lower() if ext.startswith(".") else "." + ext.lower()
+            _BY_EXTENSION[ext] = func
+            SUPPORTED_EXTENSIONS.add(ext)
+        for ctype in content_types:
+            _BY_CONTENT_TYPE[ctype.lower()] = func
+        return func
+
+    return decorate
+
+
+register(*text.EXTENSIONS, content_types=text.CONTENT_TYPES)(text.read_text)
+register(*markdown.EXTENSIONS, content_types=markdown.CONTENT_TYPES)(markdown.read_markdown)
+register(*html.EXTENSIONS, content_types=html.CONTENT_TYPES)(html.read_html)
+register(*pdf.EXTENSIONS, content_types=pdf.CONTENT_TYPES)(pdf.read_pdf)
+register(*jsonl.EXTENSIONS, content_types=jsonl.CONTENT_TYPES)(read_jsonl)
+
+
+def _extension(filename: str) -> str:
+    return os.path.splitext(os.path.basename(filename or ""))[1].lower()
+
+
+def reader_for(filename: str = "", content_type: str = "") -> Reader | None:
+    """The reader for a file name's extension, else for a content type (parameters ignored), else None."""
+    reader = _BY_EXTENSION.get(_extension(filename))
+    if reader is None and content_type:
+        reader = _BY_CONTENT_TYPE.get(content_type.split(";")[0].strip().lower())
+    return reader
+
+
+def iter_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files as given (whatever their name); folders recursively, sorted, skipping hidden files and folders
+    and keeping only files with a supported extension. Symlinked folders are not followed."""
+    for given in paths:
+        path = Path(given)
+        yield from _walk(path) if path.is_dir() else (path,)
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            if not entry.is_symlink():
+                yield from _walk(entry)
+        elif entry.is_file() and entry.suffix.lower() in SUPPORTED_EXTENSIONS:
+            yield entry
+
+
+def read_path(path: str | Path) -> Iterator[ReadResult | ReadError]:
+    """Read one file. Raises ReadError (on first iteration) for a whole-file problem; yields a ReadError for
+    each bad record of a multi-document file."""
+    path = Path(path)
+    name = str(path)
+    reader = reader_for(name)
+    if not path.exists():
+        raise ReadError("no such file", path=name)
+    if path.is_dir():
+        raise ReadError("is a directory", path=name)
+    if not path.is_file():   # a FIFO, socket or device would block or never end
+        raise ReadError("not a regular file", path=name)
+    if reader is None:
+        raise ReadError(f"unsupported file type {path.suffix.lower() or '(no extension)'!r}", path=name)
+    stream = _STREAMS.get(reader)   # a reader that can go line by line (JSON Lines)
+    try:
+        if stream is not None and path.stat().st_size > STREAM_BYTES:
+            yield from _run(lambda _data, label: stream(path, label), b"", name)
+            return
+        data = path.read_bytes()
+    except PermissionError:
+        raise ReadError("permission denied", path=name) from None
+    except OSError as exc:
+        raise ReadError(f"cannot read file: {exc.strerror or exc}", path=name) from None
+    yield from _run(reader, data, name)
+
+
+def read_bytes(data: bytes, filename: str = "", content_type: str = "", title: str | None = None,
+               doc_id: str | None = None) -> Iterator[ReadResult | ReadError]:
+    """Read an upload or stdin: reader by file name extension, else content type, else sniffed. ``title`` and
+    ``doc_id`` override the detected ones (single-document formats only)."""
+    reader = reader_for(filename, content_type) or _sniff(data)
+    for item in _run(reader, data, filename):
+        if isinstance(item, ReadResult) and reader is not read_jsonl:
+            doc = item.document
+            if title and title.strip():
+                derived = doc.id == Document.make_id(doc.title, doc.text)  # id came from the old title
+                doc.title = " ".join(title.split())[:TITLE_MAX]
+                if derived:
+                    doc.id = Document.make_id(doc.title, doc.text)
+            if doc_id not in (None, ""):
+                doc.id = clean_id(doc_id, doc.title, doc.text)
+        yield item
+
+
+def _sniff(data: bytes) -> Reader:
+    if b"%PDF-" in data[:1024]:
+        return pdf.read_pdf
+    head = data[:2048].lower()
+    return html.read_html if b"<html" in head or b"<!doctype html" in head else text.read_text
+
+
+def _run(reader: Reader, data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
+    try:
+        for item in reader(data, name):
+            if isinstance(item, ReadResult) and not item.document.source:
+                item.document.source = name
+            yield item
+    except ReadError as exc:
+        if exc.path is None and name:
+            exc.path = name
+        raise
+    except RecursionError:
+        raise ReadError("file too deeply nested to read", path=name or None) from None

@@ -1,0 +1,120 @@
+"""JSON Lines: one document per line (``{"id"?, "title"?, "text", "tags"?, "metadata"?,
+"source"?, "sections"?}``, or ``_id`` as in BEIR collections). A bad line is reported with its
+number and the good lines still land. Files over ``readers.STREAM_BYTES`` are read line by line
+(a million-line file is never held in memory), as UTF-8, which JSON text is (RFC 8259)."""
+from __future__ import annotations
+
+import codecs
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+from kb.models import Document
+
+from .base import TITLE_MAX, ReadError, ReadResult, clean_id, clean_tags, decode_text, json_safe, make_title
+
+EXTENSIONS = (".jsonl", ".ndjson")
+CONTENT_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines",
+                 "application/jsonlines")
+
+
+def read_jsonl(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
+    text, warnings = decode_text(data)
+    label = name or "jsonl"
+    for lineno, line in enumerate(_lines(text), 1):
+        if not line.strip():
+            continue
+        try:
+            result = _jsonl_record(line, f"{label}#{lineno}")
+        except ReadError as exc:
+            yield ReadError(f"{label}:{lineno}: {exc}", path=name or None, line=lineno)
+            continue
+        result.warnings, warnings = warnings, []  # an encoding warning once, on the first document
+        result.line = lineno
+        yield result
+
+
+def _lines(text: str) -> Iterator[str]:
+    """``text.split("\\n")``, one line at a time: a million-line file is not held twice."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
+
+
+def _jsonl_record(line: str, default_source: str) -> ReadResult:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ReadError(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:
+        raise ReadError(f"invalid JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise ReadError(f"expected a JSON object, got {type(obj).__name__}")
+    text = obj.get("text")
+    if text is None:
+        raise ReadError("missing 'text'")
+    if not isinstance(text, str) or not text.strip():
+        raise ReadError("'text' must be a non-empty string")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    title = obj.get("title")
+    title = " ".join(str(title).split())[:TITLE_MAX] if isinstance(title, (str, int, float)) and str(title).strip() \
+        else make_title(text)
+    given = obj.get("id", obj.get("_id"))
+    if isinstance(given, bool) or not isinstance(given, (str, int, float, type(None))):
+        raise ReadError("'id' must be a string or a number")
+    tags = obj.get("tags")
+    if tags is not None and not isinstance(tags, (list, str)):
+        raise ReadError("'tags' must be a list of strings")
+    metadata = obj.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise ReadError("'metadata' must be an object")
+    source = obj.get("source")
+    ingested_at = obj.get("ingested_at")
+    doc = Document(id=clean_id(given, title, text), title=title, text=text,
+                   source=str(source) if source not in (None, "") else default_source,
+                   tags=clean_tags(tags), metadata=json_safe(metadata),
+                   ingested_at=ingested_at if isinstance(ingested_at, str) else "")
+    return ReadResult(doc, _jsonl_sections(obj.get("sections"), len(text)), [])
+
+
+def _jsonl_sections(value: Any, length: int) -> list[tuple[int, str]] | None:
+    """``sections`` as `kb export --documents` writes them: ``[[offset, "Heading > Sub"], ...]``."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(
+            isinstance(s, list) and len(s) == 2 and type(s[0]) is int and 0 <= s[0] <= length
+            and isinstance(s[1], str) for s in value):
+        raise ReadError("'sections' must be a list of [offset, section path] pairs")
+    return [(offset, path) for offset, path in value]
+
+
+def stream_jsonl(path: Path, name: str) -> Iterator[ReadResult | ReadError]:
+    """``read_jsonl`` for a big file, a line at a time. A file with a UTF-16/32 byte order mark is
+    read whole as before; a line that is not UTF-8 is refused on its own."""
+    label = name or "jsonl"
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):   # UTF-32 BOMs start alike
+            f.seek(0)
+            yield from read_jsonl(f.read(), name)
+            return
+        f.seek(len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0)
+        for lineno, raw in enumerate(f, 1):
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+                result = _jsonl_record(line, f"{label}#{lineno}")
+            except UnicodeDecodeError:
+                yield ReadError(f"{label}:{lineno}: not UTF-8 text", path=name or None, line=lineno)
+                continue
+            except ReadError as exc:
+                yield ReadError(f"{label}:{lineno}: {exc}", path=name or None, line=lineno)
+                continue
+            result.line = lineno
+            yield result

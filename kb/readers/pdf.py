@@ -1,0 +1,143 @@
+"""PDF reader: the text of every page with pypdf, page breaks repaired, running headers/footers dropped."""
+from __future__ import annotations
+
+import io
+import logging
+import re
+import warnings as _warnings
+from collections import Counter
+from typing import Iterator
+
+from kb.models import Document
+
+from .base import TITLE_MAX, ReadError, ReadResult, make_title, stem_id
+
+EXTENSIONS = (".pdf",)
+CONTENT_TYPES = ("application/pdf", "application/x-pdf")
+
+EDGE_LINES = 2  # how many lines at the top and at the bottom of a page may be running headers/footers
+_ROMAN = r"(?=[ivxlcdm])m{0,3}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
+_PAGE_NUMBER = re.compile(rf"^[-–—\s]*(?:page|p\.|seite|pág\.?)?\s*(?:\d{{1,4}}|{_ROMAN})"
+                          rf"(?:\s*(?:/|of|von|de)\s*\d{{1,4}})?[-–—\s]*$", re.I)
+_HYPHEN_BREAK = re.compile(r"(\w)-\n(?=[a-zà-ÿ])")
+_TERMINAL = re.compile(r"""[.!?:;)\]"'”’»…]\s*$""")
+_BAD_TITLES = re.compile(r"^(untitled|title|document\d*|microsoft word\b.*|.*\.(docx?|pdf|rtf|odt|tex|indd))$", re.I)
+
+
+def _open(data: bytes):
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+    except Exception as exc:
+        raise ReadError(f"not a readable PDF ({type(exc).__name__}: {exc})") from None
+    if reader.is_encrypted:
+        try:
+            ok = reader.decrypt("")
+        except Exception:
+            ok = 0
+        if not ok:
+            raise ReadError("encrypted PDF (password required)")
+    return reader
+
+
+def _page_texts(reader) -> list[str]:
+    pages = []
+    for page in reader.pages:
+        try:
+            text = page.extract_text() or ""
+        except Exception:
+            text = ""
+        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+        pages.append("\n".join(" ".join(line.split()) for line in text.split("\n")))
+    return pages
+
+
+def _key(line: str) -> str:
+    return re.sub(r"\d+", "#", line.lower())
+
+
+def drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
+    """Drop bare page numbers at the page edges, and lines that open or close most pages (digits ignored,
+    so "Report 2024 · page 3" repeats)."""
+    pages = [[line for line in lines if line] for lines in pages]
+    texty = [lines for lines in pages if lines]
+    top, bottom = Counter(), Counter()
+    for lines in texty:
+        top.update({_key(line) for line in lines[:EDGE_LINES]})
+        bottom.update({_key(line) for line in lines[-EDGE_LINES:]})
+    need = max(2, (len(texty) * 3 + 4) // 5)  # at least 60% of the pages with text, and at least two
+    running = {k for k in top | bottom if top[k] >= need or bottom[k] >= need}
+    out = []
+    for lines in pages:
+        keep = []
+        for i, line in enumerate(lines):
+            edge = i < EDGE_LINES or i >= len(lines) - EDGE_LINES
+            if edge and (_PAGE_NUMBER.match(line) or _key(line) in running):
+                continue
+            keep.append(line)
+        out.append(keep)
+    return out
+
+
+def join_pages(pages: list[list[str]]) -> str:
+    """Pages joined by a blank line, unless a page ends mid-sentence: then the next page's first paragraph
+    continues it on the next line (and a word hyphenated across the break is rejoined)."""
+    text = ""
+    for lines in pages:
+        page = "\n".join(lines).strip()
+        if not page:
+            continue
+        if not text:
+            text = page
+        elif text.endswith("-") and re.match(r"[a-zà-ÿ]", page) and re.search(r"\w-$", text):
+            text = text[:-1] + page
+        elif not _TERMINAL.search(text) or re.match(r"[a-zà-ÿ]", page):
+            text += "\n" + page
+        else:
+            text += "\n\n" + page
+    return _HYPHEN_BREAK.sub(r"\1", text)
+
+
+def _meta_str(meta, key: str) -> str:
+    try:
+        value = meta.get(key) if meta is not None else None
+        return " ".join(str(value).split()) if value else ""
+    except Exception:
+        return ""
+
+
+def read_pdf(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
+    if not data.strip():
+        raise ReadError("empty file")
+    if b"%PDF-" not in data[:1024]:
+        raise ReadError("not a PDF file (no %PDF header)")
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)  # pypdf logs every oddity of real-world files; we report our own reasons
+    try:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")
+            reader = _open(data)
+            try:
+                n_pages = len(reader.pages)
+                pages = _page_texts(reader)
+                meta = reader.metadata
+            except ReadError:
+                raise
+            except Exception as exc:
+                raise ReadError(f"not a readable PDF ({type(exc).__name__}: {exc})") from None
+    finally:
+        logger.setLevel(level)
+    text = join_pages(drop_running_lines([p.split("\n") for p in pages]))
+    if not text.strip():
+        raise ReadError("PDF has no extractable text (scanned or image-only?)")
+    meta_title = _meta_str(meta, "/Title")
+    title = meta_title if meta_title and not _BAD_TITLES.match(meta_title) else make_title(text)
+    metadata: dict = {"pages": n_pages}
+    author = _meta_str(meta, "/Author")
+    if author:
+        metadata["author"] = author
+    doc = Document(id=stem_id(name, title, text), title=title[:TITLE_MAX], text=text, source=name,
+                   metadata=metadata)
+    yield ReadResult(doc, None, [])

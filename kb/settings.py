@@ -1,0 +1,197 @@
+"""Every setting of kb, read in one place: its environment variable, type, default and meaning.
+
+``Settings.from_env()`` reads the environment once; the ``kb`` command, ``kb serve``,
+``create_app()`` and ``KnowledgeBase`` all take the resulting object, and a command-line option
+overrides the variable of the same setting (``--home`` and ``KB_HOME``). The README's settings
+table is this list (a test keeps the two equal).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+SEARCH_MODES = ("lexical", "semantic", "hybrid")
+BACKENDS = ("whoosh", "sphinx")
+
+
+class SettingsError(ValueError):
+    """A setting whose value cannot be read; the message names the variable."""
+
+
+def parse_size(value: str | int) -> int:
+    """'25MB' → 26214400; '500k', '1GB', plain bytes (binary units). ValueError when unreadable."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*", str(value), re.I)
+    if not match:
+        raise ValueError(f"cannot read the size '{value}' (say 25MB, 500KB or a number of bytes)")
+    size = int(float(match.group(1)) * {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[match.group(2).lower()])
+    if size < 1024:
+        raise ValueError(f"the size '{value}' is too small (at least 1KB)")
+    return size
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _number(value: str, kind: type, expected: str):
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(expected) from None
+
+
+def _seconds(value: str) -> float:
+    seconds = _number(value, float, "expected seconds from 0 to 3600")
+    if not 0 <= seconds <= 3600:
+        raise ValueError("expected seconds from 0 to 3600")
+    return seconds
+
+
+def _count(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        number = _number(value, int, f"expected a whole number from {low:,} to {high:,}")
+        if not low <= number <= high:
+            raise ValueError(f"expected a whole number from {low:,} to {high:,}")
+        return number
+    return parse
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        value = value.strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return value
+    return parse
+
+
+def _switch(value: str) -> str:
+    value = value.strip().lower()
+    for name, spellings in (("on", ("1", "on", "true", "yes")), ("off", ("0", "off", "false", "no")),
+                            ("auto", ("auto", ""))):
+        if value in spellings:
+            return name
+    raise ValueError("expected auto, 1 or 0")
+
+
+def _text(value: str) -> str | None:
+    return value.strip() or None
+
+
+def _setting(env: str, default: Any, parse: Callable[[str], Any], help: str, shown: str | None = None) -> Any:
+    """A field of ``Settings``: ``env`` is its variable, ``shown`` its default as documented."""
+    return field(default=default, metadata={"env": env, "parse": parse, "help": help,
+                                            "shown": shown if shown is not None else str(default)})
+
+
+@dataclass(frozen=True)
+class Settings:
+    # where the knowledge base lives and what it is made of
+    home: Path = _setting("KB_HOME", Path("kb-data"), Path, "Where the knowledge base lives.", "./kb-data")
+    taxonomy: Path | None = _setting(
+        "KB_TAXONOMY", None, Path, "The taxonomy YAML that tags passages.", "the bundled science-diplomacy.yaml")
+    backend: str = _setting("KB_BACKEND", "whoosh", _choice(*BACKENDS),
+                            "Search engine: whoosh (embedded) or sphinx (a SphinxQL cluster).")
+    sphinx_nodes: str | None = _setting(
+        "KB_SPHINX_NODES", None, _text, "The sphinx backend's SphinxQL nodes: shards by ',', mirrors by '|'.", "")
+    cluster_dir: Path = _setting("KB_CLUSTER_DIR", Path("kb-cluster"), Path,
+                                 "Where `kb cluster` keeps its searchd nodes.", "./kb-cluster")
+    # writing
+    lock_timeout: float = _setting("KB_LOCK_TIMEOUT", 10.0, _seconds,
+                                   "Seconds a kb command waits for another writer to finish.", "10")
+    http_lock_timeout: float = _setting(
+        "KB_HTTP_LOCK_TIMEOUT", 5.0, _seconds,
+        "Seconds an HTTP write waits for another writer, then a 503 with Retry-After (`kb serve --lock-timeout`).", "5")
+    batch_documents: int = _setting("KB_BATCH_DOCUMENTS", 5000, _count(1, 100_000),
+                                    "Documents per commit of a bulk ingest (`kb ingest --batch-size`).", "5000")
+    batch_passages: int = _setting("KB_BATCH_PASSAGES", 5000, _count(1, 1_000_000),
+                                   "...or passages per commit, whichever comes first.", "5000")
+    ingest_workers: int | None = _setting(
+        "KB_INGEST_WORKERS", None, _count(0, 64),
+        "Processes that split and tag while `kb ingest` writes (0: in-process).", "one per core")
+    # searching
+    query_time_limit: float = _setting(
+        "KB_QUERY_TIME_LIMIT", 5.0, _seconds,
+        "Seconds a search may take: past it a 503, or the hits ranked so far with partial: true (0: none).", "5")
+    max_expansions: int = _setting("KB_MAX_EXPANSIONS", 500, _count(1, 1_000_000),
+                                   "Index words a prefix*, wild*card or fuzzy~ term may stand for.", "500")
+    semantic: str = _setting("KB_SEMANTIC", "auto", _switch,
+                             "Embeddings: auto (when the semantic extra is installed), 1 (required) or 0 (off).")
+    search_mode: str = _setting("KB_SEARCH_MODE", "lexical", _choice(*SEARCH_MODES),
+                                "The default search mode: lexical, semantic or hybrid.")
+    # serving (kb serve, create_app)
+    host: str = _setting("HOST", "127.0.0.1", str, "The address `kb serve` listens on.")
+    port: int = _setting("PORT", 5000, _count(0, 65535), "The port `kb serve` listens on.")
+    http_workers: int | None = _setting("KB_HTTP_WORKERS", None, _count(1, 64),
+                                        "gunicorn worker processes of `kb serve`.", "one per core, 2 to 8")
+    api_token: str | None = _setting("KB_API_TOKEN", None, _text,
+                                     "Bearer token every write needs (`kb serve --token-file`).", "none")
+    read_token: str | None = _setting("KB_READ_TOKEN", None, _text,
+                                      "Bearer token every read needs too (`kb serve --read-token-file`).", "none")
+    max_body: int = _setting("KB_MAX_BODY", 25 * 1024 ** 2, parse_size,
+                             "Largest request body (25MB, 500KB, bytes); larger is a 413.", "25MB")
+    cors_origins: str = _setting("KB_CORS_ORIGINS", "*", str,
+                                 "Origins whose pages may read the API: * or a comma-separated list.")
+    model_wait: float = _setting("KB_MODEL_WAIT", 20.0, _seconds,
+                                 "Seconds a semantic query waits for the model to load before a 503.", "20")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from the environment (``os.environ`` by default), then ``overrides`` (a
+        None override leaves the setting as the environment has it). Raises SettingsError."""
+        env = os.environ if env is None else env
+        values = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw is not None and raw.strip() != "":
+                values[f.name] = _parse(f, raw)
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        return cls(**values)
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any], base: Settings | None = None) -> Settings:
+        """``base`` changed by the ``KB_*`` keys of a config mapping (a Flask test config):
+        strings are parsed as the environment's are, other values taken as they are."""
+        changes = {}
+        for f in dataclasses.fields(cls):
+            if f.metadata["env"] in config:
+                value = config[f.metadata["env"]]
+                changes[f.name] = _parse(f, value) if isinstance(value, str) and value.strip() else value
+        return dataclasses.replace(base or cls.from_env(), **changes)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with these settings changed (None leaves one as it is)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def ingest_worker_count(self) -> int:
+        """Worker processes for a bulk ingest: one per core by default. The main process writes the
+        index while they prepare; when it waits for them, they have every core (measured on 2
+        cores, SciFact: 31 s with two workers, 42 s with one)."""
+        return max(1, cores()) if self.ingest_workers is None else self.ingest_workers
+
+    @property
+    def http_worker_count(self) -> int:
+        """One per core (searching is CPU-bound), at least 2 (one busy worker does not stall the
+        rest), at most 8 (each holds its own caches)."""
+        return max(2, min(8, cores())) if self.http_workers is None else self.http_workers
+
+
+def _parse(f: dataclasses.Field, raw: str) -> Any:
+    try:
+        return f.metadata["parse"](raw)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{f.metadata['env']}={raw.strip()[:80]}: {exc}") from None
+
+
+def documented() -> list[dict]:
+    """Every setting as the README lists it: variable, default, meaning."""
+    return [{"env": f.metadata["env"], "name": f.name, "default": f.metadata["shown"], "help": f.metadata["help"]}
+            for f in dataclasses.fields(Settings)]
