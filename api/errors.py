@@ -7,7 +7,7 @@ from flask_smorest import Api
 from flask_smorest import abort as smorest_abort
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from index.base import BackendUnavailable, Conflict, IndexBusy, QueryError, QueryTimeout, Unsupported
+from index import BackendUnavailable, Conflict, IndexBusy, QueryError, QueryTimeout, Unsupported
 from kb.core import InvalidDocument
 from kb.embedding import ModelLoading, SemanticUnavailable
 

@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from markupsafe import Markup
 
-from index.base import Filters, QueryError, SearchRequest
+from index import Filters, QueryError, SearchRequest
 
 from .kbstore import get_kb
 from .openapi import errors
@@ -52,6 +52,28 @@ def _html(body: str, status: int = 200):
     return response
 
 
+def _links(q: str, tags: list[str], mode: str, offset: int, total: int, facets: dict[str, int],
+           hits: list[dict]) -> dict:
+    """Every link the search page shows, computed here so the template only prints them: the tag
+    facets (selected first, each with the URL that ticks or unticks it), the all/any switch and
+    the pages before and after."""
+    selected = set(tags)
+
+    def toggle(tag: str) -> str:
+        chosen = [t for t in tags if t != tag] if tag in selected else tags + [tag]
+        return page_url(q=q, tag=chosen, mode=mode)
+
+    counts = {**{tag: 0 for tag in tags}, **facets}
+    ordered = sorted(counts.items(), key=lambda tn: (tn[0] not in selected, -tn[1], tn[0]))
+    shown = {tag for hit in hits for tag in hit["tags"]} | set(counts)
+    return {"selected": selected, "facets": [(tag, count, toggle(tag)) for tag, count in ordered],
+            "toggle_url": {tag: toggle(tag) for tag in shown},
+            "mode_urls": {m: page_url(q=q, tag=tags, mode=m) for m in ("all", "any")},
+            "next_url": page_url(q=q, tag=tags, mode=mode, offset=offset + PAGE_SIZE)
+            if offset + PAGE_SIZE < total else None,
+            "prev_url": page_url(q=q, tag=tags, mode=mode, offset=max(0, offset - PAGE_SIZE)) if offset else None}
+
+
 @blp.route("/")
 class SearchPage(MethodView):
     @blp.doc(parameters=PAGE_PARAMETERS, responses=HTML)
@@ -70,39 +92,18 @@ class SearchPage(MethodView):
         facets = {t: topic["count"] for t, topic in topics.items() if topic["count"]}
         if q or tags:
             filters = Filters(tags=tuple(tags)) if mode == "all" else Filters(any_tags=tuple(tags))
-            try:
-                response = kb.search(SearchRequest(q=q, filters=filters, limit=PAGE_SIZE, offset=offset))
+            try:   # one call: the hits with their neighbours, and (any) the facets before the tag filter
+                response = kb.search(SearchRequest(q=q, filters=filters, limit=PAGE_SIZE, offset=offset),
+                                     neighbours=True, facets_before_tag_filters=mode == "any")
             except QueryError as exc:
                 error = str(exc)
             else:
                 hits, total, notice = response.hits, response.total, response.notice
                 facets = response.facets.get("tags", {})
-                if mode == "any" and tags:  # any: the counts without the tag filter, so tags can be added
-                    facets = kb.search(SearchRequest(q=q, limit=1, highlight=False)).facets.get("tags", {}) \
-                        if q else {t: topic["count"] for t, topic in topics.items() if topic["count"]}
-                for hit in hits:
-                    context = kb.get_passage(hit["id"]) or {}
-                    hit["previous"], hit["next"] = context.get("previous"), context.get("next")
-        selected = set(tags)
-        facet_list = sorted(((t, n) for t, n in facets.items()), key=lambda tn: (tn[0] not in selected, -tn[1], tn[0]))
-        for tag in tags:
-            if tag not in facets:
-                facet_list.insert(0, (tag, 0))
-
-        def toggle(tag):
-            chosen = [t for t in tags if t != tag] if tag in selected else tags + [tag]
-            return page_url(q=q, tag=chosen, mode=mode)
-
-        stats = kb.stats() if not (q or tags) else {}
         body = render_template(
-            "search.html", stats=stats, q=q, tags=tags, mode=mode, hits=hits, total=total, offset=offset, error=error,
-            notice=notice,
-            facets=facet_list, topics=topics, selected=selected, toggle=toggle, page_size=PAGE_SIZE,
-            mode_url=lambda m: page_url(q=q, tag=tags, mode=m),
-            tag_url=lambda t: page_url(tag=[t]),
-            next_url=(page_url(q=q, tag=tags, mode=mode, offset=offset + PAGE_SIZE)
-                      if offset + PAGE_SIZE < total else None),
-            prev_url=page_url(q=q, tag=tags, mode=mode, offset=max(0, offset - PAGE_SIZE)) if offset else None)
+            "search.html", stats=kb.stats() if not (q or tags) else {}, q=q, tags=tags, mode=mode, hits=hits,
+            total=total, offset=offset, error=error, notice=notice, topics=topics,
+            **_links(q, tags, mode, offset, total, facets, hits))
         return _html(body)
 
 
@@ -119,5 +120,5 @@ class PassagePage(MethodView):
         following = kb.get_passage(passage["next"]) if passage.get("next") else None
         topics = {t["tag"]: t for t in kb.tags()}
         body = render_template("passage.html", passage=passage, previous=previous, following=following,
-                               topics=topics, tag_url=lambda t: page_url(tag=[t]))
+                               topics=topics, tag_urls={t: page_url(tag=[t]) for t in passage["tags"]})
         return _html(body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from index.base import Filters, SearchRequest
+from index import Filters, SearchRequest
 
 from . import examples
 from .formats import negotiate, stream

@@ -128,6 +128,17 @@ class SearchIndex(abc.ABC):
             passage["next"] = ids.get(passage["ordinal"] + 1)
         return passage
 
+    def neighbours(self, passages: list[dict]) -> dict[str, tuple[str | None, str | None]]:
+        """The ids of the passages before and after each of these (dicts with ``id``,
+        ``document_id`` and ``ordinal``), in one call (override: this default reads the passages
+        of every document involved)."""
+        ids: dict[str, dict[int, str]] = {}
+        for p in passages:
+            if p["document_id"] not in ids:
+                ids[p["document_id"]] = {q["ordinal"]: q["id"] for q in self.passages_of(p["document_id"])}
+        return {p["id"]: (ids[p["document_id"]].get(p["ordinal"] - 1), ids[p["document_id"]].get(p["ordinal"] + 1))
+                for p in passages}
+
     @abc.abstractmethod
     def list_documents(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
         """(total, documents without their text, each with a ``passages`` count)."""

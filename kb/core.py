@@ -1,6 +1,7 @@
 """The ``KnowledgeBase`` facade: the one core that the CLI and the HTTP API both call."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -149,10 +150,24 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------ reading
 
-    def search(self, request: SearchRequest) -> SearchResponse:
-        response = self.index.search(self.semantics.with_query_vector(request))
+    def search(self, request: SearchRequest, neighbours: bool = False,
+               facets_before_tag_filters: bool = False) -> SearchResponse:
+        """Ranked hits. ``neighbours``: each hit gets the ids of its ``previous`` and ``next``
+        passages. ``facets_before_tag_filters``: the tag facets count the query's matches before
+        the tag filters apply (what a reader ticking "any of these tags" wants to see)."""
+        request = self.semantics.with_query_vector(request)
+        response = self.index.search(request)
         for hit in response.hits:
             _with_document(hit)
+        if neighbours and response.hits:
+            found = self.index.neighbours(response.hits)
+            for hit in response.hits:
+                hit["previous"], hit["next"] = found.get(hit["id"], (None, None))
+        filters = request.filters
+        if facets_before_tag_filters and request.facets and (filters.tags or filters.any_tags or filters.not_tags):
+            wider = dataclasses.replace(request, filters=Filters(documents=filters.documents), limit=1, offset=0,
+                                        highlight=False)
+            response.facets = self.index.search(wider).facets
         return response
 
     def get_passage(self, passage_id: str) -> dict | None:

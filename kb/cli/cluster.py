@@ -18,7 +18,7 @@ def cluster():
     """A local development cluster of searchd processes (Sphinx) for KB_BACKEND=sphinx."""
 
 
-cluster_dir_option = setting_option("--dir", setting="cluster_dir", type=click.Path(file_okay=False),
+cluster_dir_option = setting_option("cluster_dir", type=click.Path(file_okay=False),
                                     help="Where the nodes' configs, data and logs live.")
 
 

@@ -32,7 +32,7 @@ _DEFAULTS = Settings()
 @click.option("--target-words", type=click.IntRange(10, 2000), default=SplitOptions.target_words, show_default=True)
 @click.option("--min-words", type=click.IntRange(1, 2000), default=SplitOptions.min_words, show_default=True)
 @click.option("--max-words", type=click.IntRange(10, 5000), default=SplitOptions.max_words, show_default=True)
-@setting_option("--batch-size", setting="batch_documents", type=click.IntRange(1, 100_000),
+@setting_option("batch_documents", type=click.IntRange(1, 100_000),
                 help=f"Documents per commit (or {_DEFAULTS.batch_passages:,} passages, whichever comes first): "
                      "a crash loses at most the batch being written.")
 @lock_timeout_option
@@ -112,7 +112,7 @@ def delete(document_id):
 
 
 @click.command()
-@setting_option("--batch-size", setting="batch_documents", type=click.IntRange(1, 100_000),
+@setting_option("batch_documents", type=click.IntRange(1, 100_000),
                 help="Documents per commit into the new index.")
 @lock_timeout_option
 @home_option

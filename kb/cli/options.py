@@ -60,9 +60,9 @@ def quiet_exit() -> None:
 
 # ---------------------------------------------------------------------- options that are settings
 
-def setting_option(*decls: str, setting: str, **kwargs):
-    """A click option that overrides one setting; its help names the variable and the default
-    (kb.settings reads the variable, so the option's own default is None)."""
+def setting_option(setting: str, **kwargs):
+    """The click option that overrides one setting (named in kb.settings); its help names the
+    variable and the default (kb.settings reads the variable, so the option's own default is None)."""
     meta = _FIELDS[setting].metadata
     help_text = kwargs.pop("help", meta["help"])
     kwargs["help"] = f"{help_text} [{meta['env']}; default: {meta['shown'] or 'none'}]"
@@ -73,19 +73,19 @@ def setting_option(*decls: str, setting: str, **kwargs):
             overrides = click.get_current_context().meta.setdefault(SETTINGS_KEY, {})
             overrides[setting] = values.pop(setting)
             return func(*args, **values)
-        return click.option(*decls, setting, default=None, **kwargs)(wrapper)
+        return click.option(meta["option"], setting, default=None, **kwargs)(wrapper)
     return decorate
 
 
-home_option = setting_option("--home", setting="home", type=click.Path(file_okay=False))
-taxonomy_option = setting_option("--taxonomy", setting="taxonomy", type=click.Path(dir_okay=False))
-lock_timeout_option = setting_option("--lock-timeout", setting="lock_timeout", type=click.FloatRange(0, 3600))
+home_option = setting_option("home", type=click.Path(file_okay=False))
+taxonomy_option = setting_option("taxonomy", type=click.Path(dir_okay=False))
+lock_timeout_option = setting_option("lock_timeout", type=click.FloatRange(0, 3600))
 
 
 def backend_options(func):
     """--backend and --sphinx-nodes: which engine holds the index."""
-    func = setting_option("--sphinx-nodes", setting="sphinx_nodes", metavar="NODES")(func)
-    return setting_option("--backend", setting="backend", type=click.Choice(BACKENDS))(func)
+    func = setting_option("sphinx_nodes", metavar="NODES")(func)
+    return setting_option("backend", type=click.Choice(BACKENDS))(func)
 
 
 def settings(**overrides) -> Settings:

@@ -30,18 +30,18 @@ class Size(click.ParamType):
 
 
 @click.command()
-@setting_option("--host", setting="host")
-@setting_option("--port", setting="port", type=click.IntRange(0, 65535))
-@setting_option("--workers", setting="http_workers", type=click.IntRange(1, 64))
+@setting_option("host")
+@setting_option("port", type=click.IntRange(0, 65535))
+@setting_option("http_workers", type=click.IntRange(1, 64))
 @click.option("--token-file", type=click.Path(dir_okay=False),
               help="File holding the bearer token every write needs (else KB_API_TOKEN).")
 @click.option("--read-token-file", type=click.Path(dir_okay=False),
               help="File holding a bearer token reads need too (else KB_READ_TOKEN; unset: reads are open).")
-@setting_option("--max-body", setting="max_body", type=Size())
-@setting_option("--cors-origins", setting="cors_origins")
-@setting_option("--lock-timeout", setting="http_lock_timeout", type=click.FloatRange(0, 3600))
-@setting_option("--query-time-limit", setting="query_time_limit", type=click.FloatRange(0, 3600))
-@setting_option("--max-expansions", setting="max_expansions", type=click.IntRange(1, 1_000_000))
+@setting_option("max_body", type=Size())
+@setting_option("cors_origins")
+@setting_option("http_lock_timeout", type=click.FloatRange(0, 3600))
+@setting_option("query_time_limit", type=click.FloatRange(0, 3600))
+@setting_option("max_expansions", type=click.IntRange(1, 1_000_000))
 @home_option
 @taxonomy_option
 @backend_options

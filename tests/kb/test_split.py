@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb import split as split_module
+from kb import sentences as sentence_module
 from kb.split import SplitOptions, clean_text, split_text
 
 SAMPLE = Path(__file__).resolve().parents[2] / "kb" / "data" / "science-diplomacy.txt"
@@ -129,27 +129,27 @@ def test_abbreviations_and_decimals_stay_inside_sentences():
 
 
 def test_fast_path_only_for_plain_paragraphs():
-    assert not split_module._needs_pysbd('It rained. Then it "stopped." Why? Because! In 2017. It was over.')
+    assert not sentence_module._needs_pysbd('It rained. Then it "stopped." Why? Because! In 2017. It was over.')
     for tricky in ["He met Dr. Smith.", "In the U.S. it is.", "It is 3.5 m.", "Wait... What?", "J. Smith went.",
                    "Birds, e.g. geese.", '"Why?" she asked.', "He left. and then", "Yes (it does.) No."]:
-        assert split_module._needs_pysbd(tricky), tricky
+        assert sentence_module._needs_pysbd(tricky), tricky
 
 
 def test_decimal_numbers_keep_the_fast_path_and_pysbds_answer():
     text = "The dose was 1.8 mg in 12.5% of cases. Scores rose by 0.05 points! Was 3.14 right? It was."
-    assert not split_module._needs_pysbd(text)
-    fast = split_module._sentences(text, 0, len(text), use_pysbd=False)
-    assert fast == split_module._sentences(text, 0, len(text), use_pysbd=True)
+    assert not sentence_module._needs_pysbd(text)
+    fast = sentence_module.sentence_spans(text, 0, len(text), use_pysbd=False)
+    assert fast == sentence_module.sentence_spans(text, 0, len(text), use_pysbd=True)
     assert len(fast) == 4
     for tricky in ["Doses were 1) 2.5 mg and 2) 5.0 mg. Then none.", "Parts (i) 1.5 and (ii) 2.5 mm. Done.",
                    "Risk fell [95% CI 1.2 to 3.4. Next one.", "It is 3.5 m. Then 4.5 m."]:
-        assert split_module._needs_pysbd(tricky), tricky  # enumerations, open brackets: pysbd decides
+        assert sentence_module._needs_pysbd(tricky), tricky  # enumerations, open brackets: pysbd decides
 
 
 def test_fast_path_agrees_with_pysbd_on_plain_text():
     text = 'The first one is here. "Quoted" words work too! Does it ask? Yes "it does." End of 2017. Done.'
-    fast = split_module._sentences(text, 0, len(text), use_pysbd=False)
-    assert fast == split_module._sentences(text, 0, len(text), use_pysbd=True)
+    fast = sentence_module.sentence_spans(text, 0, len(text), use_pysbd=False)
+    assert fast == sentence_module.sentence_spans(text, 0, len(text), use_pysbd=True)
     assert [text[a:b] for a, b in fast][:2] == ["The first one is here.", '"Quoted" words work too!']
 
 
@@ -157,9 +157,9 @@ def test_pysbd_runs_on_windows_of_long_paragraphs_with_the_same_result():
     text = ("Dr. Smith went to the U.S. in 2017. He paid 3.5 bn. for e.g. a house. "
             "Mr. J. R. R. Tolkien wrote (a lot.) Then... he stopped! ") * 60
     whole = pysbd.Segmenter(language="en", clean=False).segment(text)
-    assert split_module._sentence_starts(text, use_pysbd=True) == split_module._locate(text, whole, 0)
+    assert sentence_module._sentence_starts(text, use_pysbd=True) == sentence_module._locate(text, whole, 0)
     overlong = "Dr. Who said " + " ".join(f"w{n}" for n in range(1500)) + " end. Next one here. Mr. X came."
-    spans = split_module._sentences(overlong, 0, len(overlong), use_pysbd=True)
+    spans = sentence_module.sentence_spans(overlong, 0, len(overlong), use_pysbd=True)
     assert [overlong[a:b].split()[-1] for a, b in spans] == ["end.", "here.", "came."]
 
 
@@ -414,7 +414,7 @@ def test_property_given_sections_are_used(doc):
 def test_property_fast_path_matches_pysbd(said, joint, decimals):
     said = [s[:-1] + f" {decimals[i]}" + s[-1] if i < len(decimals) else s for i, s in enumerate(said)]
     text = joint.join(said)
-    assert not split_module._needs_pysbd(re.sub(r"\s", " ", text))
-    fast = split_module._sentences(text, 0, len(text), use_pysbd=False)
-    assert fast == split_module._sentences(text, 0, len(text), use_pysbd=True)
+    assert not sentence_module._needs_pysbd(re.sub(r"\s", " ", text))
+    fast = sentence_module.sentence_spans(text, 0, len(text), use_pysbd=False)
+    assert fast == sentence_module.sentence_spans(text, 0, len(text), use_pysbd=True)
     assert [text[a:b] for a, b in fast] == said
