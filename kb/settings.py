@@ -154,30 +154,29 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from the environment (``os.environ`` by default), then ``overrides`` (a
-        None override leaves the setting as the environment has it). Raises SettingsError."""
+        None override leaves the setting as the environment has it; a string is read as the
+        variable's would be). Raises SettingsError."""
         env = os.environ if env is None else env
         values = {}
         for f in dataclasses.fields(cls):
             raw = env.get(f.metadata["env"])
             if raw is not None and raw.strip() != "":
                 values[f.name] = _parse(f, raw)
-        values.update({name: value for name, value in overrides.items() if value is not None})
-        return cls(**values)
+        return cls(**values).replace(**overrides)
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any], base: Settings | None = None) -> Settings:
-        """``base`` changed by the ``KB_*`` keys of a config mapping (a Flask test config):
-        strings are parsed as the environment's are, other values taken as they are."""
-        changes = {}
-        for f in dataclasses.fields(cls):
-            if f.metadata["env"] in config:
-                value = config[f.metadata["env"]]
-                changes[f.name] = _parse(f, value) if isinstance(value, str) and value.strip() else value
-        return dataclasses.replace(base or cls.from_env(), **changes)
+        """``base`` (default: the environment's) changed by the ``KB_*`` keys of a config mapping
+        (a Flask test config), read as ``replace`` reads its arguments."""
+        changes = {f.name: config[f.metadata["env"]] for f in dataclasses.fields(cls) if f.metadata["env"] in config}
+        return (base or cls.from_env()).replace(**changes)
 
     def replace(self, **changes: Any) -> Settings:
-        """A copy with these settings changed (None leaves one as it is)."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """A copy with these settings changed: None leaves one as it is, a string is read as its
+        variable would be, any other value is taken as it is."""
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        return dataclasses.replace(self, **{name: _parse(fields[name], value) if isinstance(value, str) else value
+                                            for name, value in changes.items() if value is not None})
 
     @property
     def ingest_worker_count(self) -> int:
