@@ -14,7 +14,8 @@ Records cross this boundary as plain dicts (index/ knows nothing of kb's classes
 
 * a document: ``{"id", "title", "text", "source", "tags", "metadata", "ingested_at"}``
 * a passage: ``{"id", "document_id", "ordinal", "section", "text", "start", "end",
-  "tags", "keywords", "evidence"}``
+  "tags", "keywords", "evidence", "suggested_tags", "manual"}`` (``manual``: the passage's manual
+  tag edits, kept as given; the engines store them and find the passages that have them)
 """
 from .base import (
                    BackendUnavailable,

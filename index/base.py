@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 
 class IndexError_(Exception):
@@ -77,18 +77,44 @@ class SearchIndex(abc.ABC):
 
     # writing
     @abc.abstractmethod
-    def replace_documents(self, items: Iterable[tuple[dict, list[dict]]]) -> int:
+    def replace_documents(self, items: Iterable[tuple[dict, list[dict]]], expect: dict[str, str] | None = None) -> int:
         """Store documents with their passages in one commit, replacing any earlier version of
-        each (all of a document's passages appear together or not at all). Returns how many."""
+        each (all of a document's passages appear together or not at all). Returns how many.
+        ``expect``: properties that must hold when the write lands (checked under the write
+        lock), else ``Conflict`` and nothing is written."""
 
     @abc.abstractmethod
     def delete_document(self, document_id: str) -> bool:
         """Remove a document and its passages; False when it did not exist."""
 
     @abc.abstractmethod
-    def rebuild(self, items: Iterable[tuple[dict, list[dict]]], batch: int = 500, progress=None) -> int:
+    def rebuild(self, items: Iterable[tuple[dict, list[dict]]], batch: int = 500, progress=None,
+                properties: dict[str, str] | None = None) -> int:
         """Replace the whole index by these (document, passages) records; ``progress(n)`` after
-        each batch of ``n`` documents. Returns how many documents."""
+        each batch of ``n`` documents. ``properties`` are set with the new index (in the same
+        switch where the engine switches atomically). Returns how many documents."""
+
+    # properties: small named texts kept with the index (the knowledge base's taxonomy)
+    @abc.abstractmethod
+    def get_property(self, name: str) -> str | None:
+        """The property's value, None when it was never set."""
+
+    @abc.abstractmethod
+    def set_property(self, name: str, value: str, if_absent: bool = False) -> str:
+        """Set a property (under the write lock); ``if_absent``: only when it has no value yet.
+        Returns the value the index now holds."""
+
+    # curation: passages changed one by one (manual tags), and found again
+    @abc.abstractmethod
+    def update_passages(self, passage_ids: Iterable[str], change: Callable[[dict], dict | None]) -> list[dict]:
+        """Under the write lock, read each passage, and write ``change(passage)`` in its place
+        (None: leave it) in one commit; a missing id is skipped. The passage dict may carry
+        ``manual`` (its manual tag edits); its text, offsets and document stay. Returns the
+        passages written."""
+
+    @abc.abstractmethod
+    def curated_passages(self, document_ids: Iterable[str] | None = None) -> Iterator[dict]:
+        """Every passage that carries manual tag edits (of these documents), with ``manual``."""
 
     # embeddings: an engine that stores passage vectors sets ``vector_model``
     vector_model: str | None = None

@@ -25,6 +25,8 @@ def make_schema() -> Schema:
         keywords=STORED(),
         evidence=STORED(),
         suggested=STORED(),
+        manual=STORED(),
+        curated=ID(),
         start=STORED(),
         end=STORED(),
         data=STORED(),

@@ -9,14 +9,15 @@ from typing import Callable, Iterable, Iterator
 from index import Filters, QueryLimits, SearchIndex, SearchRequest, SearchResponse, open_index
 
 from . import embedding, semantic
+from .curation import Curation
 from .embedding import Embedder
 from .ingest import PREPARE, IngestReport, IngestRun, Record, task_chars
-from .models import Document, InvalidDocument, Passage, valid_document_id
+from .models import Document, InvalidDocument, Passage, now_iso, valid_document_id
 from .pipeline import Preparer
 from .readers import ReadError, ReadResult, iter_paths, read_path
 from .settings import Settings
 from .split import SplitOptions, split_text
-from .tagging import Tagger, Taxonomy, default_taxonomy_path
+from .tagging import Tagger, Taxonomy, manual, stored
 from .tagging.keywords import keywords
 
 SAMPLE_PATH = Path(__file__).parent / "data" / "science-diplomacy.txt"
@@ -37,7 +38,6 @@ class KnowledgeBase:
             settings = Settings.from_env(home=Path(settings) if settings is not None else None)
         self.settings = settings
         self.home = Path(settings.home)
-        self.taxonomy_path = Path(settings.taxonomy or default_taxonomy_path())
         self.split_options = split_options or SplitOptions()
         limits = QueryLimits(max_expansions=settings.max_expansions, time_limit=settings.query_time_limit or None)
         self.index = index or open_index(
@@ -46,7 +46,10 @@ class KnowledgeBase:
             vector_model=embedding.MODEL_NAME if semantic.wanted(settings) else None)
         self.semantics = semantic.Semantics(settings, self.index, lambda: self.taxonomy, embedder)
         self._taxonomy: Taxonomy | None = None
+        self._taxonomy_record: tuple[str, dict] | None = None   # (the property as read, its fields)
+        self._offered: tuple[tuple, Taxonomy] | None = None    # the --taxonomy file, read once per change
         self._tagger: Tagger | None = None
+        self.curation = Curation(self)
 
     # the semantic side, as callers ask for it
     @property
@@ -65,42 +68,82 @@ class KnowledgeBase:
 
     @property
     def taxonomy(self) -> Taxonomy:
-        """The taxonomy, read (and checked: TaxonomyError) on first use."""
-        if self._taxonomy is None:
-            self._taxonomy = Taxonomy.load(self.taxonomy_path)
+        """The knowledge base's own taxonomy (kb.tagging.stored), read on first use."""
+        return self._taxonomy if self._taxonomy is not None else self.load_taxonomy()
+
+    def load_taxonomy(self) -> Taxonomy:
+        """The stored taxonomy as it is now (another process may have switched it). A new knowledge
+        base stores the ``taxonomy`` setting's file, or the bundled default; one that has a
+        taxonomy refuses another (TaxonomyMismatch, naming the command that switches)."""
+        value = self.index.get_property(stored.PROPERTY)
+        if value is None:   # a new knowledge base (or one made before taxonomies were stored)
+            offered, source = stored.given(self.settings.taxonomy)
+            value = self.index.set_property(stored.PROPERTY, stored.record(offered, source, now_iso()),
+                                            if_absent=True)
+        if self._taxonomy_record is None or self._taxonomy_record[0] != value:
+            taxonomy, fields = stored.from_record(value)
+            self._taxonomy, self._taxonomy_record, self._tagger = taxonomy, (value, fields), None
+            stored.write_copy(self.home, taxonomy)
+        if self.settings.taxonomy:
+            offered = self._offered_taxonomy(Path(self.settings.taxonomy))
+            if offered.fingerprint != self._taxonomy.fingerprint:
+                raise stored.mismatch(self._taxonomy, offered, self.settings.taxonomy)
         return self._taxonomy
+
+    def _offered_taxonomy(self, path: Path) -> Taxonomy:
+        try:
+            stamp = (str(path), path.stat().st_mtime_ns)
+        except OSError:
+            stamp = (str(path), 0)
+        if self._offered is None or self._offered[0] != stamp:
+            self._offered = (stamp, Taxonomy.load(path))
+        return self._offered[1]
+
+    def taxonomy_info(self) -> dict:
+        """Which taxonomy this is: name, version, fingerprint, topics, when and from where it was stored."""
+        taxonomy = self.load_taxonomy()
+        return {**taxonomy.summary(), **{k: v for k, v in self._taxonomy_record[1].items()
+                                        if k in ("stored_at", "source")}}
 
     @property
     def tagger(self) -> Tagger:
-        return self.load_tagger()
+        return self._tagger if self._tagger is not None else self.load_tagger()
 
     def load_tagger(self) -> Tagger:
-        """The tagger, compiled now if it is not yet: before any fork, so that workers inherit it."""
+        """The tagger of the stored taxonomy, compiled now if it is not yet: before any fork, so
+        that workers inherit it."""
+        self.load_taxonomy()
         if self._tagger is None:
             self._tagger = Tagger(self.taxonomy)
         return self._tagger
 
     # ------------------------------------------------------------------ ingest
 
-    def prepare(self, doc: Document, sections=None) -> list[Passage]:
+    def prepare(self, doc: Document, sections=None, tagger: Tagger | None = None) -> list[Passage]:
         """Split a document into passages and tag them (no index write)."""
         passages = split_text(doc.text, doc.id, doc.title, self.split_options, sections=sections)
         inherited = [t for t in doc.tags if t]
-        for p in passages:
-            tags, evidence = self.tagger.tag(p.text)
+        tagger = tagger or self.tagger
+        for p, (tags, evidence) in zip(passages, tagger.tag_document(doc.title, passages)):
             p.tags = sorted(set(tags) | set(inherited))
             p.evidence = evidence
             p.keywords = keywords(p.text)
         return passages
 
-    def prepare_record(self, result: ReadResult) -> Record:
-        """A read document as the index stores it: its record and its passages' dicts."""
+    def prepare_record(self, result: ReadResult, tagger: Tagger | None = None) -> Record:
+        """A read document as the index stores it: its record and its passages' dicts, with the
+        manual tag edits it came with applied (those that no longer fit are under ``manual_lost``,
+        which the caller reports and removes)."""
         doc, sections = result.document, result.sections
-        passages = self.prepare(doc, sections)
+        passages = [p.to_dict() for p in self.prepare(doc, sections, tagger)]
         record = doc.to_dict()
         if sections is not None:  # even [], which turns heading detection off
             record["sections"] = [list(s) for s in sections]
-        return record, [p.to_dict() for p in passages]
+        if result.manual_tags:
+            lost = manual.carry(passages, manual.imported(result.manual_tags))
+            if lost:
+                record["manual_lost"] = lost
+        return record, passages
 
     def ingest(self, items: Iterable[ReadResult | ReadError | Document], extra_tags: Iterable[str] = (),
                progress: Callable[[IngestReport], None] | None = None,
@@ -114,7 +157,8 @@ class KnowledgeBase:
                         extra_tags=extra_tags, batch_documents=self.settings.batch_documents,
                         batch_passages=self.settings.batch_passages,
                         workers=self.settings.ingest_worker_count if workers is None else workers,
-                        progress=progress)
+                        progress=progress, expect={stored.PROPERTY: self._taxonomy_record[0]},
+                        carry=self.curation.carry_into if self.curation.any_curated() else None)
         return run.run(items)
 
     def read_paths(self, paths: Iterable[str | os.PathLike]) -> Iterator[ReadResult | ReadError]:
@@ -195,7 +239,7 @@ class KnowledgeBase:
     def tags(self) -> list[dict]:
         """Every taxonomy topic and every tag in use, with passage counts."""
         counts = self.index.tag_counts()
-        out = [{**topic, "count": counts.get(topic["tag"], 0)} for topic in self.taxonomy.to_list()]
+        out = [{**topic, "count": counts.get(topic["tag"], 0)} for topic in self.load_taxonomy().to_list()]
         known = {t["tag"] for t in out}
         for tag, count in counts.items():
             if tag not in known:
@@ -204,42 +248,73 @@ class KnowledgeBase:
 
     def stats(self) -> dict:
         stats = self.index.stats()
-        stats["taxonomy"] = {"name": self.taxonomy.name, "version": self.taxonomy.version,
-                             "topics": len(self.taxonomy.topics)}
+        stats["taxonomy"] = self.taxonomy_info()
         return stats
 
     def export(self, filters: Filters = Filters()) -> Iterator[dict]:
         return self.index.iter_passages(filters)
 
     def export_documents(self) -> Iterator[dict]:
-        """Every stored document whole (JSON Lines of these is what ``kb ingest`` reads back)."""
-        return self.index.iter_documents()
+        """Every stored document whole, with its manual tag edits (``manual_tags``): JSON Lines of
+        these is what ``kb ingest`` reads back."""
+        edits = self.curation.by_document()
+        for doc in self.index.iter_documents():
+            if doc["id"] in edits:
+                doc["manual_tags"] = edits[doc["id"]]
+            yield doc
 
     def version(self) -> str:
         return self.index.version()
 
     # ------------------------------------------------------------------ rebuild
 
-    def rebuild(self, progress=None) -> int:
-        """Re-split and re-tag every stored document into a new index, then switch to it."""
-        documents = list(self.index.iter_documents())
-        self.load_tagger()
-        tasks = ((PREPARE, ReadResult(document=Document.from_dict(data), sections=_stored_sections(data)))
-                 for data in documents)
+    def rebuild(self, progress=None, lost: list | None = None, taxonomy: Taxonomy | None = None,
+                source: str = "") -> int:
+        """Re-split and re-tag every stored document into a new index, then switch to it (with
+        ``taxonomy``: tag with it and store it in the same switch). Manual tag edits are carried
+        over; those whose passage changed are appended to ``lost``."""
+        tagger = Tagger(taxonomy) if taxonomy is not None else self.load_tagger()
+        properties = {stored.PROPERTY: stored.record(taxonomy, source, now_iso())} if taxonomy is not None else None
+        lost = [] if lost is None else lost
+
+        def tasks():   # read as the engine consumes them: under its write lock
+            edits = self.curation.by_document()
+            for data in self.index.iter_documents():
+                result = ReadResult(document=Document.from_dict(data), sections=_stored_sections(data),
+                                    manual_tags=edits.get(data["id"]))
+                yield PREPARE, result
 
         def prepare(task):
-            return self.prepare_record(task[1])
+            return self.prepare_record(task[1], tagger)
 
         def records():
             preparer = Preparer(prepare, self.settings.ingest_worker_count, weigh=task_chars)
-            for _task, ok, outcome in preparer.map(tasks):
+            for _task, ok, outcome in preparer.map(tasks()):
                 if not ok:
                     raise outcome
+                lost.extend(outcome[0].pop("manual_lost", []))
                 yield outcome
 
         batch = self.settings.batch_documents
         items = self.semantics.embedded_batches(records(), batch) if self.semantics.embed_on_ingest else records()
-        return self.index.rebuild(items, batch=batch, progress=progress)
+        count = self.index.rebuild(items, batch=batch, progress=progress, properties=properties)
+        if taxonomy is not None:
+            self._taxonomy_record = None
+            self.load_taxonomy()
+        return count
+
+    def use_taxonomy(self, path: str | os.PathLike, progress=None, lost: list | None = None) -> dict:
+        """Switch to the taxonomy in ``path``: check it, store it and re-tag every passage in one
+        step (a rebuild). ``{"changed", "from", "to", "documents"}``"""
+        offered = Taxonomy.load(path)
+        self._offered, self.settings = None, dataclasses.replace(self.settings, taxonomy=None)
+        current = self.load_taxonomy()
+        answer = {"from": current.summary(), "to": offered.summary(), "changed": False, "documents": 0}
+        if offered.fingerprint == current.fingerprint:
+            return answer
+        answer["documents"] = self.rebuild(progress, lost, taxonomy=offered, source=str(path))
+        answer["changed"] = True
+        return answer
 
 
 def _with_document(passage: dict) -> dict:

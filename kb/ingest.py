@@ -48,7 +48,9 @@ class IngestRun:
     def __init__(self, index: SearchIndex, prepare: Callable[[ReadResult], Record], *,
                  embed: Callable[[list[Record], Callable[[int], None]], None] | None = None,
                  extra_tags: Iterable[str] = (), batch_documents: int = 5000, batch_passages: int = 5000,
-                 workers: int = 0, progress: Callable[[IngestReport], None] | None = None):
+                 workers: int = 0, progress: Callable[[IngestReport], None] | None = None,
+                 expect: dict[str, str] | None = None,
+                 carry: Callable[[list[Record]], list[dict]] | None = None):
         self.index = index
         self.prepare = prepare
         self.embed = embed
@@ -57,6 +59,8 @@ class IngestRun:
         self.batch_passages = batch_passages
         self.workers = workers
         self.progress = progress
+        self.expect = expect   # index properties the tags were made for (the taxonomy)
+        self.carry = carry     # re-applies the manual tag edits the index holds for these documents
         self.report = IngestReport()
         self._batch: list[Record] = []
         self._batch_tags: Counter = Counter()
@@ -99,6 +103,7 @@ class IngestRun:
 
     def _add(self, result: ReadResult, record: dict, passages: list[dict]) -> None:
         doc = result.document
+        self._report_lost(doc, record.pop("manual_lost", []))
         if not passages:
             self._refuse(_source(doc), "no passages: nothing but site chrome", result.line)
             return
@@ -115,6 +120,13 @@ class IngestRun:
         if len(self._batch) >= self.batch_documents or self._batch_passage_count >= self.batch_passages:
             self._flush()
 
+    def _report_lost(self, doc, lost: list[dict]) -> None:
+        source = doc.get("source") or doc["id"] if isinstance(doc, dict) else _source(doc)
+        for e in lost:
+            sign = "+" if e["action"] == "add" else "-"
+            self.report.warnings.append((source, f"manual tag {sign}{e['tag']} on {e['passage']} kept but not "
+                                                 f"applied: {e['reason']}"))
+
     def _refuse(self, source: str, reason: str, line: int | None) -> None:
         self.report.refused.append((source, reason))
         self.report.items.append({"source": source, "error": reason, "line": line})
@@ -125,9 +137,13 @@ class IngestRun:
         self._batch_passage_count = 0
         if not batch:
             return
+        if self.carry is not None:
+            lost = self.carry(batch)
+            for record, _ in batch:
+                self._report_lost(record, [e for e in lost if e["passage"].rpartition(":")[0] == record["id"]])
         if self.embed is not None:
             self.embed(batch, self._count_embedded)
-        self.index.replace_documents(batch)
+        self.index.replace_documents(batch, expect=self.expect)
         report.documents += len(batch)
         report.passages += sum(len(ps) for _, ps in batch)
         report.ids.extend(d["id"] for d, _ in batch)

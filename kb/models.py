@@ -40,15 +40,23 @@ def now_iso() -> str:
 
 @dataclass
 class Evidence:
-    """Why a passage carries a tag: the phrase that matched and where (offsets into the passage text)."""
+    """Why a passage carries a tag: the phrase that matched and where (offsets into the passage
+    text). ``source`` says how when it is not a taxonomy phrase in the passage itself:
+    ``context`` (the topic is established in the document; ``via`` says where: its title, the
+    section heading, a passage) or ``manual`` (``by`` whom, ``at`` when)."""
 
     tag: str
     phrase: str
     start: int
     end: int
+    source: str = ""
+    via: str = ""
+    by: str = ""
+    at: str = ""
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        return {k: v for k, v in data.items() if v != "" or k in ("tag", "phrase")}
 
 
 @dataclass
@@ -108,6 +116,7 @@ class Passage:
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
+        data["evidence"] = [e.to_dict() for e in self.evidence]
         data["words"] = self.words
         return data
 

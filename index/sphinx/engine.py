@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .. import storage
-from ..base import BackendUnavailable, Conflict, Filters, SearchIndex, SearchRequest, SearchResponse
+from ..base import BackendUnavailable, Filters, SearchIndex, SearchRequest, SearchResponse
 from ..querying import QueryBuilder, QueryLimits
 from ..schema import make_schema
 from ..text.analysis import text_analyzer
@@ -25,9 +25,11 @@ from ..text.highlight import Highlighter
 from . import records as rec
 from .client import Answer, SphinxQL, sendable
 from .config import DIST_INDEX, META_DIST_INDEX, META_RT_INDEX, RT_INDEX
+from .curation import CurationSupport
 from .query import FRAGMENT, MARK_END, MARK_START, Translator, format_snippet, has_marks
 from .records import PASSAGE_SELECT, in_list
 from .suggest import Suggester
+from .tagnames import FACET_LIMIT, TagNames
 
 # Sphinx's statistical BM25 ranker (k1=1.2, no length normalisation): on SciFact it ranked best
 # of the rankers 2.2 offers (nDCG@10 0.690; bm25a/bm25f expressions 0.56, the default
@@ -36,12 +38,11 @@ from .suggest import Suggester
 # base, matching "countries" would then lower a passage's score. WEIGHT() is about 1000 × BM25.
 RANKER = "bm25"
 IDF = "'plain,tfidf_normalized'"
-FACET_LIMIT = 100_000   # tags counted when counting them all
 MAX_MATCHES = 1000      # Sphinx's default: a bigger match buffer costs every query (35 ms against 14)
 PAGE = 1000
 
 
-class SphinxIndex(SearchIndex):
+class SphinxIndex(CurationSupport, TagNames, SearchIndex):
     def __init__(self, home: str | Path, nodes: str, lock_timeout: float = 10.0,
                  limits: QueryLimits | None = None, ranker: str = RANKER, idf: str = IDF):
         self.home = Path(home)
@@ -58,9 +59,7 @@ class SphinxIndex(SearchIndex):
     def close(self) -> None:
         self.sql.close()
 
-    # ------------------------------------------------------------------ writing
-
-    def replace_documents(self, items: Iterable[tuple[dict, list[dict]]]) -> int:
+    def replace_documents(self, items: Iterable[tuple[dict, list[dict]]], expect: dict[str, str] | None = None) -> int:
         items = list(items)
         if not items:
             return 0
@@ -68,6 +67,7 @@ class SphinxIndex(SearchIndex):
         for doc, passages in items:
             by_shard.setdefault(rec.shard_of(doc["id"], self.shards), []).append((doc, passages))
         with storage.write_lock(self.home, self.lock_timeout):
+            self._check_expected(expect)
             self._check_tags({t for _, ps in items for p in ps for t in p.get("tags", [])})
             token = uuid.uuid4().hex
             for shard, shard_items in sorted(by_shard.items()):
@@ -97,23 +97,6 @@ class SphinxIndex(SearchIndex):
     def _version_statement(self, shard: int, token: str) -> list[tuple]:
         return rec.replace_statements(META_RT_INDEX, rec.META_COLUMNS, [rec.version_row(shard, token)])
 
-    def _check_tags(self, tags: set[str]) -> None:
-        """CRC32 tag ids are exact only without collisions: refuse a tag whose id another has."""
-        fresh = {t: rec.tag_id(t) for t in tags if self._tag_names.get(rec.tag_id(t)) != t}
-        if not fresh:
-            return
-        seen: dict[int, str] = {}
-        for tag, crc in sorted(fresh.items()):
-            if seen.get(crc, tag) != tag:
-                raise Conflict(f"tags '{seen[crc]}' and '{tag}' have the same CRC32 id; rename one")
-            seen[crc] = tag
-        self._names(set(fresh.values()), refresh=True)
-        for tag, crc in fresh.items():
-            known = self._tag_names.get(crc)
-            if known is not None and known != tag:
-                raise Conflict(f"tag '{tag}' has the same CRC32 id as the existing tag '{known}'; rename it")
-            self._tag_names[crc] = tag
-
     def delete_document(self, document_id: str) -> bool:
         shard, key = rec.shard_of(document_id, self.shards), rec.doc_key(document_id)
         with storage.write_lock(self.home, self.lock_timeout):
@@ -128,8 +111,10 @@ class SphinxIndex(SearchIndex):
                 self._version_statement(shard, uuid.uuid4().hex)])
         return True
 
-    def rebuild(self, items: Iterable[tuple[dict, list[dict]]], batch: int = 200, progress=None) -> int:
-        """Rewrite every document in place, a batch at a time (each document atomically)."""
+    def rebuild(self, items: Iterable[tuple[dict, list[dict]]], batch: int = 200, progress=None,
+                properties: dict[str, str] | None = None) -> int:
+        """Rewrite every document in place, a batch at a time (each document atomically); then
+        set the properties."""
         count, chunk = 0, []
         for item in items:
             chunk.append(item)
@@ -142,6 +127,9 @@ class SphinxIndex(SearchIndex):
             count += self.replace_documents(chunk)
             if progress:
                 progress(len(chunk))
+        if properties:
+            with storage.write_lock(self.home, self.lock_timeout):
+                self._write_properties(properties)
         return count
 
     # ------------------------------------------------------------------ searching
@@ -209,10 +197,6 @@ class SphinxIndex(SearchIndex):
             clauses.append(f"doc_key IN ({in_list(rec.doc_key(d) for d in filters.documents)})")
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(args)
 
-    def _tag_ok(self, tag: str) -> bool:
-        """False when the tag's CRC32 belongs to another tag (its filter must match nothing)."""
-        return self._tag_names.get(rec.tag_id(tag), tag) == tag
-
     def _snippets(self, hits: list[dict], highlight: str) -> None:
         if not hits:
             return
@@ -233,25 +217,6 @@ class SphinxIndex(SearchIndex):
         names = self._names({crc for crc, _ in pairs})
         counts = {names[crc]: count for crc, count in pairs if crc in names and count}
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-    def _names(self, crcs: set[int], refresh: bool = False) -> dict[int, str]:
-        """Tag ids → tag strings, read from the tags stored beside the ids (cached)."""
-        missing = crcs if refresh else {c for c in crcs if c not in self._tag_names}
-        if missing:
-            # grouping by a multi-valued attribute makes a group of every tag of every matching
-            # passage, not only of the tags asked for: the limit must cover them all, or the
-            # groups asked for can be cut (a facet then lost its tag's name)
-            answer = self.sql.read(f"SELECT GROUPBY(), tags FROM {DIST_INDEX} WHERE tag_ids IN "
-                                   f"({in_list(sorted(missing))}) GROUP BY tag_ids LIMIT {FACET_LIMIT} "
-                                   f"OPTION max_matches={FACET_LIMIT}")
-            for crc, tags in answer.rows:
-                self._learn(int(crc), json.loads(tags))
-        return {c: self._tag_names[c] for c in crcs if c in self._tag_names}
-
-    def _learn(self, crc: int, tags: list[str]) -> None:
-        for tag in tags:
-            if rec.tag_id(tag) == crc:
-                self._tag_names[crc] = tag
 
     # ------------------------------------------------------------------ lookups
 

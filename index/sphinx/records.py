@@ -22,7 +22,7 @@ from .query import ALL_PASSAGES, key_token
 PASSAGE_COLUMNS = ("id", "content", "title", "section", "keys", "ordinal", "doc_key", "tag_ids",
                    "document_id", "tags", "data")
 META_COLUMNS = ("id", "word", "grams", "kind", "ordinal", "doc_key", "document_id", "data")
-DOCUMENT, CHUNK, WORD, VERSION = 2, 4, 5, 9
+DOCUMENT, CHUNK, WORD, PROPERTY, VERSION = 2, 4, 5, 7, 9
 CHUNK_CHARS = 400_000          # × at most 6 bytes per JSON-escaped character < Sphinx's 4 MB
 MAX_STRING_BYTES = 4_000_000
 STATEMENT_BYTES = 4_000_000    # one REPLACE statement, well under max_packet_size
@@ -61,10 +61,12 @@ def version_row_id(shard: int) -> int:
 def passage_row(doc: dict, p: dict) -> tuple:
     title, section, text = doc.get("title", ""), p.get("section", "") or "", p["text"]
     tags = list(p.get("tags", []))
-    keys = " ".join([ALL_PASSAGES, key_token("document", doc["id"])] + [key_token("tag", t) for t in tags])
+    keys = " ".join([ALL_PASSAGES, key_token("document", doc["id"])] + [key_token("tag", t) for t in tags]
+                    + ([CURATED] if p.get("manual") else []))
     data = json.dumps({"text": text, "section": section, "start": p["start"], "end": p["end"],
                        "keywords": list(p.get("keywords", [])), "evidence": list(p.get("evidence", [])),
-                       "suggested_tags": list(p.get("suggested_tags", [])), "title": title}, ensure_ascii=False)
+                       "suggested_tags": list(p.get("suggested_tags", [])), "manual": list(p.get("manual") or []),
+                       "title": title}, ensure_ascii=False)
     if len(data.encode("utf-8")) > MAX_STRING_BYTES:
         raise ValueError(f"passage {p['id']} is too long for the Sphinx backend ({len(data)} characters)")
     return (passage_row_id(p["id"]), sendable(f"{title}\n{section}\n{text}"), sendable(title), sendable(section),
@@ -73,6 +75,7 @@ def passage_row(doc: dict, p: dict) -> tuple:
 
 
 PASSAGE_SELECT = "id, document_id, ordinal, tags, data"
+CURATED = key_token("curated", "1")   # in the keys of a passage with manual tag edits
 
 
 def passage_from_row(row: tuple) -> dict:
@@ -84,6 +87,7 @@ def passage_from_row(row: tuple) -> dict:
             "section": stored.get("section") or "", "text": text, "start": stored["start"],
             "end": stored["end"], "tags": json.loads(tags), "keywords": stored.get("keywords", []),
             "evidence": stored.get("evidence", []), "suggested_tags": stored.get("suggested_tags", []),
+            "manual": stored.get("manual", []),
             "words": len(text.split()),
             "document_title": stored.get("title", "")}
 
@@ -150,6 +154,10 @@ def grams(word: str) -> str:
 
 def word_row(word: str, shard_key: int) -> tuple:
     return (_hash63("word\0" + word), word, grams(word), WORD, len(word), shard_key, "", json.dumps(word))
+
+
+def property_row(name: str, value: str) -> tuple:
+    return (_hash63("property\0" + name), "", "", PROPERTY, 0, 0, name, json.dumps(value, ensure_ascii=False))
 
 
 def version_row(shard: int, token: str) -> tuple:

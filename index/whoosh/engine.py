@@ -25,12 +25,14 @@ from ..schema import make_schema
 from ..text.highlight import Highlighter, MatchPlan, match_plan
 from ..text.memo_analyzer import MemoAnalyzer
 from . import collect, suggest
+from .curation import CurationSupport, add_missing_fields, check_expected
 from .postings_cache import PostingsCache
 from .records import (
     DOCUMENTS,
     document_record,
     passage_from_stored,
     passage_record,
+    property_record,
     read_document,
     read_passage,
     read_passages_of,
@@ -41,7 +43,7 @@ from .semantic import VectorSupport
 READ_RETRIES = 5
 
 
-class WhooshIndex(VectorSupport, SearchIndex):
+class WhooshIndex(CurationSupport, VectorSupport, SearchIndex):
     def __init__(self, home: str | Path, lock_timeout: float = 10.0, limits: QueryLimits | None = None,
                  k1: float = 1.2, b: float = 0.75, vector_model: str | None = None,
                  postings_cache: int = 4_000_000):
@@ -129,12 +131,14 @@ class WhooshIndex(VectorSupport, SearchIndex):
 
     # ------------------------------------------------------------------ writing
 
-    def replace_documents(self, items: Iterable[tuple[dict, list[dict]]]) -> int:
+    def replace_documents(self, items: Iterable[tuple[dict, list[dict]]], expect: dict[str, str] | None = None) -> int:
         items = list(items)
         if not items:
             return 0
         with storage.write_lock(self.home, self.lock_timeout):
             ix = self._writable_index()
+            with ix.searcher() as s:
+                check_expected(s, expect)
             self._write(ix, items)
         return len(items)
 
@@ -150,18 +154,18 @@ class WhooshIndex(VectorSupport, SearchIndex):
         except LockError:
             raise IndexBusy(f"the index is locked by another program (waited {self.lock_timeout:g} s)") from None
 
-    def _write(self, ix, items) -> None:
+    def _write(self, ix, items, properties: dict[str, str] | None = None) -> None:
         writer = self._writer(ix, limitmb=256)
         plain = self._memoize(writer.schema)
         try:
+            add_missing_fields(writer)
+            for name, value in (properties or {}).items():
+                writer.update_document(**property_record(name, value))
             for doc, passages in items:
                 writer.delete_by_term("document_id", doc["id"])
                 writer.add_document(**document_record(doc))
                 for p in passages:
-                    record = passage_record(doc, p)
-                    if "suggested" not in ix.schema:   # an index made before the field existed
-                        del record["suggested"]
-                    writer.add_document(**record)
+                    writer.add_document(**passage_record(doc, p))
             self._write_vectors(Path(ix.storage.folder), items)
         except BaseException:
             writer.cancel()
@@ -197,13 +201,16 @@ class WhooshIndex(VectorSupport, SearchIndex):
         return True
 
     def rebuild(self, items: Iterable[tuple[dict, list[dict]]], batch: int = 500,
-                progress=None) -> int:
-        """Write every document into a new index directory, then switch to it atomically."""
+                progress=None, properties: dict[str, str] | None = None) -> int:
+        """Write every document (and the properties) into a new index directory, then switch to it
+        atomically; the properties the old index had and these do not name are carried over."""
         count = 0
         with storage.write_lock(self.home, self.lock_timeout):
             storage.remove_debris(self.home)
+            kept = self._properties()
             path = storage.new_dir(self.home)
             ix = whoosh_index.create_in(path, self.schema)
+            self._write(ix, [], {**kept, **(properties or {})})
             chunk = []
             for item in items:
                 chunk.append(item)

@@ -13,6 +13,8 @@ from whoosh import query
 
 PASSAGE_FIELDS = ("id", "document_id", "ordinal", "section", "text", "start", "end",
                   "tags", "keywords", "evidence")
+OPTIONAL_FIELDS = ("suggested", "manual", "curated")   # fields an index made before them may lack
+PROPERTY_PREFIX = "property:"   # a property's record id (passage ids end in digits, document ids have no colon)
 
 
 PASSAGES = query.Term("kind", "p")
@@ -56,7 +58,13 @@ def passage_record(doc: dict, p: dict) -> dict:
         "text": text, "tags": ",".join(p.get("tags", [])),
         "keywords": list(p.get("keywords", [])), "evidence": list(p.get("evidence", [])),
         "suggested": list(p.get("suggested_tags", [])), "start": p["start"], "end": p["end"],
+        "manual": list(p.get("manual") or []), "curated": "1" if p.get("manual") else None,
     }
+
+
+def property_record(name: str, value: str) -> dict:
+    # document_id and ordinal too: every segment must have the sortable columns the reading order reads
+    return {"id": PROPERTY_PREFIX + name, "kind": "m", "document_id": "", "ordinal": 0, "data": value}
 
 
 def passage_from_stored(fields: dict) -> dict:
@@ -65,6 +73,7 @@ def passage_from_stored(fields: dict) -> dict:
     record["keywords"] = list(fields.get("keywords") or [])
     record["evidence"] = list(fields.get("evidence") or [])
     record["suggested_tags"] = list(fields.get("suggested") or [])
+    record["manual"] = list(fields.get("manual") or [])
     record["section"] = fields.get("section") or ""
     record["words"] = len(record["text"].split())
     return record

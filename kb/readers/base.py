@@ -32,6 +32,7 @@ class ReadResult:
     sections: list[tuple[int, str]] | None = None
     warnings: list[str] = field(default_factory=list)
     line: int | None = None  # the line of a multi-document file (.jsonl) it came from
+    manual_tags: list[dict] | None = None   # tag edits by hand, as `kb export --documents` writes them
 
 
 Reader = Callable[[bytes, str], Iterator["ReadResult | ReadError"]]

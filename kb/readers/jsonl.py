@@ -1,5 +1,5 @@
 """JSON Lines: one document per line (``{"id"?, "title"?, "text", "tags"?, "metadata"?,
-"source"?, "sections"?}``, or ``_id`` as in BEIR collections). A bad line is reported with its
+"source"?, "sections"?, "manual_tags"?}``, or ``_id`` as in BEIR collections). A bad line is reported with its
 number and the good lines still land. Files over ``readers.STREAM_BYTES`` are read line by line
 (a million-line file is never held in memory), as UTF-8, which JSON text is (RFC 8259)."""
 from __future__ import annotations
@@ -79,7 +79,22 @@ def _jsonl_record(line: str, default_source: str) -> ReadResult:
                    source=str(source) if source not in (None, "") else default_source,
                    tags=clean_tags(tags), metadata=json_safe(metadata),
                    ingested_at=ingested_at if isinstance(ingested_at, str) else "")
-    return ReadResult(doc, _jsonl_sections(obj.get("sections"), len(text)), [])
+    return ReadResult(doc, _jsonl_sections(obj.get("sections"), len(text)), [],
+                      manual_tags=_manual_tags(obj.get("manual_tags")))
+
+
+def _manual_tags(value: Any) -> list[dict] | None:
+    """``manual_tags`` as `kb export --documents` writes them: ``[{"passage", "tag", "action",
+    "fingerprint", "by"?, "at"?}]``."""
+    if value is None:
+        return None
+    ok = isinstance(value, list) and all(
+        isinstance(e, dict) and all(isinstance(e.get(k), str) and e.get(k) for k in ("passage", "tag", "fingerprint"))
+        and e.get("action") in ("add", "remove") and all(isinstance(e.get(k, ""), str) for k in ("by", "at"))
+        for e in value)
+    if not ok:
+        raise ReadError("'manual_tags' must be a list of {passage, tag, action: add|remove, fingerprint, by?, at?}")
+    return [{k: e[k] for k in ("passage", "tag", "action", "fingerprint", "by", "at") if k in e} for e in value]
 
 
 def _jsonl_sections(value: Any, length: int) -> list[tuple[int, str]] | None:

@@ -17,7 +17,7 @@ import yaml
 
 from .phrases import phrase_key, synonyms_equivalent
 
-__all__ = ["TaxonomyError", "check_taxonomy", "find_problems", "read_yaml", "Problem"]
+__all__ = ["TaxonomyError", "check_taxonomy", "find_problems", "parse_yaml", "read_text", "read_yaml", "Problem"]
 
 
 class TaxonomyError(ValueError):
@@ -84,14 +84,23 @@ _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 
 
-def read_yaml(path: str | os.PathLike):
-    """The parsed file with line information; TaxonomyError for unreadable files and bad YAML."""
+def read_text(path: str | os.PathLike) -> str:
+    """The file's text; TaxonomyError when it cannot be read."""
     try:
         with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+            return handle.read()
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise TaxonomyError(f"{path}: cannot read: {reason}") from None
+
+
+def read_yaml(path: str | os.PathLike):
+    """The parsed file with line information; TaxonomyError for unreadable files and bad YAML."""
+    return parse_yaml(read_text(path), str(path))
+
+
+def parse_yaml(text: str, path: str = "taxonomy"):
+    """YAML text parsed with line information; TaxonomyError (``path:line: ...``) when it is bad."""
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:

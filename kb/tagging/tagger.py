@@ -154,6 +154,11 @@ class Tagger:
                     for tag in sorted(tags) for a, b in tags[tag]]
         return sorted(tags), evidence
 
+    def tag_document(self, title: str, passages) -> list[tuple[list[str], list[Evidence]]]:
+        """Tags and evidence of each passage (objects with ``text`` and ``section``) of one document."""
+        return [self.tag(p.text) for p in passages]
+
+
 def _inside(hit: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(start <= hit[0] and hit[1] <= end for start, end in spans)
 
