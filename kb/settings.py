@@ -98,7 +98,9 @@ class Settings:
     # where the knowledge base lives and what it is made of
     home: Path = _setting("KB_HOME", Path("kb-data"), Path, "Where the knowledge base lives.",
                           shown="./kb-data", option="--home")
-    taxonomy: Path | None = _setting("KB_TAXONOMY", None, Path, "The taxonomy YAML that tags passages.",
+    taxonomy: Path | None = _setting("KB_TAXONOMY", None, Path,
+                                     "The taxonomy YAML a new knowledge base is created with; one that has "
+                                     "another refuses it (switch with `kb taxonomy use FILE`).",
                                      shown="the bundled science-diplomacy.yaml", option="--taxonomy")
     backend: str = _setting("KB_BACKEND", "whoosh", _choice(*BACKENDS),
                             "Search engine: whoosh (embedded) or sphinx (a SphinxQL cluster).", option="--backend")
@@ -121,6 +123,9 @@ class Settings:
     ingest_workers: int | None = _setting("KB_INGEST_WORKERS", None, _count(0, 64),
                                           "Processes that split and tag while `kb ingest` writes (0: in-process).",
                                           shown="one per core")
+    tag_query_limit: int = _setting("KB_TAG_QUERY_LIMIT", 10_000, _count(1, 1_000_000),
+                                    "Passages one tag edit by query may change (`kb tag add --query`, "
+                                    "POST /api/v1/tags/<tag>/passages).")
     # searching
     query_time_limit: float = _setting("KB_QUERY_TIME_LIMIT", 5.0, _seconds,
                                        "Seconds a search may take: past it a 503, or the hits ranked so far "

@@ -128,5 +128,9 @@ def rebuild():
         done[0] += count
         click.echo(f"committed {done[0]} documents (rebuild)", err=True)
 
-    count = open_kb().rebuild(progress)
+    lost: list = []
+    count = open_kb().rebuild(progress, lost)
+    for e in lost:
+        click.echo(f"kb: warning: manual tag {'+' if e['action'] == 'add' else '-'}{e['tag']} on {e['passage']} "
+                   f"kept but not applied: {e['reason']}", err=True)
     click.echo(f"rebuilt {count} documents")

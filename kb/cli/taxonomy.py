@@ -7,12 +7,20 @@ import os
 import click
 
 from ..tagging import check_taxonomy
-from .options import CliError, backend_options, friendly_errors, home_option, open_kb, taxonomy_option
+from .options import (
+    CliError,
+    backend_options,
+    friendly_errors,
+    home_option,
+    lock_timeout_option,
+    open_kb,
+    setting_option,
+)
 
 
 @click.group()
 def taxonomy():
-    """Check a taxonomy file, or see how its topics tag the knowledge base."""
+    """The knowledge base's taxonomy: show it, switch it, draft one, check a file, count its tags."""
 
 
 @taxonomy.command("check")
@@ -31,9 +39,58 @@ def taxonomy_check(file):
     click.echo(f"{file}: ok" + (f" ({len(problems)} warning(s))" if problems else ""))
 
 
+@taxonomy.command("show")
+@home_option
+@click.option("--json", "as_json", is_flag=True, help="Which taxonomy it is, as JSON, instead of its YAML.")
+@backend_options
+@friendly_errors
+def taxonomy_show(as_json):
+    """The knowledge base's taxonomy: its YAML as stored (or --json: name, fingerprint, when, from where)."""
+    kb = open_kb()
+    if as_json:
+        click.echo(json.dumps(kb.taxonomy_info(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(kb.load_taxonomy().text, nl=False)
+
+
+@taxonomy.command("use")
+@click.argument("file", type=click.Path(dir_okay=False))
+@setting_option("batch_documents", type=click.IntRange(1, 100_000), help="Documents per commit into the new index.")
+@lock_timeout_option
+@home_option
+@backend_options
+@friendly_errors
+def taxonomy_use(file):
+    """Switch the knowledge base to the taxonomy in FILE: check it, store it and re-tag every
+    passage in one step (manual tags are kept)."""
+    if not os.path.exists(file):
+        raise CliError(f"no such file: {file}")
+    errors = [p for p in check_taxonomy(file, warnings=False)]
+    if errors:
+        for problem in errors:
+            click.echo(problem, err=True)
+        raise CliError(f"{len(errors)} error(s) in {file}: the knowledge base keeps its taxonomy")
+    done = [0]
+
+    def progress(count):
+        done[0] += count
+        click.echo(f"committed {done[0]} documents (re-tagging)", err=True)
+
+    lost: list = []
+    answer = open_kb().use_taxonomy(file, progress, lost)
+    old, new = answer["from"], answer["to"]
+    if not answer["changed"]:
+        click.echo(f"already uses {new['name']} ({new['fingerprint']}): nothing to do")
+        return
+    for e in lost:
+        click.echo(f"kb: warning: manual tag {'+' if e['action'] == 'add' else '-'}{e['tag']} on {e['passage']} "
+                   f"kept but not applied: {e['reason']}", err=True)
+    click.echo(f"switched from {old['name']} ({old['fingerprint']}) to {new['name']} ({new['fingerprint']}, "
+               f"{new['topics']} topics): re-tagged {answer['documents']} documents")
+
+
 @taxonomy.command("stats")
 @home_option
-@taxonomy_option
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @backend_options
 @friendly_errors
