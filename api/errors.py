@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from index import BackendUnavailable, Conflict, IndexBusy, QueryError, QueryTimeout, Unsupported
 from kb.core import InvalidDocument
 from kb.embedding import ModelLoading, SemanticUnavailable
+from kb.tagging.stored import TaxonomyMismatch
 
 log = logging.getLogger("kb.api")
 
@@ -35,6 +36,7 @@ class KbApi(Api):
             BackendUnavailable, lambda e: self._error(503, str(e), {"Retry-After": str(RETRY_AFTER_SECONDS)}))
         app.register_error_handler(Unsupported, lambda e: self._error(501, str(e)))
         app.register_error_handler(Conflict, lambda e: self._error(409, str(e)))
+        app.register_error_handler(TaxonomyMismatch, lambda e: self._error(409, str(e)))
         # json.loads of a body nested thousands deep raises RecursionError, not a decode error
         app.register_error_handler(
             RecursionError, lambda e: self._error(400, "the request is nested too deeply to process"))

@@ -51,5 +51,7 @@ class Tags(MethodView):
     @blp.response(200, TagListSchema, example=examples.TAGS)
     @errors(blp, 304, 401)
     def get(self):
-        """Every tag with its passage count, label and description"""
-        return {"tags": get_kb().tags()}
+        """Every tag with its passage count, label and description, and which taxonomy is the
+        knowledge base's"""
+        kb = get_kb()
+        return {"tags": kb.tags(), "taxonomy": kb.taxonomy_info()}

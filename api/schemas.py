@@ -70,6 +70,29 @@ class EvidenceSchema(Schema):
     phrase = fields.String()
     start = fields.Integer()
     end = fields.Integer()
+    source = fields.String(metadata={"description": "Absent: a taxonomy phrase in the passage. `context`: the "
+                                                    "topic is established in the document (`via` says where); "
+                                                    "`manual`: added by hand (`by` whom, `at` when)."})
+    via = fields.String()
+    by = fields.String()
+    at = fields.String()
+
+
+class ManualEditSchema(Schema):
+    tag = fields.String()
+    action = fields.String(metadata={"description": "add or remove"})
+    by = fields.String()
+    at = fields.String()
+    fingerprint = fields.String(metadata={"description": "Of the passage text the edit was made on."})
+    stale = fields.Boolean(metadata={"description": "The passage's text changed since: kept, not applied."})
+
+
+class SuggestedTagSchema(Schema):
+    tag = fields.String()
+    score = fields.Float(metadata={"description": "Similarity, 0 to 1."})
+    source = fields.String(metadata={"description": "description: like the topic's description (embeddings); "
+                                                    "example: like passages tagged by hand."})
+    like = fields.String(metadata={"description": "The passage tagged by hand it resembles (source example)."})
 
 
 class PassageSchema(Schema):
@@ -84,9 +107,11 @@ class PassageSchema(Schema):
     words = fields.Integer()
     tags = fields.List(fields.String())
     keywords = fields.List(fields.String())
-    suggested_tags = fields.List(fields.String(), metadata={
-        "description": "Taxonomy topics suggested by embedding similarity for a passage that no "
-                       "taxonomy phrase matched; not tags: never filtered or counted as tags."})
+    suggested_tags = fields.List(fields.Raw(), metadata={
+        "description": "Tags suggested, never tags themselves (not filtered, not counted): topics whose "
+                       "description an untagged passage resembles (embeddings; a tag id), and tags of "
+                       "passages tagged by hand that this one resembles (`{tag, score, source: example, "
+                       "like}`)."})
 
 
 class HitSchema(PassageSchema):
@@ -136,6 +161,8 @@ class PassageDetailSchema(PassageSchema):
     previous = fields.String(allow_none=True)
     next = fields.String(allow_none=True)
     evidence = fields.List(fields.Nested(EvidenceSchema))
+    manual = fields.List(fields.Nested(ManualEditSchema), metadata={
+        "description": "Tags added or removed by hand, the last edit per tag."})
 
 
 class SimilarArgs(FilterArgs):
@@ -241,6 +268,8 @@ class TagSchema(Schema):
 
 class TagListSchema(Schema):
     tags = fields.List(fields.Nested(TagSchema))
+    taxonomy = fields.Dict(metadata={"description": "The knowledge base's taxonomy: name, version, "
+                                                    "fingerprint, topics, stored_at, source."})
 
 
 class SuggestArgs(Schema):
@@ -275,3 +304,60 @@ class StatsSchema(Schema):
     vector_model = fields.String()
     kb_version = fields.String()
     taxonomy = fields.Dict()
+
+
+# ---------------------------------------------------------------------------------------------- tag edits
+
+def _tags_field(description: str):
+    return fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
+                       validate=validate.Length(max=MAX_FILTER_VALUES), metadata={"description": description})
+
+
+class TagEditSchema(Schema):
+    add = _tags_field("Tags to add by hand.")
+    remove = _tags_field("Tags to remove by hand (they stay removed whatever the taxonomy says).")
+    by = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
+                       metadata={"description": "Who makes the edit (default: http: and the client's address)."})
+
+
+class TagEditResultSchema(Schema):
+    id = fields.String()
+    tags = fields.List(fields.String())
+    manual = fields.List(fields.Nested(ManualEditSchema))
+    changed = fields.Boolean(metadata={"description": "false when the passage already was so."})
+
+
+class TagQuerySchema(FilterArgs):
+    q = fields.String(load_default="", validate=validate.Length(max=1000),
+                      metadata={"description": "The query whose every hit is tagged (search's syntax)."})
+    syntax = fields.String(load_default="query", validate=validate.OneOf(["auto", "query", "words"]))
+    remove = fields.Boolean(load_default=False, metadata={"description": "true: remove the tag instead."})
+    dry_run = fields.Boolean(load_default=True, metadata={
+        "description": "true (the default): only say how many passages would change; send false to do it."})
+    by = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+
+
+class TagQueryResultSchema(Schema):
+    tag = fields.String()
+    action = fields.String()
+    matched = fields.Integer(metadata={"description": "Passages the query and filters find."})
+    to_change = fields.Integer(metadata={"description": "Of those, the ones the edit changes."})
+    dry_run = fields.Boolean()
+    sample = fields.List(fields.String(), metadata={"description": "Up to 20 ids of passages it changes."})
+    changed = fields.Integer(metadata={"description": "Passages changed (not in a dry run)."})
+
+
+class TaxonomyArgs(Schema):
+    format = fields.String(load_default=None, validate=validate.OneOf(["json", "yaml"]),
+                           metadata={"description": "json (default) or yaml: the file as stored (or Accept: "
+                                                    "application/yaml)."})
+
+
+class TaxonomySchema(Schema):
+    name = fields.String()
+    version = fields.Integer()
+    fingerprint = fields.String(metadata={"description": "Of what the taxonomy says (comments and layout aside)."})
+    stored_at = fields.String()
+    source = fields.String(metadata={"description": "The file it was stored from (or bundled default)."})
+    topics = fields.Dict(metadata={"description": "Topic id → label, description, broader, synonyms, all_of, "
+                                                  "exclude, context, min_hits."})

@@ -83,6 +83,7 @@ class KnowledgeBase:
         if self._taxonomy_record is None or self._taxonomy_record[0] != value:
             taxonomy, fields = stored.from_record(value)
             self._taxonomy, self._taxonomy_record, self._tagger = taxonomy, (value, fields), None
+            self.semantics.forget_topics()
             stored.write_copy(self.home, taxonomy)
         if self.settings.taxonomy:
             offered = self._offered_taxonomy(Path(self.settings.taxonomy))

@@ -61,6 +61,10 @@ class Semantics:
             self._suggester = TagSuggester(self.embedder, self._taxonomy())
         return self._suggester
 
+    def forget_topics(self) -> None:
+        """The taxonomy changed: suggest its topics from now on."""
+        self._suggester = None
+
     def embed(self, items: list[Record], progress: Callable[[int], None] | None = None) -> None:
         """Give every passage of these (document, passages) records its vector, and passages that
         no taxonomy phrase matched their ``suggested_tags``."""

@@ -36,8 +36,9 @@ class TagSuggester:
             self._topics = ([t.id for t in topics], vectors)
         return self._topics
 
-    def suggest(self, vectors) -> list[list[str]]:
-        """For each passage vector: the topics at or above ``min_similarity``, best first."""
+    def suggest(self, vectors) -> list[list[dict]]:
+        """For each passage vector: the topics at or above ``min_similarity``, best first, as
+        ``{"tag", "score", "source": "description"}``."""
         ids, topic_vectors = self._topic_matrix()
         if not ids or not len(vectors):
             return [[] for _ in range(len(vectors))]
@@ -45,7 +46,8 @@ class TagSuggester:
         out = []
         for row in similarity:
             order = row.argsort()[::-1][:self.limit]
-            out.append([ids[i] for i in order if row[i] >= self.min_similarity])
+            out.append([{"tag": ids[i], "score": round(float(row[i]), 4), "source": "description"}
+                        for i in order if row[i] >= self.min_similarity])
         return out
 
     def similarities(self, vector) -> dict[str, float]:

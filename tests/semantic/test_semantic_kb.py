@@ -139,7 +139,8 @@ def test_untagged_passages_get_suggestions_kept_apart_from_tags(semantic_server)
     on = semantic_server.get("/api/v1/passages/telescopes:1").json()
     off = semantic_server.get("/api/v1/passages/cake:1").json()
     assert on["tags"] == [] and off["tags"] == []            # no taxonomy phrase matched either
-    assert "international-cooperation" in on["suggested_tags"]
+    assert "international-cooperation" in [s["tag"] for s in on["suggested_tags"]]
+    assert all(s["source"] == "description" and 0 < s["score"] <= 1 for s in on["suggested_tags"])
     assert off["suggested_tags"] == []
     tagged = semantic_server.get(f"/api/v1/passages/{passage_with(semantic_server, 'COVID-19')}").json()
     assert tagged["tags"] and tagged["suggested_tags"] == []   # curated tags: no suggestions
