@@ -24,7 +24,7 @@ class TaxonomyError(ValueError):
     """An invalid taxonomy file; the message is one line, ``file:line: what is wrong``."""
 
 TOP_KEYS = {"version", "name", "topics"}
-TOPIC_KEYS = {"label", "description", "broader", "synonyms", "all_of", "exclude", "min_hits"}
+TOPIC_KEYS = {"label", "description", "broader", "synonyms", "all_of", "exclude", "min_hits", "context"}
 TOPIC_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -193,7 +193,7 @@ def find_problems(data, filename: str = "taxonomy") -> list[Problem]:
                     add(bline, f"{where}: 'broader' names the topic itself")
                 elif parent not in topics:
                     add(bline, f"{where}: broader topic {parent!r} does not exist")
-        for key in ("synonyms", "exclude"):
+        for key in ("synonyms", "exclude", "context"):
             value = spec.get(key, [])
             if not _is_phrase_list(value):
                 add(_line_of(spec, key, line), f"{where}: {key!r} must be a list of non-empty phrases")

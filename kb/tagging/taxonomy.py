@@ -26,6 +26,7 @@ class Topic:
     all_of: list[list[str]] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     min_hits: int = 1
+    context: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -55,7 +56,8 @@ class Taxonomy:
                 id=tid, label=spec["label"], description=spec.get("description") or "",
                 broader=list(spec.get("broader") or []), synonyms=list(spec.get("synonyms") or []),
                 all_of=[list(group) for group in spec.get("all_of") or []],
-                exclude=list(spec.get("exclude") or []), min_hits=int(spec.get("min_hits", 1)))
+                exclude=list(spec.get("exclude") or []), min_hits=int(spec.get("min_hits", 1)),
+                context=list(spec.get("context") or []))
         canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
         return cls(version=int(data.get("version", 1)),
                    name=str(data.get("name") or pathlib.Path(path).stem), topics=topics,
