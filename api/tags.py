@@ -58,7 +58,7 @@ class PassageTags(MethodView):
     @blp.arguments(TagEditSchema)
     @blp.response(200, TagEditResultSchema)
     @blp.doc(security=WRITE_SECURITY)
-    @errors(blp, 400, 401, 403, 404, 422, 503)
+    @errors(blp, 400, 401, 403, 404, 413, 422, 503)
     def patch(self, args, passage_id):
         """Add and remove tags on a passage by hand
 
@@ -83,7 +83,7 @@ class TagPassages(MethodView):
     @blp.arguments(TagQuerySchema)
     @blp.response(200, TagQueryResultSchema)
     @blp.doc(security=WRITE_SECURITY)
-    @errors(blp, 400, 401, 403, 422, 503)
+    @errors(blp, 400, 401, 403, 413, 422, 503)
     def post(self, args, tag):
         """Tag every passage a query and its filters find (a dry run unless `dry_run` is false)
 

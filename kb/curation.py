@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 from index import SearchRequest
 
 from .tagging import manual
-
-if TYPE_CHECKING:   # pragma: no cover
-    from .core import KnowledgeBase
 
 TAG = re.compile(r"^[^\s,\x00-\x1f][^,\x00-\x1f]{0,199}$")
 SAMPLE = 20   # passage ids a query edit shows
@@ -31,7 +28,8 @@ def check_tags(tags: Iterable[str]) -> list[str]:
 
 
 class Curation:
-    def __init__(self, kb: KnowledgeBase):
+    def __init__(self, kb):
+        """``kb``: the KnowledgeBase this curates (it owns this object; no import back)."""
         self.kb = kb
 
     # ------------------------------------------------------------------ edits
