@@ -89,6 +89,38 @@ def taxonomy_use(file):
                f"{new['topics']} topics): re-tagged {answer['documents']} documents")
 
 
+@taxonomy.command("draft")
+@click.option("--topics", type=click.IntRange(2, 100), default=12, show_default=True, help="How many topics.")
+@click.option("--name", default=None, help="The taxonomy's name (default: draft-<the folder of KB_HOME>).")
+@click.option("--embeddings/--no-embeddings", default=None,
+              help="Cluster by embeddings (default: when the semantic extra is on) or by key phrases.")
+@home_option
+@backend_options
+@friendly_errors
+def taxonomy_draft(topics, name, embeddings):
+    """Draft a taxonomy from the knowledge base's own passages (YAML on stdout: `> mine.yaml`)."""
+    from ..tagging import draft as drafting
+
+    kb = open_kb()
+    passages = [{"id": p["id"], "text": p["text"], "document_id": p["document_id"]} for p in kb.export()]
+    vectors = None
+    if embeddings or (embeddings is None and kb.semantic):
+        if not kb.semantic:
+            raise CliError(f"--embeddings needs the semantic extra: {kb.semantics.why_not()}")
+        click.echo(f"kb: embedding {len(passages)} passages", err=True)
+        vectors = kb.embedder.encode([p["text"] for p in passages])
+    try:
+        drafted = drafting.draft(passages, topics, vectors)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    name = name or f"draft-{kb.home.resolve().name}"
+    text = drafting.to_yaml(drafted, name, len(passages))
+    click.echo(text, nl=False)
+    share = drafting.coverage(text, passages)
+    click.echo(f"kb: drafted {len(drafted)} topics; tagged with it, {share['one_to_three']:.0%} of the passages "
+               f"get one to three topics ({share['none']:.0%} none, {share['more']:.0%} more)", err=True)
+
+
 @taxonomy.command("stats")
 @home_option
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
