@@ -96,7 +96,8 @@ def draft(passages: list[dict], topics: int = 12, vectors: np.ndarray | None = N
     idf = np.log(n / np.array([df[k] for k in vocabulary], dtype=np.float32))
     space = vectors.astype(np.float32) if vectors is not None else presence * idf
     space = space / np.maximum(np.linalg.norm(space, axis=1, keepdims=True), 1e-9)
-    assignment, centroids = _kmeans(space, topics, seed)
+    runs = [_kmeans(space, topics, seed + i) for i in range(4)]   # the tightest of four seedings
+    assignment, centroids = max(runs, key=lambda r: float(np.sum(space * r[1][r[0]])))
     shares = _shares(presence, assignment, topics)          # topics × vocabulary: share of a phrase's passages
     counts = np.stack([presence[assignment == c].sum(axis=0) for c in range(topics)])
     owner = shares.argmax(axis=0)
