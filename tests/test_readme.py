@@ -151,6 +151,26 @@ def check_words(out, server):
     assert body["syntax"] == "words" and body["notice"] is None and body["total"] >= 1
 
 
+def check_taxonomy_json(out, server):
+    body = _json(out)
+    assert body["name"] == "science-diplomacy" and body["topics"]["covid-19"]["synonyms"] and body["fingerprint"]
+
+
+def check_taxonomy_yaml(out, server):
+    assert out.startswith("#") and "\nname: science-diplomacy\n" in out
+
+
+def check_tag_edit(out, server):
+    body = _json(out)
+    assert body["id"] == "science-diplomacy:1" and "reviewed" in body["tags"]
+    assert "military-security" not in body["tags"] and {e["tag"] for e in body["manual"]} >= {"reviewed"}
+
+
+def check_tag_query(out, server):
+    body = _json(out)
+    assert body["dry_run"] is True and body["to_change"] >= 1 and "changed" not in body
+
+
 CHECKS = [  # (a piece of the command, check of its output), in README order
     ("search?q=public+health'", check_search_json),
     ("q=public+health&format=text", check_search_text),
@@ -173,6 +193,10 @@ CHECKS = [  # (a piece of the command, check of its output), in README order
     ("q=diplomacy+-China&group_by=document", check_exclusion),
     ("q=%22open+quote", check_syntax_error),
     ("--data-urlencode 'syntax=words'", check_words),
+    ("curl 'http://127.0.0.1:5000/api/v1/taxonomy'", check_taxonomy_json),
+    ("Accept: application/yaml", check_taxonomy_yaml),
+    ("-X PATCH", check_tag_edit),
+    ("tags/health-review/passages", check_tag_query),
 ]
 
 
