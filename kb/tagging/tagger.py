@@ -20,6 +20,8 @@ REFERRING_HEADS = frozenset("""agency organization organisation initiative progr
 treaty agreement accord accords convention protocol fund council commission alliance partnership institute
 foundation authority bank summit consortium mission office bureau department ministry administration
 virus disease pandemic epidemic outbreak act framework""".split())
+# "American Metal Resources (AMR)": a document that spells an acronym out says what it means there
+_DEFINED = re.compile(r"((?:[A-Z][\w'’-]*\s+(?:(?:of|and|for|the|on|in|&)\s+)*){1,8})\(([A-Z][A-Z0-9&]{1,9})s?\)")
 DOCUMENT_SUPPORT = 2      # strong hits a document needs before its single words count on their own
 ESTABLISHED_PASSAGES = 2  # passages with a topic's own evidence that make it present in a document
 
@@ -163,6 +165,7 @@ class Tagger:
         that refer to it indirectly (see ``kb.tagging``)."""
         readings = [self._read(p.text) for p in passages]
         title_reading = self._read(title or "")
+        self._drop_redefined(" ".join([title or ""] + [p.text for p in passages]), readings + [title_reading])
         supported = sum(r.strong for r in readings) + title_reading.strong >= DOCUMENT_SUPPORT
         decided = [self._decide(r, supported) for r in readings]
         title_tags = set(self._decide(title_reading, supported)[0])
@@ -218,6 +221,23 @@ class Tagger:
             all_of = bool(topic.all_of) and all(roles.get(g) for g in groups)
             reading.strong += len(strong) + all_of
         return reading
+
+    def _drop_redefined(self, text: str, readings: list) -> None:
+        """An acronym the document spells out as something no topic's phrase names ("American
+        Metal Resources (AMR)") is not that topic's acronym ("AMR", antimicrobial resistance) there."""
+        for match in _DEFINED.finditer(text):
+            words, acronym = match.group(1).split(), match.group(2)
+            initials = "".join(w[0] for w in words if w[0].isupper())
+            if not initials.endswith(acronym):
+                continue
+            meant = set(self.tag(" ".join(words))[0])
+            for reading in readings:
+                for index, roles in reading.found.items():
+                    if self._topics[index].id in meant:
+                        continue
+                    for role, hits in roles.items():
+                        roles[role] = [h for h in hits if not (h[1] - h[0] == 1
+                                                               and reading.atoms[h[0]][3][1][1] == acronym)]
 
     def _decide(self, reading: "_Reading", supported: bool) -> tuple[list[str], list[Evidence]]:
         """The topics of one passage: a single-word hit needs another phrase of the taxonomy in

@@ -91,3 +91,13 @@ def test_a_section_heading_reaches_its_passages(tagger):
                     sections={1: "Report > Climate change and the Paris Agreement"})
     assert "climate-change" in tags[1][0] and "climate-change" not in tags[0][0]
     assert any(e.source == "context" and e.via.startswith("section: ") for e in tags[1][1])
+
+
+def test_an_acronym_spelled_out_as_something_else_is_not_the_topics(tagger):
+    tags = document(tagger, "Seabed mining applications",
+                    "American Metal Resources (AMR) applied for an exploration licence under the law of the sea.",
+                    "AMR said that the United Nations body had no say over its national security case.")
+    assert all("public-health" not in t for t, _ in tags)
+    kept = document(tagger, "Health", "The World Health Organization (WHO) declared the epidemic over.",
+                    "WHO officials met United Nations envoys in Geneva.")
+    assert "public-health" in kept[1][0]
