@@ -38,8 +38,9 @@ def _who(given: str | None) -> str:
 class TaxonomyView(MethodView):
     @blp.arguments(TaxonomyArgs, location="query")
     @blp.response(200, TaxonomySchema)
-    @blp.alt_response(200, description="The taxonomy as stored (format=yaml or Accept: application/yaml)",
-                      content_type="application/yaml", success=True)
+    @blp.doc(responses={200: {"content": {"application/yaml": {
+        "schema": {"type": "object", "description": "The taxonomy file as stored: version, name, topics."},
+        "example": "version: 1\nname: science-diplomacy\ntopics: ..."}}}})
     @errors(blp, 304, 401)
     def get(self, args):
         """The knowledge base's taxonomy: JSON (topics with their synonyms), or the YAML as stored"""

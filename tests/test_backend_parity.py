@@ -110,7 +110,10 @@ def test_no_highlight_and_browse_snippets_agree(whoosh_server, sphinx_server):
 def test_lookups_are_identical(whoosh_server, sphinx_server, path):
     a, b = whoosh_server.get(path), sphinx_server.get(path)
     assert a.status_code == b.status_code
-    assert a.json() == b.json()
+    a, b = a.json(), b.json()
+    for answer in (a, b):   # when each knowledge base stored its taxonomy differs, as ingested_at does
+        answer.get("taxonomy", {}).pop("stored_at", None)
+    assert a == b
 
 
 def test_documents_and_stats_agree(whoosh_server, sphinx_server):

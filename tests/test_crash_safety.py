@@ -19,6 +19,7 @@ import pytest
 from helpers.trials import KbProcess, abstracts, debris, lock_held, snapshot, wait_lock_held, whole_document_problems
 from kb.core import KnowledgeBase
 from kb.readers import read_path
+from kb.tagging import default_taxonomy_path
 
 DOCUMENTS = 2000          # documents per ingest
 BATCH = 100               # documents per commit: 20 commits per ingest
@@ -131,7 +132,7 @@ topics:
 """
 
 
-def test_kill_9_during_rebuild_leaves_the_old_or_the_new_index(ingest_corpus, tmp_path):
+def test_kill_9_during_a_taxonomy_switch_leaves_the_old_or_the_new_index(ingest_corpus, tmp_path):
     corpus, ids = ingest_corpus
     small = tmp_path / "small.jsonl"
     small.write_text("".join(corpus.read_text(encoding="utf-8").splitlines(True)[:REBUILD_DOCUMENTS]))
@@ -143,7 +144,7 @@ def test_kill_9_during_rebuild_leaves_the_old_or_the_new_index(ingest_corpus, tm
     full = snapshot(home)
     expected = {d: len(o) for d, o in full["docs"].items()}
     started = time.monotonic()
-    swap = KbProcess("rebuild", "--taxonomy", tiny, "--home", home, "--batch-size", REBUILD_BATCH)
+    swap = KbProcess("taxonomy", "use", tiny, "--home", home, "--batch-size", REBUILD_BATCH)
     assert swap.finish() == 0, swap.stderr
     duration = time.monotonic() - started
     tagged = {"default": full["tags"], "tiny": snapshot(home)["tags"]}
@@ -155,11 +156,13 @@ def test_kill_9_during_rebuild_leaves_the_old_or_the_new_index(ingest_corpus, tm
     moments = [(round(i * chunks / (REBUILD_KILLS - 1)), rng.random()) for i in range(REBUILD_KILLS)]
     rng.shuffle(moments)
     outcomes = []
+    files = {"default": default_taxonomy_path(), "tiny": tiny}
     for i, (commits, fraction) in enumerate(moments):
-        target = "default" if i % 2 == 0 else "tiny"
-        args = ("rebuild", "--home", home, "--batch-size", REBUILD_BATCH) + (
-            ("--taxonomy", tiny) if target == "tiny" else ())
-        before = snapshot(home)["live"]
+        # every trial switches the taxonomy (kb taxonomy use: store it and re-tag in one rebuild)
+        current = snapshot(home)
+        target = "default" if current["tags"] == tagged["tiny"] else "tiny"
+        args = ("taxonomy", "use", files[target], "--home", home, "--batch-size", REBUILD_BATCH)
+        before = current["live"]
         proc = KbProcess(*args)
         proc.wait_commits(commits)
         time.sleep(fraction * (0.1 if commits == chunks else duration / (chunks + 2)))

@@ -112,7 +112,7 @@ def test_taxonomy_check_and_stats(tmp_path, server_home, backend_env):
     assert stats["topics"]["covid-19"] >= 1 and "climate-change" in stats["unused"]
 
 
-def test_rebuild_switches_a_running_server_without_restart(sample_home, tmp_path):
+def test_a_taxonomy_switch_reaches_a_running_server_without_restart(sample_home, tmp_path):
     home = tmp_path / "kb"
     shutil.copytree(sample_home, home)
     taxonomy = tmp_path / "mekong.yaml"
@@ -122,8 +122,11 @@ def test_rebuild_switches_a_running_server_without_restart(sample_home, tmp_path
     try:
         before = server.get("/api/v1/search", params={"tag": "diplomacy-word"}).json()
         assert before["total"] == 0
-        result = kb("rebuild", "--taxonomy", taxonomy, "--home", home)
+        refused = kb("rebuild", "--taxonomy", taxonomy, "--home", home)   # a rebuild keeps the taxonomy
+        assert refused.returncode == 1 and "kb taxonomy use" in refused.stderr
+        result = kb("taxonomy", "use", taxonomy, "--home", home)
         assert result.returncode == 0, result.stderr
+        assert server.get("/api/v1/tags").json()["taxonomy"]["name"] == "tiny"
         after = server.get("/api/v1/search", params={"tag": "diplomacy-word", "limit": 100}).json()
         assert after["total"] > 0
         assert all("diplomacy" in h["text"].lower() for h in after["hits"])
