@@ -159,7 +159,7 @@ class KnowledgeBase:
                         batch_passages=self.settings.batch_passages,
                         workers=self.settings.ingest_worker_count if workers is None else workers,
                         progress=progress, expect={stored.PROPERTY: self._taxonomy_record[0]},
-                        carry=self.curation.carry_into if self.curation.any_curated() else None)
+                        carry=self.curation.carry_into)
         return run.run(items)
 
     def read_paths(self, paths: Iterable[str | os.PathLike]) -> Iterator[ReadResult | ReadError]:

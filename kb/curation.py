@@ -80,9 +80,6 @@ class Curation:
 
     # ------------------------------------------------------------------ carried through
 
-    def any_curated(self) -> bool:
-        return next(iter(self.kb.index.curated_passages()), None) is not None
-
     def by_document(self, document_ids: Iterable[str] | None = None) -> dict[str, list[dict]]:
         """Every edit the index holds, as ``kb export --documents`` writes them, by document id."""
         out: dict[str, list[dict]] = {}

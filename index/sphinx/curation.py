@@ -81,16 +81,25 @@ class CurationSupport:
         return written
 
     def curated_passages(self, document_ids: Iterable[str] | None = None) -> Iterator[dict]:
-        where = f" WHERE MATCH('@keys {rec.CURATED}')"
-        if document_ids is not None:
-            keys = [rec.doc_key(d) for d in document_ids]
-            if not keys:
-                return
-            where += f" AND doc_key IN ({in_list(keys)})"
+        """Of given documents: read from their shards only (a shard down elsewhere does not matter)."""
+        match = f"MATCH('@keys {rec.CURATED}')"
+        if document_ids is None:
+            yield from self._curated_pages(lambda sql: self._complete(sql).rows, DIST_INDEX, match)
+            return
+        by_shard: dict[int, list[int]] = {}
+        for document_id in document_ids:
+            by_shard.setdefault(rec.shard_of(document_id, self.shards), []).append(rec.doc_key(document_id))
+        for shard, keys in sorted(by_shard.items()):
+            for i in range(0, len(keys), PAGE):
+                where = f"{match} AND doc_key IN ({in_list(keys[i:i + PAGE])})"
+                yield from self._curated_pages(lambda sql, shard=shard: self.sql.read_shard(shard, sql).rows,
+                                               RT_INDEX, where)
+
+    def _curated_pages(self, read: Callable[[str], list], index: str, where: str) -> Iterator[dict]:
         offset = 0
         while True:
-            rows = self._complete(f"SELECT {PASSAGE_SELECT} FROM {DIST_INDEX}{where} ORDER BY document_id ASC, "
-                                  f"ordinal ASC LIMIT {offset}, {PAGE} OPTION max_matches={offset + PAGE}").rows
+            rows = read(f"SELECT {PASSAGE_SELECT} FROM {index} WHERE {where} ORDER BY document_id ASC, "
+                        f"ordinal ASC LIMIT {offset}, {PAGE} OPTION max_matches={offset + PAGE}")
             for row in rows:
                 passage = rec.passage_from_row(row)
                 passage.pop("document_title", None)
