@@ -121,7 +121,7 @@ def _classify(text: str, title: str, sections: list[tuple[int, str]] | None) -> 
         if line.kind != PROSE:
             continue
         s = text[line.start:line.end]
-        md = _MD_HEADING.fullmatch(s)
+        md = _MD_HEADING.fullmatch(s) if sections is None else None  # a reader with sections rendered its headings
         name = " ".join((md.group(2) or "").split()) if md else s
         if title_key and _fold(name) == title_key and (md or not s.rstrip().endswith(".")):
             line.kind = DROPPED  # a repeated title; a full sentence that merely equals it is body
@@ -172,7 +172,9 @@ def _apply_given_sections(text: str, lines: list[_Line], sections: list[tuple[in
         nxt = lines[i + 1].start if i + 1 < len(lines) else len(text) + 1
         names = [_fold(path.split(" > ")[-1]) for _, path in marks[bisect.bisect_left(offsets, line.start):
                                                                  bisect.bisect_right(offsets, nxt)]]
-        if line.kind == HEADING or (line.kind == PROSE and _fold(text[line.start:line.end]) in names):
+        s = text[line.start:line.end]
+        md = _MD_HEADING.fullmatch(s)   # "# Name" too, but a "# comment" in code that names no section stays
+        if line.kind == HEADING or (line.kind == PROSE and _fold(md.group(2) or "" if md else s) in names):
             line.kind = DROPPED  # a heading already accounted for by the reader's sections
 
 
