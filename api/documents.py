@@ -68,12 +68,13 @@ class Documents(MethodView):
     @blp.doc(requestBody=UPLOAD_BODY, security=WRITE_SECURITY)
     @blp.response(201, DocumentCreatedSchema, example=examples.CREATED,
                   headers={"Location": {"description": "The document's URL", "schema": {"type": "string"}}})
-    @errors(blp, 400, 401, 403, 413, 415, 422, 503)
+    @errors(blp, 400, 401, 403, 409, 413, 415, 422, 503)
     def post(self):
         """Add a document: JSON, a multipart upload (field `file`) or a raw body of a known type
 
         Split, tagged and searchable at once. Re-posting the same document (same id, or same title and
-        text) replaces it: there are never two copies."""
+        text) replaces it: there are never two copies. A document of another source under that id is not
+        replaced: 409 (PUT replaces on purpose)."""
         return _store(None)
 
 
@@ -95,7 +96,8 @@ class BulkDocuments(MethodView):
             report = get_kb().ingest(read_bytes(data, "bulk.jsonl"), request.args.getlist("tag"))
         except ReadError as exc:
             abort(422, message=f"body: {exc}", errors={"body": [str(exc)]})
-        results = [{"line": item["line"], "status": 422, "error": item["error"]} if "error" in item else
+        results = [{"line": item["line"], "status": 409 if item.get("taken") else 422, "error": item["error"]}
+                   if "error" in item else
                    {"status": 201, **item} for item in report.items]
         return {"documents": report.documents, "refused": len(report.refused), "passages": report.passages,
                 "results": results}
@@ -140,7 +142,8 @@ def _store(document_id: str | None):
     if mimetype == "application/json" or mimetype.endswith("+json"):
         doc = _from_json(document_id)
         replaced = kb.exists(doc.id)
-        report = kb.add_document(doc)  # InvalidDocument → 422 naming the field (api/errors.py)
+        # InvalidDocument → 422 naming the field; IdTaken (a POST onto another source's id) → 409 (api/errors.py)
+        report = kb.add_document(doc, replace=bool(document_id))
     else:
         if mimetype == "multipart/form-data":
             item, field_name, where = _from_upload(document_id), "file", "files"
@@ -151,9 +154,11 @@ def _store(document_id: str | None):
                                "(Content-Type: application/json), a multipart upload (field 'file') or a "
                                "text/markdown, text/html, text/plain or application/pdf body")
         replaced = kb.exists(item.document.id)
-        report = kb.ingest([item])  # as `kb ingest -` does with what read_bytes read
+        report = kb.ingest([item], replace=bool(document_id))  # as `kb ingest -` does with what read_bytes read
         if report.refused:
             reason = report.refused[0][1]
+            if report.items[-1].get("taken"):
+                abort(409, message=reason)
             abort(422, message=f"{field_name}: {reason}", errors={where: {field_name: [reason]}})
     result = report.items[-1]
     url = url_for("documents.Document", document_id=result["id"], _external=True)

@@ -8,7 +8,7 @@ from flask_smorest import abort as smorest_abort
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from index import BackendUnavailable, Conflict, IndexBusy, QueryError, QueryTimeout, Unsupported
-from kb.core import InvalidDocument
+from kb.core import IdTaken, InvalidDocument
 from kb.embedding import ModelLoading, SemanticUnavailable
 from kb.tagging.stored import TaxonomyMismatch
 
@@ -36,6 +36,7 @@ class KbApi(Api):
             BackendUnavailable, lambda e: self._error(503, str(e), {"Retry-After": str(RETRY_AFTER_SECONDS)}))
         app.register_error_handler(Unsupported, lambda e: self._error(501, str(e)))
         app.register_error_handler(Conflict, lambda e: self._error(409, str(e)))
+        app.register_error_handler(IdTaken, lambda e: self._error(409, str(e)))
         app.register_error_handler(TaxonomyMismatch, lambda e: self._error(409, str(e)))
         # json.loads of a body nested thousands deep raises RecursionError, not a decode error
         app.register_error_handler(

@@ -34,6 +34,7 @@ ERROR_DESCRIPTIONS = {
     403: "No token is configured and the write did not come from loopback (or came from another site's page).",
     404: "No such passage or document.",
     406: "None of the accepted media types can be produced.",
+    409: "The id holds a document of another source (POST never replaces it: PUT does, or delete it first).",
     413: "The request body is over the limit (25 MB by default).",
     415: "The body is neither JSON, a multipart upload nor a format the readers know.",
     422: "A field is missing or invalid; errors names it.",

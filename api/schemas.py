@@ -243,7 +243,10 @@ class DocumentCreatedSchema(Schema):
 
 class BulkLineSchema(Schema):
     line = fields.Integer(allow_none=True)
-    status = fields.Integer(metadata={"description": "201 landed, 422 refused (see error)."})
+    status = fields.Integer(metadata={"description": "201 landed, 422 refused (see error), 409 refused: its id "
+                                                     "holds a document of another source."})
+    outcome = fields.String(metadata={"description": "For a line that landed: new, replaced or unchanged "
+                                                     "(the same title and text as before)."})
     id = fields.String()
     title = fields.String()
     passages = fields.Integer()

@@ -11,10 +11,10 @@ from index import Filters, QueryLimits, SearchIndex, SearchRequest, SearchRespon
 from . import embedding, semantic
 from .curation import Curation
 from .embedding import Embedder
-from .ingest import PREPARE, IngestReport, IngestRun, Record, task_chars
+from .ingest import PREPARE, IdTaken, IngestReport, IngestRun, Record, task_chars
 from .models import Document, InvalidDocument, Passage, now_iso, valid_document_id
 from .pipeline import Preparer
-from .readers import ReadError, ReadResult, iter_paths, read_path
+from .readers import ReadError, ReadResult, Skipped, read_path, supported, walk
 from .settings import Settings
 from .split import SplitOptions, split_text
 from .tagging import Tagger, Taxonomy, manual, stored
@@ -24,20 +24,28 @@ SAMPLE_PATH = Path(__file__).parent / "data" / "science-diplomacy.txt"
 DOCUMENT_FIELDS = ("id", "title", "text", "source", "tags", "metadata")
 
 
+class NoKnowledgeBase(LookupError):
+    """A read found no knowledge base where it looked: reads never create one."""
+
+
 class KnowledgeBase:
     """Ingest, search, get, delete, rebuild: everything kb does, in one place.
 
     ``KnowledgeBase("kb-data")`` opens (or creates) the knowledge base in that folder with the
     settings of the environment; ``KnowledgeBase(Settings.from_env(home=..., backend=...))``
-    chooses them (kb.settings lists every one)."""
+    chooses them (kb.settings lists every one). ``create=False`` (what reads use) raises
+    NoKnowledgeBase instead of creating one."""
 
     def __init__(self, settings: Settings | str | os.PathLike | None = None, *,
                  split_options: SplitOptions | None = None, index: SearchIndex | None = None,
-                 embedder: Embedder | None = None):
+                 embedder: Embedder | None = None, create: bool = True):
         if not isinstance(settings, Settings):
             settings = Settings.from_env(home=Path(settings) if settings is not None else None)
         self.settings = settings
         self.home = Path(settings.home)
+        if not create and index is None and settings.backend == "whoosh" and not (self.home / "index").is_dir():
+            raise NoKnowledgeBase(f"no knowledge base in {self.home.resolve()} (no index/ there): "
+                                  "'kb ingest' makes one; --home or KB_HOME says where it is")
         self.split_options = split_options or SplitOptions()
         limits = QueryLimits(max_expansions=settings.max_expansions, time_limit=settings.query_time_limit or None)
         self.index = index or open_index(
@@ -148,10 +156,11 @@ class KnowledgeBase:
 
     def ingest(self, items: Iterable[ReadResult | ReadError | Document], extra_tags: Iterable[str] = (),
                progress: Callable[[IngestReport], None] | None = None,
-               workers: int | None = None) -> IngestReport:
+               workers: int | None = None, replace: bool = False) -> IngestReport:
         """Split, tag and index documents (see IngestRun: batched commits, bad items reported, the
         rest landed). ``workers`` processes split and tag while this one writes (default: the
-        ``ingest_workers`` setting; 0: all in-process)."""
+        ``ingest_workers`` setting; 0: all in-process). A document whose id holds one of another
+        source is refused unless ``replace`` (the same source, or the same text, replaces)."""
         self.load_tagger()
         run = IngestRun(self.index, self.prepare_record,
                         embed=self.semantics.embed if self.semantics.embed_on_ingest else None,
@@ -159,26 +168,35 @@ class KnowledgeBase:
                         batch_passages=self.settings.batch_passages,
                         workers=self.settings.ingest_worker_count if workers is None else workers,
                         progress=progress, expect={stored.PROPERTY: self._taxonomy_record[0]},
-                        carry=self.curation.carry_into)
+                        carry=self.curation.carry_into, replace=replace)
         return run.run(items)
 
-    def read_paths(self, paths: Iterable[str | os.PathLike]) -> Iterator[ReadResult | ReadError]:
-        """Every document in these files and folders, and a ReadError for each that fails."""
-        for path in iter_paths(paths):
+    def read_paths(self, paths: Iterable[str | os.PathLike],
+                   files: list | None = None) -> Iterator[ReadResult | ReadError | Skipped]:
+        """Every document in these files and folders (a folder's file gets its id from its path inside
+        the folder), a ReadError for each that fails, and Skipped for a folder's file of no known type.
+        ``files``: the ``(path, relative)`` list of walk(paths), when the caller listed them already."""
+        for path, relative in (walk(paths) if files is None else files):
+            if relative is not None and not supported(path):
+                yield Skipped(str(path), f"unsupported file type {path.suffix.lower() or '(no extension)'!r}")
+                continue
             try:
-                yield from read_path(path)
+                yield from read_path(path, relative)
             except ReadError as exc:
                 yield ReadError(f"{path}: {exc}")
 
     def ingest_paths(self, paths, extra_tags=(), progress=None) -> IngestReport:
         return self.ingest(self.read_paths(paths), extra_tags, progress)
 
-    def add_document(self, doc: Document) -> IngestReport:
+    def add_document(self, doc: Document, replace: bool = False) -> IngestReport:
         """Ingest one document given as data (HTTP JSON); raises InvalidDocument when it is bad,
-        its message starting with the field at fault (``text: ...``)."""
-        report = self.ingest([doc])
+        its message starting with the field at fault (``text: ...``), and IdTaken when its id holds
+        a document of another source (unless ``replace``)."""
+        report = self.ingest([doc], replace=replace)
         if report.refused:
             reason = report.refused[0][1]
+            if report.items[-1].get("taken"):
+                raise IdTaken(reason)
             field_name = reason.partition(":")[0]
             raise InvalidDocument(reason if field_name in DOCUMENT_FIELDS else f"text: {reason}")
         return report

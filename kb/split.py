@@ -44,7 +44,13 @@ _CHROME = re.compile(
     r"|privacy(?:\s+policy)?|terms(?:\s+(?:of\s+(?:use|service)|and\s+conditions))?|cookie\s+policy|sitemap"
     r"|contact(?:\s+us)?|about(?:\s+us)?|follow\s+us\b.*|like\s+us\s+on\s+.*"
     r"|facebook|twitter|linkedin|whatsapp|reddit|pinterest|instagram|youtube|rss(?:\s+feed)?"
-    r"|.*\ball\s+rights\s+reserved\b.*|(?:copyright\s*)?(?:©|\(c\)).*|copyright\s+\d{4}\b.*",
+    # a copyright line has "©", "copyright" or "all rights reserved": "(C) making ..." is a list item
+    r"|.*\ball\s+rights\s+reserved\b.*|(?:copyright\s*)?©.*|copyright\s*\(c\).*|\(c\)\s*(?:copyright|\d{4})\b.*"
+    r"|copyright\s+\d{4}\b.*"
+    # publishers' footers: disclaimers and donation lines
+    r"|.*\bviews?\b.*\b(?:are|is)\s+(?:solely\s+)?(?:those|that)\s+of\s+the\s+authors?\b.*"
+    r"|.*\b(?:is\s+an?\s+.*tax[-\s]exempt|tax[-\s]deductible)\b.*|.*\b501\s*\(c\)\s*\(3\).*"
+    r"|share\s+(?:this|on)\b.*",
     re.IGNORECASE,
 )
 _MD_HEADING = re.compile(r"(#{1,6})(?:\s+(.*?))?(?:\s+#+)?\s*")
@@ -110,14 +116,16 @@ def _markdown_blocks(text: str, lines: list[_Line]) -> list[_Line]:
 def _classify(text: str, title: str, sections: list[tuple[int, str]] | None) -> list[_Line]:
     """Mark each line as chrome/title (dropped), heading, list item, table row or prose."""
     lines, title_key = _markdown_blocks(text, _lines(text)), _fold(title)
+    titled = []
     for line in lines:
         if line.kind != PROSE:
             continue
         s = text[line.start:line.end]
-        md = _MD_HEADING.fullmatch(s)
+        md = _MD_HEADING.fullmatch(s) if sections is None else None  # a reader with sections rendered its headings
         name = " ".join((md.group(2) or "").split()) if md else s
         if title_key and _fold(name) == title_key and (md or not s.rstrip().endswith(".")):
             line.kind = DROPPED  # a repeated title; a full sentence that merely equals it is body
+            titled.append(line)
         elif md:
             line.kind, line.heading = HEADING, (len(md.group(1)), name)
         elif _is_chrome(s) or ("|" not in s and not any(c.isalnum() for c in s)):  # chrome, rules, ornaments
@@ -127,6 +135,9 @@ def _classify(text: str, title: str, sections: list[tuple[int, str]] | None) -> 
         elif "|" in s:
             line.kind = TABLE
     _drop_trailing_menu(text, lines)
+    if titled and all(line.kind == DROPPED for line in lines):  # a short text that is only its title line
+        for line in titled:
+            line.kind = PROSE
     if sections is not None:
         _apply_given_sections(text, lines, sections)
     return lines
@@ -161,7 +172,9 @@ def _apply_given_sections(text: str, lines: list[_Line], sections: list[tuple[in
         nxt = lines[i + 1].start if i + 1 < len(lines) else len(text) + 1
         names = [_fold(path.split(" > ")[-1]) for _, path in marks[bisect.bisect_left(offsets, line.start):
                                                                  bisect.bisect_right(offsets, nxt)]]
-        if line.kind == HEADING or (line.kind == PROSE and _fold(text[line.start:line.end]) in names):
+        s = text[line.start:line.end]
+        md = _MD_HEADING.fullmatch(s)   # "# Name" too, but a "# comment" in code that names no section stays
+        if line.kind == HEADING or (line.kind == PROSE and _fold(md.group(2) or "" if md else s) in names):
             line.kind = DROPPED  # a heading already accounted for by the reader's sections
 
 

@@ -71,6 +71,8 @@ def main() -> None:
             406: client.get("/api/v1/search?q=health", headers={"Accept": "image/png"}),
             413: client.post("/api/v1/documents", data=b"x" * 5000, headers=auth, content_type="text/plain"),
             415: client.post("/api/v1/documents", data=b"x", headers=auth, content_type="image/png"),
+            409: client.post("/api/v1/documents", json={**new, "text": "Another note.", "source": "another notebook"},
+                             headers=auth),
             422: client.post("/api/v1/documents", json={"title": "No text"}, headers=auth),
         }
         values["ERRORS"] = {code: r.get_json() if r is not None else None for code, r in errors.items()}

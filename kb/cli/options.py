@@ -12,7 +12,7 @@ import click
 
 from index import IndexError_
 
-from ..core import KnowledgeBase
+from ..core import KnowledgeBase, NoKnowledgeBase
 from ..embedding import SemanticUnavailable
 from ..output import OUTPUT_FORMATS
 from ..readers import ReadError
@@ -96,8 +96,13 @@ def settings(**overrides) -> Settings:
     return Settings.from_env(**given)
 
 
-def open_kb(split_options: SplitOptions | None = None, **overrides) -> KnowledgeBase:
-    return KnowledgeBase(settings(**overrides), split_options=split_options)
+def open_kb(split_options: SplitOptions | None = None, create: bool = False, **overrides) -> KnowledgeBase:
+    """The knowledge base the options name. Only the commands that make one pass ``create`` (ingest,
+    serve, taxonomy use): a read of a missing one is an error that says where it looked."""
+    try:
+        return KnowledgeBase(settings(**overrides), split_options=split_options, create=create)
+    except NoKnowledgeBase as exc:
+        raise CliError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------- search and output options

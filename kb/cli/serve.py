@@ -53,7 +53,7 @@ def serve(token_file, read_token_file):
         if token and len(token) < 16:
             click.echo(f"kb: warning: the {variable} token is short ({len(token)} characters); "
                        "32 random characters are safer", err=True)
-    kb = open_kb()
+    kb = open_kb(create=True)   # `make serve` on a fresh clone serves the sample
     kb.load_taxonomy()   # a taxonomy other than the knowledge base's is refused before serving
     if kb.semantic:   # embedding loads torch, which must not be in the process gunicorn forks workers from
         import multiprocessing

@@ -1,8 +1,8 @@
-"""Markdown: YAML front matter (title, tags, id, source; every other key kept as metadata), ATX
-headings as sections (outside code fences), the first level-1 heading as the title."""
+"""Markdown: YAML front matter (title, tags, id, source; every other key kept as metadata), the body
+rendered to plain text (markdown_render: link URLs under ``metadata.links``), its headings as sections,
+the first level-1 heading as the title."""
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 import yaml
@@ -21,41 +21,10 @@ from .base import (
     nest,
     stem_id,
 )
+from .markdown_render import render_markdown
 
 EXTENSIONS = (".md", ".markdown", ".mdown", ".mkd")
 CONTENT_TYPES = ("text/markdown", "text/x-markdown")
-
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-
-
-def _heading_name(raw: str) -> str:
-    name = _MD_LINK.sub(r"\1", raw or "")
-    name = re.sub(r"[*_`]+", "", name)
-    return " ".join(name.replace(">", "›").split())
-
-
-def markdown_sections(text: str) -> list[tuple[int, int, str, int]]:
-    """ATX headings outside code fences: (line start, offset after the line, heading name, level)."""
-    found, fence, pos = [], "", 0
-    for line in text.split("\n"):
-        start, pos = pos, pos + len(line) + 1
-        m = _FENCE.match(line)
-        if m:
-            marker = m.group(1)
-            if not fence:
-                fence = marker
-            elif marker[0] == fence[0] and len(marker) >= len(fence) and not line.strip().strip(marker[0]):
-                fence = ""
-            continue
-        if fence:
-            continue
-        m = _ATX.match(line)
-        if m and _heading_name(m.group(2) or ""):
-            found.append((start, min(pos, len(text)), _heading_name(m.group(2)), len(m.group(1))))
-    return found
-
 
 def split_front_matter(text: str) -> tuple[dict, str]:
     """(front matter mapping, body) for text starting with a '---' line closed by '---' or '...'."""
@@ -87,18 +56,21 @@ def split_front_matter(text: str) -> tuple[dict, str]:
 def read_markdown(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
     text, warnings = decode_text(data)
     meta, body = split_front_matter(text)
-    body = body.lstrip("\n")
+    rendered = render_markdown(body)
+    body = rendered.text
     if not body.strip():
         raise ReadError("empty file" if not meta else "no text after the front matter")
-    headings = markdown_sections(body)
-    sections = nest((after, heading, level) for _, after, heading, level in headings)
-    first_h1 = next((h for _, _, h, level in headings if level == 1), headings[0][2] if headings else "")
+    headings = rendered.headings
+    sections = nest(headings)
+    first_h1 = next((h for _, h, level in headings if level == 1), headings[0][1] if headings else "")
     title = meta.pop("title", None)
     title = " ".join(str(title).split())[:TITLE_MAX] if title not in (None, "") else (first_h1 or make_title(body))
     tags = clean_tags(meta.pop("tags", None))
     source = meta.pop("source", None)
     given_id = meta.pop("id", None)
     doc_id = clean_id(given_id, title, body) if given_id not in (None, "") else stem_id(name, title, body)
+    if rendered.links and "links" not in meta:
+        meta["links"] = rendered.links   # the URLs the text no longer holds
     doc = Document(id=doc_id, title=title, text=body, source=str(source) if source else name, tags=tags,
                    metadata=json_safe(meta))
     yield ReadResult(doc, sections, warnings)

@@ -146,8 +146,8 @@ def test_markdown_front_matter_is_the_documents_and_never_in_the_text():
     assert doc.id == "retreat-notes"
     assert doc.metadata == {"date": "2024-03-15", "author": "Ana Pereira", "attendees": ["Ana", "Ben"]}
     assert "---" not in doc.text and "attendees" not in doc.text and "Ana Pereira" not in doc.text
-    assert doc.text.startswith("# Notes\n")
-    assert "**vaccine trial**" in doc.text  # raw Markdown kept, so offsets cite the file's text
+    assert doc.text.startswith("Notes\n")
+    assert "compared vaccine trial agreements" in doc.text and "**" not in doc.text   # rendered, not raw
 
 
 def test_markdown_sections_are_nested_paths_after_their_heading_lines():
