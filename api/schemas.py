@@ -25,7 +25,25 @@ class FilterArgs(Schema):
     document = _tag_list("Only passages of these documents (repeatable).")
 
 
-class SearchArgs(FilterArgs):
+class MetadataArgs(Schema):
+    """Filters on the documents' citation records (kb.metadata_filters)."""
+    author = fields.List(fields.String(validate=validate.Length(min=1, max=200)),
+                         validate=validate.Length(max=MAX_FILTER_VALUES), load_default=list, metadata={
+        "description": "Documents by any of these authors (repeatable): every word must be a word of one "
+                       "author's name, case and accents ignored (`roe`, `Jane Roe`). Also `author:roe` in q."})
+    date_from = fields.String(load_default="", validate=validate.Length(max=40), metadata={
+        "description": "Documents dated on or after this ISO date (`2020`, `2020-03`, `2020-03-04`); a partial "
+                       "date covers its whole year or month, and a document dated `2021` is kept by "
+                       "`date_from=2021-06` (its year overlaps). Documents without a date are left out. "
+                       "Also `date:>=2020` in q.", "example": "2020-01-01"})
+    date_to = fields.String(load_default="", validate=validate.Length(max=40), metadata={
+        "description": "Documents dated on or before this ISO date (inclusive, partial dates as date_from). "
+                       "Also `date:<=2021` (or `date:2019..2021`, `date:2020`) in q."})
+    source = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
+        "description": "Documents whose source (path or URL) starts with this. Also `source:...` in q."})
+
+
+class SearchArgs(FilterArgs, MetadataArgs):
     q = fields.String(load_default="", validate=validate.Length(max=1000), metadata={
         "description": 'Query: words (ORed, more matches rank higher), `"exact phrase"`, '
                        '`"phrase"~2`, `AND`/`OR`/`NOT`, `-word`, `prefix*`, `word~`, `tags:...`, `title:...`, '
@@ -55,14 +73,22 @@ class SearchArgs(FilterArgs):
         "description": "hybrid: normalised score fusion (default) or reciprocal rank fusion."})
 
 
-class ExportArgs(FilterArgs):
+class ExportArgs(FilterArgs, MetadataArgs):
     format = format_field("default jsonl")
     color = color_field()
 
 
 class DocumentRef(Schema):
+    """Enough of the document to cite a passage without asking for the document."""
     id = fields.String(required=True, metadata={"example": "science-diplomacy"})
     title = fields.String(metadata={"example": "Build science diplomacy with Chinese characteristics"})
+    authors = fields.List(fields.String(), metadata={"description": "Authors' names as the source gives them."})
+    date = fields.String(metadata={"description": "ISO 8601 as precise as the source: 2021, 2021-03, "
+                                                  "2021-03-04 or a date-time; empty when unknown."})
+    url = fields.String()
+    doi = fields.String(metadata={"description": "The DOI (10.xxxx/...), without https://doi.org/."})
+    publisher = fields.String(metadata={"description": "Publisher, journal or site name."})
+    source = fields.String(metadata={"description": "The path or URL it was ingested from."})
 
 
 class EvidenceSchema(Schema):
@@ -103,6 +129,8 @@ class PassageSchema(Schema):
     section = fields.String()
     start = fields.Integer(metadata={"description": "Offset of the passage in the document text."})
     end = fields.Integer()
+    page = fields.Integer(metadata={"description": "Page the passage starts on (documents with pages: PDF)."})
+    page_end = fields.Integer(metadata={"description": "Page it ends on, when that is the next page or later."})
     text = fields.String()
     words = fields.Integer()
     tags = fields.List(fields.String())
@@ -141,11 +169,14 @@ class ExportedPassageSchema(Schema):
     id = fields.String(metadata={"example": "science-diplomacy:1"})
     document_id = fields.String()
     document_title = fields.String()
+    document = fields.Nested(DocumentRef)
     ordinal = fields.Integer()
     section = fields.String()
     text = fields.String()
     start = fields.Integer()
     end = fields.Integer()
+    page = fields.Integer()
+    page_end = fields.Integer()
     tags = fields.List(fields.String())
     keywords = fields.List(fields.String())
     evidence = fields.List(fields.Nested(EvidenceSchema))
@@ -178,6 +209,13 @@ class DocumentSummarySchema(Schema):
     id = fields.String(metadata={"example": "science-diplomacy"})
     title = fields.String()
     source = fields.String()
+    authors = fields.List(fields.String())
+    date = fields.String(metadata={"description": "ISO 8601 as precise as the source (2021, 2021-03, ...)."})
+    url = fields.String()
+    doi = fields.String()
+    publisher = fields.String()
+    page_starts = fields.List(fields.Integer(), metadata={
+        "description": "Offset in the text where each page starts (PDF)."})
     tags = fields.List(fields.String())
     metadata = fields.Dict()
     ingested_at = fields.String()
@@ -189,7 +227,7 @@ class DocumentDetailSchema(DocumentSummarySchema):
     passages = fields.List(fields.Nested(PassageDetailSchema))
 
 
-class PageArgs(Schema):
+class PageArgs(MetadataArgs):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000),
                            metadata={"description": "Documents per page (1-1000)."})
     offset = fields.Integer(load_default=0, validate=validate.Range(0), metadata={"description": "Documents to skip."})
@@ -218,7 +256,16 @@ class DocumentInputSchema(Schema):
                        metadata={"description": "Tags every passage of the document carries."})
     source = fields.String(load_default="", validate=validate.Length(max=2000),
                            metadata={"description": "Path or URL."})
-    metadata = fields.Dict(load_default=dict, metadata={"description": "Free JSON, kept with the document."})
+    metadata = fields.Dict(load_default=dict, metadata={
+        "description": "Free JSON, kept with the document (at most 64 KB of JSON, 8 levels deep)."})
+    authors = fields.List(fields.String(validate=validate.Length(min=1, max=2000)), load_default=list,
+                          validate=validate.Length(max=200))
+    date = fields.String(load_default="", validate=validate.Length(max=40), metadata={
+        "description": "ISO 8601 as precise as known: 2021, 2021-03, 2021-03-04 or a date-time."})
+    url = fields.String(load_default="", validate=validate.Length(max=2000))
+    doi = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
+        "description": "10.xxxx/... (a doi.org URL or doi: name is read too)."})
+    publisher = fields.String(load_default="", validate=validate.Length(max=2000))
 
     @validates("id")
     def _valid_id(self, value, **_):

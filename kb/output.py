@@ -11,7 +11,8 @@ import re
 from typing import IO, Iterable, Iterator
 
 OUTPUT_FORMATS = ("text", "json", "nl", "csv")
-CSV_COLUMNS = ("id", "document_id", "document_title", "section", "score", "tags", "start", "end", "text")
+CSV_COLUMNS = ("id", "document_id", "document_title", "section", "score", "tags", "start", "end", "page",
+               "authors", "date", "url", "doi", "source", "text")
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
 
@@ -27,10 +28,28 @@ def document_title(hit: dict) -> str:
     return document.get("title", hit.get("document_title", ""))
 
 
+def pages(hit: dict) -> str:
+    """``3`` or ``3-4`` when the passage runs onto the next page; '' when pages are unknown."""
+    page, end = hit.get("page"), hit.get("page_end")
+    return "" if page is None else f"{page}-{end}" if end else str(page)
+
+
 def csv_row(hit: dict) -> list:
+    doc = hit.get("document") or {}
     return [hit.get("id"), hit.get("document_id"), document_title(hit), hit.get("section", ""),
-            hit.get("score", ""), ";".join(hit.get("tags", [])), hit.get("start"), hit.get("end"),
-            hit.get("text", "")]
+            hit.get("score", ""), ";".join(hit.get("tags", [])), hit.get("start"), hit.get("end"), pages(hit),
+            "; ".join(doc.get("authors") or []), doc.get("date", ""), doc.get("url", ""), doc.get("doi", ""),
+            doc.get("source", ""), hit.get("text", "")]
+
+
+def citation_line(hit: dict) -> str:
+    """Authors (date). URL or doi:…, p. N; '' when the document says none of these."""
+    doc = hit.get("document") or {}
+    authors = "; ".join(doc.get("authors") or [])
+    where = f"https://doi.org/{doc['doi']}" if doc.get("doi") else doc.get("url") or doc.get("source") or ""
+    parts = [authors + (f" ({doc['date']})" if doc.get("date") else "") if authors else doc.get("date", ""), where,
+             f"p. {pages(hit)}" if pages(hit) else ""]
+    return ", ".join(p for p in parts if p)
 
 
 def text_block(hit: dict, color: bool = False) -> str:
@@ -39,6 +58,8 @@ def text_block(hit: dict, color: bool = False) -> str:
     head = f"[{score:.2f}] " if isinstance(score, (int, float)) else ""
     ident = f"{BOLD}{hit['id']}{RESET}" if color else hit["id"]
     lines = [f"{head}{ident}  {document_title(hit)}"]
+    if citation_line(hit):
+        lines.append(f"  cite: {citation_line(hit)}")
     if hit.get("section"):
         lines.append(f"  section: {hit['section']}")
     if hit.get("tags"):

@@ -14,6 +14,7 @@ from index import IndexError_
 
 from ..core import KnowledgeBase
 from ..embedding import SemanticUnavailable
+from ..metadata_filters import MetadataFilters
 from ..output import OUTPUT_FORMATS
 from ..readers import ReadError
 from ..settings import BACKENDS, Settings, SettingsError
@@ -108,6 +109,21 @@ def filter_options(func):
     func = click.option("--not-tag", "not_tags", multiple=True, help="None of these tags.")(func)
     func = click.option("--document", "documents", multiple=True, help="Only these documents.")(func)
     return func
+
+
+def metadata_options(func):
+    """--author/--date-from/--date-to/--source, passed on as one ``metadata`` (MetadataFilters)."""
+    @functools.wraps(func)
+    def wrapper(*args, author=(), date_from=None, date_to=None, source=None, **kwargs):
+        return func(*args, metadata=MetadataFilters(tuple(author), date_from or "", date_to or "", source or ""),
+                    **kwargs)
+
+    wrapper = click.option("--source", metavar="PREFIX", help="Documents whose source starts with this.")(wrapper)
+    wrapper = click.option("--date-to", metavar="DATE", help="Documents dated on or before (ISO, inclusive).")(wrapper)
+    wrapper = click.option("--date-from", metavar="DATE",
+                           help="Documents dated on or after (ISO: 2020, 2020-03, 2020-03-04).")(wrapper)
+    return click.option("--author", multiple=True,
+                        help="Documents by this author (repeatable: any; case and accents ignored).")(wrapper)
 
 
 def output_options(func):

@@ -1,8 +1,9 @@
 """JSON Lines: one document per line (``{"id"?, "title"?, "text", "tags"?, "metadata"?,
-"source"?, "sections"?, "manual_tags"?}``, or ``_id`` as in BEIR collections); any other
-top-level key is a citation field (``author``, ``date``, ``year``, ``url``, ``doi`` ..., see kb.citation)
-or kept in metadata. A bad line is reported with its number and the good lines still land. Files over ``readers.STREAM_BYTES`` are read line by line
-(a million-line file is never held in memory), as UTF-8, which JSON text is (RFC 8259)."""
+"source"?, "sections"?, "manual_tags"?}``, or ``_id`` as in BEIR collections); any other top-level
+key is a citation field (``author``, ``date``, ``year``, ``url``, ``doi`` ..., see kb.citation) or
+kept in metadata. A bad line is reported with its number and the good lines still land. Files over
+``readers.STREAM_BYTES`` are read line by line (a million-line file is never held in memory), as
+UTF-8, which JSON text is (RFC 8259)."""
 from __future__ import annotations
 
 import codecs
