@@ -17,8 +17,9 @@ from kb.models import valid_document_id
 from kb.readers import ReadError, read_bytes, read_jsonl, reader_for
 
 from . import examples
+from .formats import negotiate, stream
 from .kbstore import get_kb
-from .openapi import WRITE_SECURITY, errors
+from .openapi import WRITE_SECURITY, citation_formats, errors
 from .paging import link_header, page_links
 from .schemas import (
     BulkResultSchema,
@@ -73,11 +74,16 @@ def _document_or_404(document_id: str) -> dict:
 class Documents(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, DocumentListSchema, example=examples.DOCUMENTS)
-    @errors(blp, 304, 401)
+    @citation_formats(blp)
+    @errors(blp, 304, 401, 406)
     def get(self, args):
         """Every document, with its passage count (author, date and source filters as for search)"""
+        fmt = negotiate(args["format"], ("json", "csl", "bibtex", "ris"))
         total, documents = get_kb().list_documents(args["offset"], args["limit"], metadata_from(args))
         links = page_links(args["offset"], args["limit"], total)
+        if fmt != "json":
+            return stream(documents, fmt, filename="documents", headers={**link_header(links),
+                                                                         "X-Total-Count": str(total)})
         return ({"total": total, "offset": args["offset"], "limit": args["limit"], "documents": documents, **links},
                 200, link_header(links))
 

@@ -228,6 +228,9 @@ class DocumentDetailSchema(DocumentSummarySchema):
 
 
 class PageArgs(MetadataArgs):
+    format = fields.String(load_default=None, validate=validate.OneOf(["json", "csl", "bibtex", "ris"]), metadata={
+        "description": "json (default), or the page of documents as citations: csl (CSL-JSON), bibtex or ris. "
+                       "Without it the Accept header decides."})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000),
                            metadata={"description": "Documents per page (1-1000)."})
     offset = fields.Integer(load_default=0, validate=validate.Range(0), metadata={"description": "Documents to skip."})

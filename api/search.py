@@ -23,8 +23,8 @@ from .schemas import (
 
 blp = Blueprint("search", __name__, url_prefix="/api/v1", description="Full-text and tag search, and export")
 
-SEARCH_FORMATS = ("json", "text", "csv", "jsonl")
-EXPORT_FORMATS = ("jsonl", "csv", "text", "json")
+SEARCH_FORMATS = ("json", "text", "csv", "jsonl", "csl", "bibtex", "ris")
+EXPORT_FORMATS = ("jsonl", "csv", "text", "json", "csl", "bibtex", "ris")
 
 
 def filters_from(args: dict) -> Filters:

@@ -10,7 +10,9 @@ import json
 import re
 from typing import IO, Iterable, Iterator
 
-OUTPUT_FORMATS = ("text", "json", "nl", "csv")
+from .citation_formats import CITATION_FORMATS, render_citations
+
+OUTPUT_FORMATS = ("text", "json", "nl", "csv") + CITATION_FORMATS   # citations: one entry per document
 CSV_COLUMNS = ("id", "document_id", "document_title", "section", "score", "tags", "start", "end", "page",
                "authors", "date", "url", "doi", "source", "text")
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
@@ -89,6 +91,8 @@ def render(items: Iterable[dict], fmt: str, *, total: int | None = None, query: 
             buffer.seek(0)
             buffer.truncate()
         yield buffer.getvalue()
+    elif fmt in CITATION_FORMATS:
+        yield from render_citations(items, fmt)
     elif fmt == "text":
         count = 0
         for item in items:

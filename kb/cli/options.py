@@ -127,14 +127,17 @@ def metadata_options(func):
 
 
 def output_options(func):
-    """--text/--json/--nl/--csv and --color, shared by `kb search` and `kb export` (and rendered by
+    """--text/--json/--nl/--csv/--csl/--bibtex/--ris and --color, shared by `kb search` and `kb export` (and rendered by
     kb.output, like the HTTP API's format=text|json|jsonl|csv)."""
     func = click.option("--color/--no-color", default=None,
                         help="Bold matches and ids in --text (default: when writing to a terminal).")(func)
     for name in reversed(OUTPUT_FORMATS):
         func = click.option(f"--{name}", "output", flag_value=name,
                             help={"json": "One JSON document.", "nl": "JSON Lines, one item a line.",
-                                  "csv": "CSV with a header row.", "text": "Readable blocks."}[name])(func)
+                                  "csv": "CSV with a header row.", "text": "Readable blocks.",
+                                  "csl": "CSL-JSON: one item per document, passages as its note.",
+                                  "bibtex": "BibTeX: one entry per document.",
+                                  "ris": "RIS: one entry per document."}[name])(func)
     return func
 
 
