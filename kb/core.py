@@ -23,7 +23,7 @@ from .tagging import Tagger, Taxonomy, manual, stored
 from .tagging.keywords import keywords
 
 SAMPLE_PATH = Path(__file__).parent / "data" / "science-diplomacy.txt"
-DOCUMENT_FIELDS = ("id", "title", "text", "source", "tags", "metadata")
+DOCUMENT_FIELDS = ("id", "title", "text", "source", "tags", "metadata", "authors", "date", "url", "doi", "publisher")
 
 
 class KnowledgeBase:
