@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from kb.models import valid_document_id
 from kb.readers import TITLE_MAX
 
+from .citation_schemas import CitationFields, CitationInput, DocumentRef, MetadataArgs
 from .formats import color_field, format_field
 
 MAX_LIMIT = 100
@@ -23,24 +24,6 @@ class FilterArgs(Schema):
     any_tag = _tag_list("Passages must carry at least one of these tags (repeatable).")
     not_tag = _tag_list("Passages must carry none of these tags (repeatable).")
     document = _tag_list("Only passages of these documents (repeatable).")
-
-
-class MetadataArgs(Schema):
-    """Filters on the documents' citation records (kb.metadata_filters)."""
-    author = fields.List(fields.String(validate=validate.Length(min=1, max=200)),
-                         validate=validate.Length(max=MAX_FILTER_VALUES), load_default=list, metadata={
-        "description": "Documents by any of these authors (repeatable): every word must be a word of one "
-                       "author's name, case and accents ignored (`roe`, `Jane Roe`). Also `author:roe` in q."})
-    date_from = fields.String(load_default="", validate=validate.Length(max=40), metadata={
-        "description": "Documents dated on or after this ISO date (`2020`, `2020-03`, `2020-03-04`); a partial "
-                       "date covers its whole year or month, and a document dated `2021` is kept by "
-                       "`date_from=2021-06` (its year overlaps). Documents without a date are left out. "
-                       "Also `date:>=2020` in q.", "example": "2020-01-01"})
-    date_to = fields.String(load_default="", validate=validate.Length(max=40), metadata={
-        "description": "Documents dated on or before this ISO date (inclusive, partial dates as date_from). "
-                       "Also `date:<=2021` (or `date:2019..2021`, `date:2020`) in q."})
-    source = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
-        "description": "Documents whose source (path or URL) starts with this. Also `source:...` in q."})
 
 
 class SearchArgs(FilterArgs, MetadataArgs):
@@ -76,19 +59,6 @@ class SearchArgs(FilterArgs, MetadataArgs):
 class ExportArgs(FilterArgs, MetadataArgs):
     format = format_field("default jsonl")
     color = color_field()
-
-
-class DocumentRef(Schema):
-    """Enough of the document to cite a passage without asking for the document."""
-    id = fields.String(required=True, metadata={"example": "science-diplomacy"})
-    title = fields.String(metadata={"example": "Build science diplomacy with Chinese characteristics"})
-    authors = fields.List(fields.String(), metadata={"description": "Authors' names as the source gives them."})
-    date = fields.String(metadata={"description": "ISO 8601 as precise as the source: 2021, 2021-03, "
-                                                  "2021-03-04 or a date-time; empty when unknown."})
-    url = fields.String()
-    doi = fields.String(metadata={"description": "The DOI (10.xxxx/...), without https://doi.org/."})
-    publisher = fields.String(metadata={"description": "Publisher, journal or site name."})
-    source = fields.String(metadata={"description": "The path or URL it was ingested from."})
 
 
 class EvidenceSchema(Schema):
@@ -205,17 +175,10 @@ class SimilarResponseSchema(Schema):
     hits = fields.List(fields.Nested(HitSchema))
 
 
-class DocumentSummarySchema(Schema):
+class DocumentSummarySchema(CitationFields):
     id = fields.String(metadata={"example": "science-diplomacy"})
     title = fields.String()
     source = fields.String()
-    authors = fields.List(fields.String())
-    date = fields.String(metadata={"description": "ISO 8601 as precise as the source (2021, 2021-03, ...)."})
-    url = fields.String()
-    doi = fields.String()
-    publisher = fields.String()
-    page_starts = fields.List(fields.Integer(), metadata={
-        "description": "Offset in the text where each page starts (PDF)."})
     tags = fields.List(fields.String())
     metadata = fields.Dict()
     ingested_at = fields.String()
@@ -245,7 +208,7 @@ class DocumentListSchema(Schema):
     prev = fields.String(allow_none=True)
 
 
-class DocumentInputSchema(Schema):
+class DocumentInputSchema(CitationInput):
     """A document posted as JSON (unknown fields are refused, so a typo is not silently lost)."""
     id = fields.String(metadata={"description": "Stable id (letters, digits, '.', '_', '-'); default: a slug of "
                                                 "the title and a hash of the text, so re-posting replaces.",
@@ -261,14 +224,6 @@ class DocumentInputSchema(Schema):
                            metadata={"description": "Path or URL."})
     metadata = fields.Dict(load_default=dict, metadata={
         "description": "Free JSON, kept with the document (at most 64 KB of JSON, 8 levels deep)."})
-    authors = fields.List(fields.String(validate=validate.Length(min=1, max=2000)), load_default=list,
-                          validate=validate.Length(max=200))
-    date = fields.String(load_default="", validate=validate.Length(max=40), metadata={
-        "description": "ISO 8601 as precise as known: 2021, 2021-03, 2021-03-04 or a date-time."})
-    url = fields.String(load_default="", validate=validate.Length(max=2000))
-    doi = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
-        "description": "10.xxxx/... (a doi.org URL or doi: name is read too)."})
-    publisher = fields.String(load_default="", validate=validate.Length(max=2000))
 
     @validates("id")
     def _valid_id(self, value, **_):

@@ -84,9 +84,15 @@ def _kind(doc: dict) -> tuple[str, str, str]:
     """(CSL type, BibTeX entry type, RIS type)."""
     if doc.get("doi"):
         return "article-journal", "article", "JOUR"
-    if doc.get("url") or doc.get("source", "").startswith(("http://", "https://")):
+    if _url(doc):
         return "webpage", "online", "ELEC"
     return "document", "misc", "GEN"
+
+
+def _url(doc: dict) -> str:
+    """The document's URL, else its source when that is a web address."""
+    source = doc.get("source", "")
+    return doc.get("url") or (source if source.startswith(("http://", "https://")) else "")
 
 
 def _date_parts(date: str) -> list[int]:
@@ -101,11 +107,11 @@ def csl_item(entry: dict) -> dict:
         item["author"] = [split_name(a) for a in doc["authors"]]
     if _date_parts(doc.get("date", "")):
         item["issued"] = {"date-parts": [_date_parts(doc["date"])]}
-    for field, name in (("url", "URL"), ("doi", "DOI"), ("publisher", "publisher")):
+    if _url(doc):
+        item["URL"] = _url(doc)
+    for field, name in (("doi", "DOI"), ("publisher", "publisher")):
         if doc.get(field):
             item[name] = doc[field]
-    if not doc.get("url") and doc.get("source", "").startswith(("http://", "https://")):
-        item["URL"] = doc["source"]
     if _pages(passages):
         item["page"] = item["locator"] = _pages(passages)
     if passages:
@@ -132,9 +138,9 @@ def bibtex_entry(entry: dict) -> str:
         fields.append(("date", "-".join(f"{p:02d}" if i else str(p) for i, p in enumerate(parts))))
     if doc.get("publisher"):
         fields.append(("journal" if kind == "article" else "publisher", bibtex_escape(doc["publisher"])))
-    for field in ("doi", "url"):
-        if doc.get(field):
-            fields.append((field, doc[field].replace("{", "%7B").replace("}", "%7D")))
+    for field, value in (("doi", doc.get("doi", "")), ("url", _url(doc))):
+        if value:
+            fields.append((field, value.replace("{", "%7B").replace("}", "%7D")))
     if _pages(passages):
         fields.append(("pages", _pages(passages).replace("-", "--")))
     if passages:
@@ -152,9 +158,9 @@ def ris_entry(entry: dict) -> str:
     if parts:
         lines.append(("PY", str(parts[0])))
         lines.append(("DA", "/".join(f"{p:02d}" if i else str(p) for i, p in enumerate(parts)) + "/"))
-    for field, tag in (("publisher", "PB"), ("doi", "DO"), ("url", "UR")):
-        if doc.get(field):
-            lines.append((tag, doc[field]))
+    for value, tag in ((doc.get("publisher"), "PB"), (doc.get("doi"), "DO"), (_url(doc), "UR")):
+        if value:
+            lines.append((tag, value))
     pages = _pages(passages)
     if pages:
         low, _, high = pages.partition("-")
