@@ -10,13 +10,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
 
+from kb.citation import CITATION_FIELDS
+from kb.metadata_filters import MetadataFilters
 from kb.models import Document as DocumentRecord
 from kb.models import valid_document_id
 from kb.readers import ReadError, read_bytes, read_jsonl, reader_for
 
 from . import examples
+from .formats import negotiate, stream
 from .kbstore import get_kb
-from .openapi import WRITE_SECURITY, errors
+from .openapi import WRITE_SECURITY, citation_formats, errors
 from .paging import link_header, page_links
 from .schemas import (
     BulkResultSchema,
@@ -27,6 +30,14 @@ from .schemas import (
     PageArgs,
 )
 
+# citation fields an upload may give: as multipart form fields, or as query parameters of a raw body
+UPLOAD_CITATION = {
+    "source": "Where the file comes from (path or URL); default: its file name.",
+    "url": "The document's URL.", "doi": "Its DOI (10.xxxx/...).", "publisher": "Publisher, journal or site.",
+    "date": "ISO 8601 as precise as known: 2021, 2021-03, 2021-03-04.",
+    "author": "An author (repeatable); or `authors` with names separated by ';'.",
+    "metadata": "A JSON object kept with the document (over what the file says; 64 KB at most).",
+}
 blp = Blueprint("documents", __name__, url_prefix="/api/v1", description="Documents: read, add, replace, delete")
 
 UPLOAD_BODY = {"required": True, "content": {
@@ -36,7 +47,8 @@ UPLOAD_BODY = {"required": True, "content": {
                  "description": "A .txt, .md, .html or .pdf file (by name, type or content)."},
         "title": {"type": "string", "description": "Overrides the title found in the file."},
         "id": {"type": "string", "description": "Overrides the id (POST only)."},
-        "tags": {"type": "string", "description": "Tags for every passage (comma-separated, repeatable)."}}}},
+        "tags": {"type": "string", "description": "Tags for every passage (comma-separated, repeatable)."},
+        **{name: {"type": "string", "description": text} for name, text in UPLOAD_CITATION.items()}}}},
     "text/markdown": {"schema": {"type": "string"},
                       "example": "---\ntitle: Field note\n---\nVaccines reached developing countries.\n"},
 }}
@@ -44,6 +56,11 @@ BULK_BODY = {"required": True, "content": {
     "application/x-ndjson": {"schema": {"type": "string"}, "example": examples.BULK_BODY},
     "multipart/form-data": {"schema": {"type": "object", "properties": {
         "file": {"type": "string", "format": "binary", "description": "A .jsonl file."}}}}}}
+
+
+def metadata_from(args: dict) -> MetadataFilters:
+    return MetadataFilters(tuple(args.get("author", ())), args.get("date_from", ""), args.get("date_to", ""),
+                           args.get("source", ""))
 
 
 def _document_or_404(document_id: str) -> dict:
@@ -57,11 +74,16 @@ def _document_or_404(document_id: str) -> dict:
 class Documents(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, DocumentListSchema, example=examples.DOCUMENTS)
-    @errors(blp, 304, 401)
+    @citation_formats(blp)
+    @errors(blp, 304, 401, 406)
     def get(self, args):
-        """Every document, with its passage count"""
-        total, documents = get_kb().list_documents(args["offset"], args["limit"])
+        """Every document, with its passage count (author, date and source filters as for search)"""
+        fmt = negotiate(args["format"], ("json", "csl", "bibtex", "ris"))
+        total, documents = get_kb().list_documents(args["offset"], args["limit"], metadata_from(args))
         links = page_links(args["offset"], args["limit"], total)
+        if fmt != "json":
+            return stream(documents, fmt, filename="documents", headers={**link_header(links),
+                                                                         "X-Total-Count": str(total)})
         return ({"total": total, "offset": args["offset"], "limit": args["limit"], "documents": documents, **links},
                 200, link_header(links))
 
@@ -186,7 +208,8 @@ def _from_json(document_id: str | None) -> DocumentRecord:
               errors={"json": {"id": ["differs from the id in the URL"]}})
     doc_id = document_id or fields.get("id") or DocumentRecord.make_id(fields["title"], fields["text"])
     return DocumentRecord(id=doc_id, title=fields["title"], text=fields["text"], source=fields["source"],
-                          tags=fields["tags"], metadata=fields["metadata"])
+                          tags=fields["tags"], metadata=fields["metadata"],
+                          **{name: fields[name] for name in CITATION_FIELDS})
 
 
 def _from_upload(document_id: str | None):
@@ -195,14 +218,39 @@ def _from_upload(document_id: str | None):
         abort(422, message="file: send the document as the multipart field 'file'",
               errors={"files": {"file": ["Missing data for required field."]}})
     tags = [t.strip() for value in request.form.getlist("tags") for t in value.split(",") if t.strip()]
-    return _read_one(upload.read(), upload.filename or "", upload.mimetype or "", request.form.get("title"),
+    item = _read_one(upload.read(), upload.filename or "", upload.mimetype or "", request.form.get("title"),
                      document_id or request.form.get("id"), tags, "files", "file")
+    return _with_given_citation(item, request.form, "files")
 
 
 def _from_raw_body(document_id: str | None):
-    return _read_one(request.get_data(), request.args.get("filename", ""), request.mimetype,
+    item = _read_one(request.get_data(), request.args.get("filename", ""), request.mimetype,
                      request.args.get("title"), document_id or request.args.get("id"),
                      request.args.getlist("tag"), "body", "body")
+    return _with_given_citation(item, request.args, "query")
+
+
+def _with_given_citation(item, given, where: str):
+    """An upload's citation fields and metadata as the form (multipart) or the query string (raw body)
+    gives them: ``source``, ``url``, ``date``, ``doi``, ``publisher``, ``author`` (repeatable, or
+    ``authors`` split on ';') and ``metadata`` (a JSON object, merged over what the file says). What
+    is given wins over what the reader found; ``Document.validate`` checks it all on ingest."""
+    doc = item.document
+    for name in ("source", "url", "date", "doi", "publisher"):
+        if given.get(name, "").strip():
+            setattr(doc, name, given[name].strip())
+    authors = given.getlist("author") + [a for v in given.getlist("authors") for a in v.split(";")]
+    if any(a.strip() for a in authors):
+        doc.authors = [a.strip() for a in authors if a.strip()]
+    if given.get("metadata", "").strip():
+        try:
+            extra = json.loads(given["metadata"])
+        except (ValueError, RecursionError) as exc:
+            extra = exc
+        if not isinstance(extra, dict):
+            abort(422, message="metadata: must be a JSON object", errors={where: {"metadata": ["not a JSON object"]}})
+        doc.metadata = {**doc.metadata, **extra}
+    return item
 
 
 def _read_one(data: bytes, filename: str, content_type: str, title, doc_id, tags, where: str, field_name: str):

@@ -62,9 +62,23 @@ def errors(blp, *codes: int):
     return decorate
 
 
+CITATION_CONTENT = {
+    "application/vnd.citationstyles.csl+json": {"schema": {"type": "array", "items": {
+        "type": "object", "description": "A CSL-JSON item (https://citeproc-js.readthedocs.io/en/latest/csl-json/"
+                                         "markup.html): one per document, its cited passages as note."}}},
+    "application/x-bibtex": {"schema": {"type": "string"}},
+    "application/x-research-info-systems": {"schema": {"type": "string"}},
+}
+
+
+def citation_formats(blp):
+    """The 200 answer's citation media types (format=csl|bibtex|ris or Accept)."""
+    return blp.doc(responses={200: {"content": dict(CITATION_CONTENT)}})
+
+
 def alternative_formats(blp, text: str, csv: str, jsonl: str | None, json_example: dict | None = None,
                         jsonl_schema: str = "Hit", json_schema: str = "ExportResponse"):
-    """The 200 answer's other media types (format=text|csv|jsonl or Accept)."""
+    """The 200 answer's other media types (format=text|csv|jsonl|csl|bibtex|ris or Accept)."""
     content = {
         "text/plain": {"schema": {"type": "string"}, "example": text},
         "text/csv": {"schema": {"type": "string"}, "example": csv},
@@ -73,6 +87,7 @@ def alternative_formats(blp, text: str, csv: str, jsonl: str | None, json_exampl
         content["application/x-ndjson"] = {
             "schema": {"$ref": f"#/components/schemas/{jsonl_schema}"},
             "example": jsonl}
+    content.update(CITATION_CONTENT)
     if json_example is not None:
         content["application/json"] = {"schema": {"$ref": f"#/components/schemas/{json_schema}"},
                                        "example": json_example}

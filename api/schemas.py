@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from kb.models import valid_document_id
 from kb.readers import TITLE_MAX
 
+from .citation_schemas import CitationFields, CitationInput, DocumentRef, MetadataArgs
 from .formats import color_field, format_field
 
 MAX_LIMIT = 100
@@ -25,7 +26,7 @@ class FilterArgs(Schema):
     document = _tag_list("Only passages of these documents (repeatable).")
 
 
-class SearchArgs(FilterArgs):
+class SearchArgs(FilterArgs, MetadataArgs):
     q = fields.String(load_default="", validate=validate.Length(max=1000), metadata={
         "description": 'Query: words (ORed, more matches rank higher), `"exact phrase"`, '
                        '`"phrase"~2`, `AND`/`OR`/`NOT`, `-word`, `prefix*`, `word~`, `tags:...`, `title:...`, '
@@ -55,14 +56,9 @@ class SearchArgs(FilterArgs):
         "description": "hybrid: normalised score fusion (default) or reciprocal rank fusion."})
 
 
-class ExportArgs(FilterArgs):
+class ExportArgs(FilterArgs, MetadataArgs):
     format = format_field("default jsonl")
     color = color_field()
-
-
-class DocumentRef(Schema):
-    id = fields.String(required=True, metadata={"example": "science-diplomacy"})
-    title = fields.String(metadata={"example": "Build science diplomacy with Chinese characteristics"})
 
 
 class EvidenceSchema(Schema):
@@ -103,6 +99,8 @@ class PassageSchema(Schema):
     section = fields.String()
     start = fields.Integer(metadata={"description": "Offset of the passage in the document text."})
     end = fields.Integer()
+    page = fields.Integer(metadata={"description": "Page the passage starts on (documents with pages: PDF)."})
+    page_end = fields.Integer(metadata={"description": "Page it ends on, when that is the next page or later."})
     text = fields.String()
     words = fields.Integer()
     tags = fields.List(fields.String())
@@ -141,11 +139,14 @@ class ExportedPassageSchema(Schema):
     id = fields.String(metadata={"example": "science-diplomacy:1"})
     document_id = fields.String()
     document_title = fields.String()
+    document = fields.Nested(DocumentRef)
     ordinal = fields.Integer()
     section = fields.String()
     text = fields.String()
     start = fields.Integer()
     end = fields.Integer()
+    page = fields.Integer()
+    page_end = fields.Integer()
     tags = fields.List(fields.String())
     keywords = fields.List(fields.String())
     evidence = fields.List(fields.Nested(EvidenceSchema))
@@ -174,7 +175,7 @@ class SimilarResponseSchema(Schema):
     hits = fields.List(fields.Nested(HitSchema))
 
 
-class DocumentSummarySchema(Schema):
+class DocumentSummarySchema(CitationFields):
     id = fields.String(metadata={"example": "science-diplomacy"})
     title = fields.String()
     source = fields.String()
@@ -189,7 +190,10 @@ class DocumentDetailSchema(DocumentSummarySchema):
     passages = fields.List(fields.Nested(PassageDetailSchema))
 
 
-class PageArgs(Schema):
+class PageArgs(MetadataArgs):
+    format = fields.String(load_default=None, validate=validate.OneOf(["json", "csl", "bibtex", "ris"]), metadata={
+        "description": "json (default), or the page of documents as citations: csl (CSL-JSON), bibtex or ris. "
+                       "Without it the Accept header decides."})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000),
                            metadata={"description": "Documents per page (1-1000)."})
     offset = fields.Integer(load_default=0, validate=validate.Range(0), metadata={"description": "Documents to skip."})
@@ -204,7 +208,7 @@ class DocumentListSchema(Schema):
     prev = fields.String(allow_none=True)
 
 
-class DocumentInputSchema(Schema):
+class DocumentInputSchema(CitationInput):
     """A document posted as JSON (unknown fields are refused, so a typo is not silently lost)."""
     id = fields.String(metadata={"description": "Stable id (letters, digits, '.', '_', '-'); default: a slug of "
                                                 "the title and a hash of the text, so re-posting replaces.",
@@ -218,7 +222,8 @@ class DocumentInputSchema(Schema):
                        metadata={"description": "Tags every passage of the document carries."})
     source = fields.String(load_default="", validate=validate.Length(max=2000),
                            metadata={"description": "Path or URL."})
-    metadata = fields.Dict(load_default=dict, metadata={"description": "Free JSON, kept with the document."})
+    metadata = fields.Dict(load_default=dict, metadata={
+        "description": "Free JSON, kept with the document (at most 64 KB of JSON, 8 levels deep)."})
 
     @validates("id")
     def _valid_id(self, value, **_):

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from index import Filters, SearchRequest
 
 from . import examples
+from .documents import metadata_from
 from .formats import negotiate, stream
 from .kbstore import get_kb, wait_for_model
 from .openapi import alternative_formats, errors
@@ -22,8 +23,8 @@ from .schemas import (
 
 blp = Blueprint("search", __name__, url_prefix="/api/v1", description="Full-text and tag search, and export")
 
-SEARCH_FORMATS = ("json", "text", "csv", "jsonl")
-EXPORT_FORMATS = ("jsonl", "csv", "text", "json")
+SEARCH_FORMATS = ("json", "text", "csv", "jsonl", "csl", "bibtex", "ris")
+EXPORT_FORMATS = ("jsonl", "csv", "text", "json", "csl", "bibtex", "ris")
 
 
 def filters_from(args: dict) -> Filters:
@@ -54,7 +55,7 @@ class Search(MethodView):
                                 highlight=args["highlight"], sort=args["sort"], facets=fmt == "json",
                                 syntax=args["syntax"], mode=args["mode"], fusion=args["fusion"])
         wait_for_model(kb, request.mode)
-        response = kb.search(request)
+        response = kb.search(request, metadata=metadata_from(args))
         links = page_links(args["offset"], args["limit"], response.total)
         headers = {**link_header(links), "X-Total-Count": str(response.total)}
         if response.partial:  # a shard did not answer: said in every format, never silently short
@@ -83,7 +84,7 @@ class Export(MethodView):
 
         The same rendering as `kb export --nl/--csv/--text/--json`."""
         fmt = negotiate(args["format"], EXPORT_FORMATS)
-        passages = get_kb().export(filters_from(args))
+        passages = get_kb().export(filters_from(args), metadata_from(args))
         return stream(passages, fmt, color=args["color"], key="passages", filename="passages")
 
 

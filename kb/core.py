@@ -9,9 +9,11 @@ from typing import Callable, Iterable, Iterator
 from index import Filters, QueryLimits, SearchIndex, SearchRequest, SearchResponse, open_index
 
 from . import embedding, semantic
+from .catalog import Catalog
 from .curation import Curation
 from .embedding import Embedder
 from .ingest import PREPARE, IdTaken, IngestReport, IngestRun, Record, task_chars
+from .metadata_filters import MetadataFilters, split_query
 from .models import Document, InvalidDocument, Passage, now_iso, valid_document_id
 from .pipeline import Preparer
 from .readers import ReadError, ReadResult, Skipped, read_path, supported, walk
@@ -21,7 +23,7 @@ from .tagging import Tagger, Taxonomy, manual, stored
 from .tagging.keywords import keywords
 
 SAMPLE_PATH = Path(__file__).parent / "data" / "science-diplomacy.txt"
-DOCUMENT_FIELDS = ("id", "title", "text", "source", "tags", "metadata")
+DOCUMENT_FIELDS = ("id", "title", "text", "source", "tags", "metadata", "authors", "date", "url", "doi", "publisher")
 
 
 class NoKnowledgeBase(LookupError):
@@ -58,6 +60,7 @@ class KnowledgeBase:
         self._offered: tuple[tuple, Taxonomy] | None = None    # the --taxonomy file, read once per change
         self._tagger: Tagger | None = None
         self.curation = Curation(self)
+        self.catalog = Catalog(self.index)   # citations, metadata filters, year/author facets
 
     # the semantic side, as callers ask for it
     @property
@@ -214,33 +217,61 @@ class KnowledgeBase:
     # ------------------------------------------------------------------ reading
 
     def search(self, request: SearchRequest, neighbours: bool = False,
-               facets_before_tag_filters: bool = False) -> SearchResponse:
-        """Ranked hits. ``neighbours``: each hit gets the ids of its ``previous`` and ``next``
-        passages. ``facets_before_tag_filters``: the tag facets count the query's matches before
-        the tag filters apply (what a reader ticking "any of these tags" wants to see)."""
+               facets_before_tag_filters: bool = False, metadata: MetadataFilters | None = None) -> SearchResponse:
+        """Ranked hits, each citing its document (and page). ``metadata``: author, date and source
+        filters (also written in the query: ``author:roe``, see kb.metadata_filters). ``neighbours``:
+        each hit gets the ids of its ``previous`` and ``next`` passages. ``facets_before_tag_filters``:
+        the tag facets count the query's matches before the tag filters apply (what a reader ticking
+        "any of these tags" wants to see)."""
+        q, said = split_query(request.q, request.syntax)
+        metadata = (metadata or MetadataFilters()).merged(said).check()
+        filters = self._with_metadata(request.filters, metadata)
+        if filters is None:   # no document passes the metadata filters
+            return SearchResponse(0, [], {"tags": {}, **self.catalog.facets({})} if request.facets else {},
+                                  syntax="words" if request.syntax == "words" else "query")
+        request = dataclasses.replace(request, q=q, filters=filters)
         request = self.semantics.with_query_vector(request)
         response = self.index.search(request)
-        for hit in response.hits:
-            _with_document(hit)
+        list(self.catalog.cite_all(response.hits))
         if neighbours and response.hits:
             found = self.index.neighbours(response.hits)
             for hit in response.hits:
                 hit["previous"], hit["next"] = found.get(hit["id"], (None, None))
-        filters = request.filters
         if facets_before_tag_filters and request.facets and (filters.tags or filters.any_tags or filters.not_tags):
             wider = dataclasses.replace(request, filters=Filters(documents=filters.documents), limit=1, offset=0,
                                         highlight=False)
             response.facets = self.index.search(wider).facets
+        if request.facets:
+            response.facets = {"tags": response.facets.get("tags", {}),
+                               **self.catalog.facets(response.facets.get("documents", {}))}
         return response
+
+    def _with_metadata(self, filters: Filters, metadata: MetadataFilters) -> Filters | None:
+        """The filters with the metadata filters' documents (intersected with any given); None when none pass."""
+        if not metadata:
+            return filters
+        chosen = self.catalog.select(metadata)
+        if filters.documents:
+            wanted = set(filters.documents)
+            chosen = [d for d in chosen if d in wanted]
+        return dataclasses.replace(filters, documents=tuple(chosen)) if chosen else None
 
     def get_passage(self, passage_id: str) -> dict | None:
         passage = self.index.passage_with_neighbours(passage_id)
-        return _with_document(passage) if passage is not None else None
+        return self.catalog.cite(passage) if passage is not None else None
 
     def get_document(self, document_id: str) -> dict | None:
-        return self.index.document_with_passages(document_id)
+        doc = self.index.document_with_passages(document_id)
+        if doc is not None:
+            for passage in self.catalog.cite_all(doc["passages"]):
+                passage.pop("document", None)   # the document is the answer itself
+        return doc
 
-    def list_documents(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
+    def list_documents(self, offset: int = 0, limit: int | None = None,
+                       metadata: MetadataFilters | None = None) -> tuple[int, list[dict]]:
+        """(total, documents without their text); ``metadata`` filters them by author, date, source."""
+        if metadata:
+            return self.catalog.listed(metadata.check(), offset, limit)
         return self.index.list_documents(offset, limit)
 
     def delete(self, document_id: str) -> bool:
@@ -248,8 +279,7 @@ class KnowledgeBase:
 
     def similar(self, passage_id: str, limit: int = 10, filters: Filters = Filters()) -> list[dict] | None:
         hits = self.index.similar(passage_id, limit, filters, semantic=self.semantic)
-        for hit in hits or []:
-            _with_document(hit)
+        list(self.catalog.cite_all(hits or []))
         return hits
 
     def suggest(self, q: str, limit: int = 5) -> dict:
@@ -270,8 +300,12 @@ class KnowledgeBase:
         stats["taxonomy"] = self.taxonomy_info()
         return stats
 
-    def export(self, filters: Filters = Filters()) -> Iterator[dict]:
-        return self.index.iter_passages(filters)
+    def export(self, filters: Filters = Filters(), metadata: MetadataFilters | None = None) -> Iterator[dict]:
+        """Every passage that passes the filters, in reading order, each citing its document (and page)."""
+        filters = self._with_metadata(filters, (metadata or MetadataFilters()).check())
+        if filters is None:
+            return iter(())
+        return self.catalog.cite_all(self.index.iter_passages(filters), keep_title=True)
 
     def export_documents(self) -> Iterator[dict]:
         """Every stored document whole, with its manual tag edits (``manual_tags``): JSON Lines of
@@ -334,11 +368,6 @@ class KnowledgeBase:
         answer["documents"] = self.rebuild(progress, lost, taxonomy=offered, source=str(path))
         answer["changed"] = True
         return answer
-
-
-def _with_document(passage: dict) -> dict:
-    passage["document"] = {"id": passage["document_id"], "title": passage.pop("document_title", "")}
-    return passage
 
 
 def _stored_sections(data: dict):

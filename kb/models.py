@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .citation import MetadataError, check_metadata, normalize_authors, normalize_date, normalize_doi
+
 
 def slugify(value: str, max_length: int = 80) -> str:
     """A lowercase ASCII slug: letters, digits and single hyphens."""
@@ -68,6 +70,13 @@ class Document:
     tags: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     ingested_at: str = ""
+    # the citation record (kb.citation): authors, ISO date as precise as known, url, doi, publisher
+    authors: list[str] = field(default_factory=list)
+    date: str = ""
+    url: str = ""
+    doi: str = ""
+    publisher: str = ""
+    page_starts: list[int] | None = None   # offset where each page starts (PDF), for passages' pages
 
     @staticmethod
     def make_id(title: str, text: str) -> str:
@@ -85,11 +94,29 @@ class Document:
                                   "(letters, digits, '.', '_', '-'; at most 200)")
         self.title = (self.title or "").strip() or self.text.strip().splitlines()[0][:200]
         self.tags = sorted({str(t).strip() for t in self.tags if str(t).strip()})
+        self._validate_citation()
         self.ingested_at = self.ingested_at or now_iso()
         return self
 
+    def _validate_citation(self) -> None:
+        try:
+            check_metadata(self.metadata)
+        except MetadataError as exc:
+            raise InvalidDocument(str(exc)) from None
+        self.authors = normalize_authors(self.authors)
+        if self.date and not normalize_date(self.date):
+            raise InvalidDocument(f"date: '{str(self.date)[:40]}' is not an ISO 8601 date (2021, 2021-03, 2021-03-04)")
+        self.date = normalize_date(self.date) if self.date else ""
+        if self.doi and not normalize_doi(self.doi):
+            raise InvalidDocument(f"doi: '{str(self.doi)[:40]}' is not a DOI (10.xxxx/...)")
+        self.doi = normalize_doi(self.doi) if self.doi else ""
+        self.url, self.publisher = str(self.url or "").strip(), " ".join(str(self.publisher or "").split())
+
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        if data["page_starts"] is None:
+            del data["page_starts"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> Document:

@@ -10,8 +10,11 @@ import json
 import re
 from typing import IO, Iterable, Iterator
 
-OUTPUT_FORMATS = ("text", "json", "nl", "csv")
-CSV_COLUMNS = ("id", "document_id", "document_title", "section", "score", "tags", "start", "end", "text")
+from .citation_formats import CITATION_FORMATS, render_citations
+
+OUTPUT_FORMATS = ("text", "json", "nl", "csv") + CITATION_FORMATS   # citations: one entry per document
+CSV_COLUMNS = ("id", "document_id", "document_title", "section", "score", "tags", "start", "end", "page",
+               "authors", "date", "url", "doi", "source", "text")
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
 
@@ -27,10 +30,28 @@ def document_title(hit: dict) -> str:
     return document.get("title", hit.get("document_title", ""))
 
 
+def pages(hit: dict) -> str:
+    """``3`` or ``3-4`` when the passage runs onto the next page; '' when pages are unknown."""
+    page, end = hit.get("page"), hit.get("page_end")
+    return "" if page is None else f"{page}-{end}" if end else str(page)
+
+
 def csv_row(hit: dict) -> list:
+    doc = hit.get("document") or {}
     return [hit.get("id"), hit.get("document_id"), document_title(hit), hit.get("section", ""),
-            hit.get("score", ""), ";".join(hit.get("tags", [])), hit.get("start"), hit.get("end"),
-            hit.get("text", "")]
+            hit.get("score", ""), ";".join(hit.get("tags", [])), hit.get("start"), hit.get("end"), pages(hit),
+            "; ".join(doc.get("authors") or []), doc.get("date", ""), doc.get("url", ""), doc.get("doi", ""),
+            doc.get("source", ""), hit.get("text", "")]
+
+
+def citation_line(hit: dict) -> str:
+    """Authors (date). URL or doi:…, p. N; '' when the document says none of these."""
+    doc = hit.get("document") or {}
+    authors = "; ".join(doc.get("authors") or [])
+    where = f"https://doi.org/{doc['doi']}" if doc.get("doi") else doc.get("url") or doc.get("source") or ""
+    parts = [authors + (f" ({doc['date']})" if doc.get("date") else "") if authors else doc.get("date", ""), where,
+             f"p. {pages(hit)}" if pages(hit) else ""]
+    return ", ".join(p for p in parts if p)
 
 
 def text_block(hit: dict, color: bool = False) -> str:
@@ -39,6 +60,8 @@ def text_block(hit: dict, color: bool = False) -> str:
     head = f"[{score:.2f}] " if isinstance(score, (int, float)) else ""
     ident = f"{BOLD}{hit['id']}{RESET}" if color else hit["id"]
     lines = [f"{head}{ident}  {document_title(hit)}"]
+    if citation_line(hit):
+        lines.append(f"  cite: {citation_line(hit)}")
     if hit.get("section"):
         lines.append(f"  section: {hit['section']}")
     if hit.get("tags"):
@@ -68,6 +91,8 @@ def render(items: Iterable[dict], fmt: str, *, total: int | None = None, query: 
             buffer.seek(0)
             buffer.truncate()
         yield buffer.getvalue()
+    elif fmt in CITATION_FORMATS:
+        yield from render_citations(items, fmt)
     elif fmt == "text":
         count = 0
         for item in items:

@@ -10,6 +10,8 @@ import re
 import shutil
 import subprocess
 
+import bibtexparser
+import jsonschema
 import pytest
 
 from helpers import API_TOKEN, ROOT
@@ -171,6 +173,20 @@ def check_tag_query(out, server):
     assert body["dry_run"] is True and body["to_change"] >= 1 and "changed" not in body
 
 
+def check_bibtex(out, server):
+    library = bibtexparser.parse_string(out)
+    assert not library.failed_blocks and [e.key for e in library.entries] == ["pereira2024retreat"]
+    fields = library.entries[0].fields_dict
+    assert fields["author"].value == "Pereira, Ana" and fields["date"].value == "2024-03-15"
+    assert fields["url"].value == "https://example.org/notes/retreat" and "[retreat-notes:" in fields["note"].value
+
+
+def check_csl(out, server):
+    items = json.loads(out)
+    jsonschema.validate(items, json.loads((ROOT / "tests" / "data" / "csl" / "csl-data.json").read_text()))
+    assert [i["id"] for i in items] == ["pereira2024retreat"] and items[0]["issued"] == {"date-parts": [[2024, 3, 15]]}
+
+
 CHECKS = [  # (a piece of the command, check of its output), in README order
     ("search?q=public+health'", check_search_json),
     ("q=public+health&format=text", check_search_text),
@@ -197,6 +213,8 @@ CHECKS = [  # (a piece of the command, check of its output), in README order
     ("Accept: application/yaml", check_taxonomy_yaml),
     ("-X PATCH", check_tag_edit),
     ("tags/health-review/passages", check_tag_query),
+    ("author=pereira&date_from=2024&format=bibtex", check_bibtex),
+    ("q=vaccine author:pereira date:>=2024-03", check_csl),
 ]
 
 

@@ -50,7 +50,8 @@ def main() -> None:
         new = {"id": "field-note-1", "title": "Field note",
                "text": "Vaccines were shipped to developing countries last spring, and public health "
                        "programs trained local scientists.",
-               "tags": ["field-notes"], "source": "notebook", "metadata": {"author": "A. Researcher"}}
+               "tags": ["field-notes"], "source": "notebook", "authors": ["A. Researcher"], "date": "2024-05",
+               "metadata": {"project": "vaccine logistics"}}
         values["NEW_DOCUMENT"] = new
         created = client.post("/api/v1/documents", json=new, headers=auth, base_url=BASE).get_json()
         values["CREATED"] = created

@@ -144,7 +144,7 @@ class WhooshIndex(WritingSupport, CurationSupport, VectorSupport, SearchIndex):
             matched, fused, partial = self._semantic_rank(cache, q, cache.allowed(request.filters), request,
                                                           deadline)
             total = len({cache.document_of[d] for d in matched}) if grouped else len(matched)
-            facets = {"tags": cache.facet_counts(matched)} if request.facets else {}
+            facets = cache.facets(matched) if request.facets else {}
             docnums = matched
             page = fused[request.offset:want] if request.sort != "document" else None
         else:
@@ -152,7 +152,7 @@ class WhooshIndex(WritingSupport, CurationSupport, VectorSupport, SearchIndex):
             key = (request.q, request.syntax, request.filters, grouped, request.facets)
             total, facets = cache.remembered(key, lambda: (
                 cache.documents_count(matches.docnums) if grouped else len(matches),
-                {"tags": cache.facet_counts(matches.docnums)} if request.facets else {}))
+                cache.facets(matches.docnums) if request.facets else {}))
             docnums = matches.docnums
             if browse or request.sort == "document":
                 page = None

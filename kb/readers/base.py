@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+from kb.citation import from_mapping
 from kb.models import Document, slugify, valid_document_id
 
 TITLE_MAX = 200
@@ -123,6 +124,14 @@ def json_safe(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def citation_and_metadata(mapping: dict) -> dict:
+    """Document fields from a mapping of free keys (front matter, a JSON Lines record's extra keys):
+    the citation fields kb.citation knows (``author``/``authors``, ``date``/``year``, ``url``,
+    ``doi``, ``publisher``), and every other key under ``metadata``, never dropped."""
+    record, rest = from_mapping(mapping)
+    return {**record, "metadata": json_safe(rest)}
 
 
 def make_title(text: str, limit: int = TITLE_MAX) -> str:

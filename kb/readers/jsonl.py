@@ -1,7 +1,9 @@
 """JSON Lines: one document per line (``{"id"?, "title"?, "text", "tags"?, "metadata"?,
-"source"?, "sections"?, "manual_tags"?}``, or ``_id`` as in BEIR collections). A bad line is reported with its
-number and the good lines still land. Files over ``readers.STREAM_BYTES`` are read line by line
-(a million-line file is never held in memory), as UTF-8, which JSON text is (RFC 8259)."""
+"source"?, "sections"?, "manual_tags"?}``, or ``_id`` as in BEIR collections); any other top-level
+key is a citation field (``author``, ``date``, ``year``, ``url``, ``doi`` ..., see kb.citation) or
+kept in metadata. A bad line is reported with its number and the good lines still land. Files over
+``readers.STREAM_BYTES`` are read line by line (a million-line file is never held in memory), as
+UTF-8, which JSON text is (RFC 8259)."""
 from __future__ import annotations
 
 import codecs
@@ -11,9 +13,22 @@ from typing import Any, Iterator
 
 from kb.models import Document
 
-from .base import TITLE_MAX, ReadError, ReadResult, clean_id, clean_tags, decode_text, json_safe, make_title
+from .base import (
+    TITLE_MAX,
+    ReadError,
+    ReadResult,
+    citation_and_metadata,
+    clean_id,
+    clean_tags,
+    decode_text,
+    json_safe,
+    make_title,
+)
 
 EXTENSIONS = (".jsonl", ".ndjson")
+# keys of a record read as such; any other top-level key is a citation field (kb.citation) or metadata
+KNOWN_KEYS = {"id", "_id", "title", "text", "tags", "metadata", "source", "sections", "manual_tags", "ingested_at",
+              "page_starts"}
 CONTENT_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines",
                  "application/jsonlines")
 
@@ -75,12 +90,24 @@ def _jsonl_record(line: str, default_source: str) -> ReadResult:
         raise ReadError("'metadata' must be an object")
     source = obj.get("source")
     ingested_at = obj.get("ingested_at")
+    fields = citation_and_metadata({k: v for k, v in obj.items() if k not in KNOWN_KEYS})
+    fields["metadata"] = {**fields["metadata"], **json_safe(metadata)}
     doc = Document(id=clean_id(given, title, text), title=title, text=text,
                    source=str(source) if source not in (None, "") else default_source,
-                   tags=clean_tags(tags), metadata=json_safe(metadata),
-                   ingested_at=ingested_at if isinstance(ingested_at, str) else "")
+                   tags=clean_tags(tags), ingested_at=ingested_at if isinstance(ingested_at, str) else "",
+                   page_starts=_page_starts(obj.get("page_starts"), len(text)), **fields)
     return ReadResult(doc, _jsonl_sections(obj.get("sections"), len(text)), [],
                       manual_tags=_manual_tags(obj.get("manual_tags")))
+
+
+def _page_starts(value: Any, length: int) -> list[int] | None:
+    """``page_starts`` as `kb export --documents` writes them: ascending offsets, one per page."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(type(v) is int and 0 <= v <= length for v in value) \
+            or value != sorted(value):
+        raise ReadError("'page_starts' must be a list of ascending offsets into the text")
+    return value
 
 
 def _manual_tags(value: Any) -> list[dict] | None:

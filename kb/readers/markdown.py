@@ -13,10 +13,10 @@ from .base import (
     TITLE_MAX,
     ReadError,
     ReadResult,
+    citation_and_metadata,
     clean_id,
     clean_tags,
     decode_text,
-    json_safe,
     make_title,
     nest,
     stem_id,
@@ -53,6 +53,11 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     return meta or {}, "\n".join(lines[i + 1:])
 
 
+def front_matter_fields(meta: dict) -> dict:
+    """The citation record and metadata of front matter left after title, tags, source and id."""
+    return citation_and_metadata(meta)
+
+
 def read_markdown(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
     text, warnings = decode_text(data)
     meta, body = split_front_matter(text)
@@ -72,5 +77,5 @@ def read_markdown(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
     if rendered.links and "links" not in meta:
         meta["links"] = rendered.links   # the URLs the text no longer holds
     doc = Document(id=doc_id, title=title, text=body, source=str(source) if source else name, tags=tags,
-                   metadata=json_safe(meta))
+                   **front_matter_fields(meta))
     yield ReadResult(doc, sections, warnings)
