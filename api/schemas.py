@@ -10,11 +10,13 @@ from .formats import color_field, format_field
 
 MAX_LIMIT = 100
 MAX_FILTER_VALUES = 50
+MAX_DOCUMENT_VALUES = 1000        # in a URL; gunicorn's request line (8190 bytes) holds about 250
+MAX_DOCUMENT_VALUES_POST = 10_000  # in the JSON body of POST /api/v1/search
 
 
-def _tag_list(description: str):
+def _tag_list(description: str, most: int = MAX_FILTER_VALUES):
     return fields.List(fields.String(validate=validate.Length(min=1, max=200)),
-                       validate=validate.Length(max=MAX_FILTER_VALUES), load_default=list,
+                       validate=validate.Length(max=most), load_default=list,
                        metadata={"description": description})
 
 
@@ -22,7 +24,8 @@ class FilterArgs(Schema):
     tag = _tag_list("Passages must carry every one of these tags (repeatable).")
     any_tag = _tag_list("Passages must carry at least one of these tags (repeatable).")
     not_tag = _tag_list("Passages must carry none of these tags (repeatable).")
-    document = _tag_list("Only passages of these documents (repeatable).")
+    document = _tag_list("Only passages of these documents (repeatable, up to 1,000; for more, "
+                         "POST /api/v1/search with a JSON body).", MAX_DOCUMENT_VALUES)
 
 
 class SearchArgs(FilterArgs):
@@ -53,6 +56,11 @@ class SearchArgs(FilterArgs):
                        "embedding is a match (hybrid: and every word match), so total counts them."})
     fusion = fields.String(load_default=None, validate=validate.OneOf(["rrf", "normalized"]), metadata={
         "description": "hybrid: normalised score fusion (default) or reciprocal rank fusion."})
+
+
+class SearchBody(SearchArgs):
+    """POST /api/v1/search: the same arguments as a JSON object, lists as arrays."""
+    document = _tag_list("Only passages of these documents (up to 10,000).", MAX_DOCUMENT_VALUES_POST)
 
 
 class ExportArgs(FilterArgs):
@@ -133,7 +141,8 @@ class SearchResponseSchema(Schema):
     prev = fields.String(allow_none=True, metadata={"description": "URL of the previous page, null on the first."})
     syntax = fields.String(metadata={"description": "How q was read: query or words."})
     notice = fields.String(allow_none=True, metadata={
-        "description": "Why q was read as plain words (auto mode, invalid syntax)."})
+        "description": "Why q was read as plain words (auto mode, invalid syntax), and tags filtered on that "
+                       "no passage has (a likely typo)."})
 
 
 class ExportedPassageSchema(Schema):
@@ -229,6 +238,20 @@ class DocumentInputSchema(Schema):
     def _some_text(self, value, **_):
         if not value.strip():
             raise ValidationError("the document has no text")
+
+
+class UploadArgs(Schema):
+    """What a raw-body upload (or a multipart one) cannot say in its body."""
+    filename = fields.String(load_default="", validate=validate.Length(max=1000), metadata={
+        "description": "Raw body: the file's name (its extension picks the reader when the type does not)."})
+    title = fields.String(load_default=None, validate=validate.Length(min=1, max=TITLE_MAX),
+                          metadata={"description": "Raw body: overrides the title found in it."})
+    id = fields.String(load_default=None, metadata={"description": "Raw body: the document id (POST only)."})
+    tag = _tag_list("Raw body: tags for every passage (repeatable).")
+
+
+class BulkArgs(Schema):
+    tag = _tag_list("Tags for every passage of every document (repeatable).")
 
 
 class DocumentCreatedSchema(Schema):

@@ -26,6 +26,7 @@ def kb_version() -> str:
 @blp.route("/health")
 class Health(MethodView):
     @blp.response(200, HealthSchema, example={"status": "ok"})
+    @blp.doc(operationId="health")
     def get(self):
         """Liveness: the index opens and answers; ``semantic`` says whether the embedding model is
         off, loading or ready"""
@@ -39,6 +40,7 @@ class Health(MethodView):
 class Stats(MethodView):
     @blp.response(200, StatsSchema, example=examples.STATS)
     @errors(blp, 304, 401)
+    @blp.doc(operationId="stats")
     def get(self):
         """Counts, index size on disk and versions"""
         return {**get_kb().stats(), "kb_version": kb_version()}

@@ -209,6 +209,14 @@ class KnowledgeBase:
             for hit in response.hits:
                 hit["previous"], hit["next"] = found.get(hit["id"], (None, None))
         filters = request.filters
+        named = dict.fromkeys(filters.tags + filters.any_tags + filters.not_tags)
+        if named:   # a tag no passage has is most likely a typo: say so rather than answer 0 hits mutely
+            counts = self.index.tag_counts()
+            missing = [t for t in named if not counts.get(t)]
+            if missing:
+                said = ", ".join(f"'{t[:100]}'" for t in missing[:10])
+                notice = f"no passage has the tag {said}" if len(missing) == 1 else f"no passage has the tags {said}"
+                response.notice = f"{response.notice}; {notice}" if response.notice else notice
         if facets_before_tag_filters and request.facets and (filters.tags or filters.any_tags or filters.not_tags):
             wider = dataclasses.replace(request, filters=Filters(documents=filters.documents), limit=1, offset=0,
                                         highlight=False)

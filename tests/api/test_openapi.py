@@ -16,10 +16,16 @@ def openapi_path(rule: str) -> str:
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
 
 
+HTML_PAGES = ("/", "/passage/<path:passage_id>", "/docs")
+
+
 def test_every_route_and_method_is_documented(client, app):
     spec = client.get("/openapi.json").get_json()
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
+            continue
+        if rule.rule in HTML_PAGES:   # pages for people are not API: out of the document
+            assert openapi_path(rule.rule) not in spec["paths"], rule.rule
             continue
         path = openapi_path(rule.rule)
         assert path in spec["paths"], path
@@ -47,9 +53,9 @@ def test_every_operation_documents_its_answers_and_errors(client):
                 assert "401" in codes, (method, path)
             if method == "get" and path not in ("/docs", "/openapi.json", "/api/v1/health"):
                 assert "304" in codes, (method, path)
-            if method in ("post", "put", "delete"):
+            if method in ("post", "put", "delete") and op["operationId"] != "searchPost":  # a read
                 assert op["security"] == [{"bearerAuth": []}] and "403" in codes, (method, path)
-            if method in ("post", "put"):
+            if method in ("post", "put") and op["operationId"] != "searchPost":
                 assert {"400", "413", "422"} <= codes or path.endswith("/bulk"), (method, path)
             for param in op.get("parameters", []):
                 assert param.get("schema"), (method, path, param)
