@@ -44,9 +44,11 @@ class SearchArgs(FilterArgs):
         "description": "false: no snippet (faster)."})
     sort = fields.String(load_default="relevance", validate=validate.OneOf(["relevance", "document"]), metadata={
         "description": "relevance (best first) or document (by document, then reading order)."})
-    syntax = fields.String(load_default="query", validate=validate.OneOf(["auto", "query", "words"]), metadata={
-        "description": "query: the query syntax, invalid syntax is a 400; words: every word is a word "
-                       "(for natural-language text); auto: query syntax when valid, else words."})
+    syntax = fields.String(load_default="auto", validate=validate.OneOf(["auto", "query", "words"]), metadata={
+        "description": "auto (the default, as in `kb search` and `KnowledgeBase.search`): the query syntax "
+                       "when valid, else every word as a word, said in `notice`; query: the query syntax, "
+                       "invalid syntax is a 400 that says where; words: every word is a word (for "
+                       "natural-language text)."})
     format = format_field("default json")
     color = color_field()
     mode = fields.String(load_default=None, validate=validate.OneOf(["lexical", "semantic", "hybrid"]), metadata={

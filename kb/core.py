@@ -195,11 +195,19 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------ reading
 
-    def search(self, request: SearchRequest, neighbours: bool = False,
-               facets_before_tag_filters: bool = False) -> SearchResponse:
-        """Ranked hits. ``neighbours``: each hit gets the ids of its ``previous`` and ``next``
-        passages. ``facets_before_tag_filters``: the tag facets count the query's matches before
-        the tag filters apply (what a reader ticking "any of these tags" wants to see)."""
+    def search(self, request: SearchRequest | str = "", neighbours: bool = False,
+               facets_before_tag_filters: bool = False, **arguments) -> SearchResponse:
+        """Ranked hits: ``kb.search("public health", tag="covid-19", limit=5)`` takes the API's
+        argument names (``tag``, ``any_tag``, ``not_tag``, ``document``: a name or a list;
+        ``limit``, ``offset``, ``syntax``, ``mode``, ...), or a SearchRequest. ``neighbours``: each
+        hit gets the ids of its ``previous`` and ``next`` passages. ``facets_before_tag_filters``:
+        the tag facets count the query's matches before the tag filters apply (what a reader
+        ticking "any of these tags" wants to see)."""
+        if not isinstance(request, SearchRequest):
+            filters = filters_of(**{k: arguments.pop(k) for k in FILTER_NAMES if k in arguments})
+            request = SearchRequest(q=request, filters=filters, **arguments)
+        elif arguments:
+            raise TypeError(f"search() takes a SearchRequest or arguments, not both: {sorted(arguments)}")
         request = self.semantics.with_query_vector(request)
         response = self.index.search(request)
         for hit in response.hits:
@@ -260,8 +268,9 @@ class KnowledgeBase:
         stats["taxonomy"] = self.taxonomy_info()
         return stats
 
-    def export(self, filters: Filters = Filters()) -> Iterator[dict]:
-        return self.index.iter_passages(filters)
+    def export(self, filters: Filters | None = None, **names) -> Iterator[dict]:
+        """Every passage passing the filters, in reading order: ``kb.export(tag="covid-19")``."""
+        return self.index.iter_passages(filters if filters is not None else filters_of(**names))
 
     def export_documents(self) -> Iterator[dict]:
         """Every stored document whole, with its manual tag edits (``manual_tags``): JSON Lines of
@@ -324,6 +333,16 @@ class KnowledgeBase:
         answer["documents"] = self.rebuild(progress, lost, taxonomy=offered, source=str(path))
         answer["changed"] = True
         return answer
+
+
+FILTER_NAMES = ("tag", "any_tag", "not_tag", "document")
+
+
+def filters_of(tag=(), any_tag=(), not_tag=(), document=()) -> Filters:
+    """Filters from the API's argument names, each a name or a list of names."""
+    def names(value) -> tuple[str, ...]:
+        return (value,) if isinstance(value, str) else tuple(value)
+    return Filters(tags=names(tag), any_tags=names(any_tag), not_tags=names(not_tag), documents=names(document))
 
 
 def _with_document(passage: dict) -> dict:
