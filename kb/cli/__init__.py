@@ -1,6 +1,7 @@
 """The ``kb`` command: the same core as the HTTP API, from a shell. Each family of commands has
 its module (``documents``: ingest, delete, rebuild; ``search``: search, export, show, tags, stats;
-``browse``: similar, suggest, documents; ``serve``; ``taxonomy``; ``curation``: tag; ``cluster``); the options they share live in ``options``."""
+``browse``: similar, suggest, documents; ``serve``; ``taxonomy``; ``curation``: tag;
+``cluster``); the options they share live in ``options``."""
 from __future__ import annotations
 
 import click
