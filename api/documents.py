@@ -31,6 +31,13 @@ from .schemas import (
 
 blp = Blueprint("documents", __name__, url_prefix="/api/v1", description="Documents: read, add, replace, delete")
 
+# Each way of sending a document is its own media type, each with one schema, so that generated clients
+# type it (one body class per type): JSON, a multipart upload, or the file's bytes as they are. A raw
+# body may also be sent under its own type (text/markdown, text/html, text/plain, application/pdf).
+RAW_BODY = {"schema": {"type": "string", "format": "binary",
+                       "description": "The file's bytes: `filename=` (its extension) or the Content-Type "
+                                      "(text/markdown, text/html, text/plain, application/pdf) says how to "
+                                      "read it."}}
 UPLOAD_BODY = {"required": True, "content": {
     "application/json": {"schema": DocumentInputSchema, "example": examples.NEW_DOCUMENT},
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
@@ -39,11 +46,12 @@ UPLOAD_BODY = {"required": True, "content": {
         "title": {"type": "string", "description": "Overrides the title found in the file."},
         "id": {"type": "string", "description": "Overrides the id (POST only)."},
         "tags": {"type": "string", "description": "Tags for every passage (comma-separated, repeatable)."}}}},
-    "text/markdown": {"schema": {"type": "string"},
-                      "example": "---\ntitle: Field note\n---\nVaccines reached developing countries.\n"},
+    "application/octet-stream": RAW_BODY,
 }}
 BULK_BODY = {"required": True, "content": {
-    "application/x-ndjson": {"schema": {"type": "string"}, "example": examples.BULK_BODY},
+    "application/octet-stream": {"schema": {
+        "type": "string", "format": "binary",
+        "description": "JSON Lines, one document a line (sent as application/x-ndjson, or any type)."}},
     "multipart/form-data": {"schema": {"type": "object", "properties": {
         "file": {"type": "string", "format": "binary", "description": "A .jsonl file."}}}}}}
 
@@ -155,12 +163,13 @@ def _store(document_id: str | None, args: dict):
     else:
         if mimetype == "multipart/form-data":
             item, field_name, where = _from_upload(document_id), "file", "files"
-        elif reader_for("", mimetype) not in (None, read_jsonl):
+        elif reader_for(args["filename"], mimetype) not in (None, read_jsonl):
             item, field_name, where = _from_raw_body(document_id, args), "body", "body"
         else:
             abort(415, message=f"cannot read a body of type '{mimetype or 'none'}': send JSON "
                                "(Content-Type: application/json), a multipart upload (field 'file') or a "
-                               "text/markdown, text/html, text/plain or application/pdf body")
+                               "text/markdown, text/html, text/plain or application/pdf body (or any body "
+                               "with filename=NAME.md|.html|.txt|.pdf)")
         replaced = kb.exists(item.document.id)
         report = kb.ingest([item])  # as `kb ingest -` does with what read_bytes read
         if report.refused:

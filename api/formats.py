@@ -21,7 +21,7 @@ FORMATS = {
 
 
 def format_field(default_hint: str) -> fields.Field:
-    return fields.String(load_default=None, validate=validate.OneOf(list(FORMATS)), metadata={
+    return fields.String(load_default=None, allow_none=False, validate=validate.OneOf(list(FORMATS)), metadata={
         "description": f"json, text (for curl: one block per hit), csv (header row: id, document_id, "
                        f"document_title, section, score, tags, start, end, text) or jsonl (one JSON object a "
                        f"line). Without it the Accept header decides; {default_hint}."})

@@ -15,7 +15,8 @@ from kb.curation import InvalidTags
 from .kbstore import get_kb
 from .openapi import WRITE_SECURITY, errors
 from .resources import passage_or_404
-from .schemas import (
+from .search import filters_from
+from .tag_schemas import (
     TagEditResultSchema,
     TagEditSchema,
     TagQueryResultSchema,
@@ -23,7 +24,6 @@ from .schemas import (
     TaxonomyArgs,
     TaxonomySchema,
 )
-from .search import filters_from
 
 blp = Blueprint("tags", __name__, url_prefix="/api/v1", description="The taxonomy, and tags corrected by hand")
 
