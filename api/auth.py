@@ -1,6 +1,7 @@
 """Who may write and who may read.
 
-* ``KB_API_TOKEN`` set: every write (POST, PUT, PATCH, DELETE) needs ``Authorization: Bearer <token>``.
+* ``KB_API_TOKEN`` set: every write (POST, PUT, PATCH, DELETE; not POST /api/v1/search, a read) needs
+  ``Authorization: Bearer <token>``.
 * No token: writes are accepted only from loopback, and never from a page of another site (a browser
   on this machine must not be a way in).
 * ``KB_READ_TOKEN`` set: reads need it (or the write token) too; health, the OpenAPI document, the docs
@@ -20,6 +21,7 @@ from flask import current_app, request
 from flask_smorest import abort
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+READ_POSTS = ("/api/v1/search",)  # a POST that only reads (the arguments in a body): a read
 OPEN_PATHS = ("/api/v1/health", "/openapi.json", "/docs", "/static/", "/favicon.ico")
 
 
@@ -32,7 +34,7 @@ def check_access():
         return  # CORS preflights, and 404/405 answers, which say nothing about the data
     settings = current_app.config["KB_SETTINGS"]
     write_token, read_token = settings.api_token, settings.read_token
-    if request.method in WRITE_METHODS:
+    if request.method in WRITE_METHODS and request.path not in READ_POSTS:
         if write_token:
             _require((write_token,), "writing needs the API token")
         else:

@@ -28,7 +28,7 @@ class MetadataArgs(Schema):
 class DocumentRef(Schema):
     """Enough of the document to cite a passage without asking for the document."""
     id = fields.String(required=True, metadata={"example": "science-diplomacy"})
-    title = fields.String(metadata={"example": "Build science diplomacy with Chinese characteristics"})
+    title = fields.String(required=True, metadata={"example": "Build science diplomacy with Chinese characteristics"})
     authors = fields.List(fields.String(), metadata={"description": "Authors' names as the source gives them."})
     date = fields.String(metadata={"description": "ISO 8601 as precise as the source: 2021, 2021-03, "
                                                   "2021-03-04 or a date-time; empty when unknown."})

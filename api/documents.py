@@ -22,12 +22,14 @@ from .kbstore import get_kb
 from .openapi import WRITE_SECURITY, citation_formats, errors
 from .paging import link_header, page_links
 from .schemas import (
+    BulkArgs,
     BulkResultSchema,
     DocumentCreatedSchema,
     DocumentDetailSchema,
     DocumentInputSchema,
     DocumentListSchema,
     PageArgs,
+    UploadArgs,
 )
 
 # citation fields an upload may give: as multipart form fields, or as query parameters of a raw body
@@ -40,6 +42,13 @@ UPLOAD_CITATION = {
 }
 blp = Blueprint("documents", __name__, url_prefix="/api/v1", description="Documents: read, add, replace, delete")
 
+# Each way of sending a document is its own media type, each with one schema, so that generated clients
+# type it (one body class per type): JSON, a multipart upload, or the file's bytes as they are. A raw
+# body may also be sent under its own type (text/markdown, text/html, text/plain, application/pdf).
+RAW_BODY = {"schema": {"type": "string", "format": "binary",
+                       "description": "The file's bytes: `filename=` (its extension) or the Content-Type "
+                                      "(text/markdown, text/html, text/plain, application/pdf) says how to "
+                                      "read it."}}
 UPLOAD_BODY = {"required": True, "content": {
     "application/json": {"schema": DocumentInputSchema, "example": examples.NEW_DOCUMENT},
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
@@ -49,11 +58,12 @@ UPLOAD_BODY = {"required": True, "content": {
         "id": {"type": "string", "description": "Overrides the id (POST only)."},
         "tags": {"type": "string", "description": "Tags for every passage (comma-separated, repeatable)."},
         **{name: {"type": "string", "description": text} for name, text in UPLOAD_CITATION.items()}}}},
-    "text/markdown": {"schema": {"type": "string"},
-                      "example": "---\ntitle: Field note\n---\nVaccines reached developing countries.\n"},
+    "application/octet-stream": RAW_BODY,
 }}
 BULK_BODY = {"required": True, "content": {
-    "application/x-ndjson": {"schema": {"type": "string"}, "example": examples.BULK_BODY},
+    "application/octet-stream": {"schema": {
+        "type": "string", "format": "binary",
+        "description": "JSON Lines, one document a line (sent as application/x-ndjson, or any type)."}},
     "multipart/form-data": {"schema": {"type": "object", "properties": {
         "file": {"type": "string", "format": "binary", "description": "A .jsonl file."}}}}}}
 
@@ -76,6 +86,7 @@ class Documents(MethodView):
     @blp.response(200, DocumentListSchema, example=examples.DOCUMENTS)
     @citation_formats(blp)
     @errors(blp, 304, 401, 406)
+    @blp.doc(operationId="listDocuments")
     def get(self, args):
         """Every document, with its passage count (author, date and source filters as for search)"""
         fmt = negotiate(args["format"], ("json", "csl", "bibtex", "ris"))
@@ -87,25 +98,29 @@ class Documents(MethodView):
         return ({"total": total, "offset": args["offset"], "limit": args["limit"], "documents": documents, **links},
                 200, link_header(links))
 
+    @blp.arguments(UploadArgs, location="query")
     @blp.doc(requestBody=UPLOAD_BODY, security=WRITE_SECURITY)
     @blp.response(201, DocumentCreatedSchema, example=examples.CREATED,
                   headers={"Location": {"description": "The document's URL", "schema": {"type": "string"}}})
     @errors(blp, 400, 401, 403, 409, 413, 415, 422, 503)
-    def post(self):
+    @blp.doc(operationId="createDocument")
+    def post(self, args):
         """Add a document: JSON, a multipart upload (field `file`) or a raw body of a known type
 
         Split, tagged and searchable at once. Re-posting the same document (same id, or same title and
         text) replaces it: there are never two copies. A document of another source under that id is not
         replaced: 409 (PUT replaces on purpose)."""
-        return _store(None)
+        return _store(None, args)
 
 
 @blp.route("/documents/bulk")
 class BulkDocuments(MethodView):
+    @blp.arguments(BulkArgs, location="query")
     @blp.doc(requestBody=BULK_BODY, security=WRITE_SECURITY)
     @blp.response(200, BulkResultSchema, example=examples.BULK_RESULT)
-    @errors(blp, 401, 403, 413, 422, 503)
-    def post(self):
+    @errors(blp, 400, 401, 403, 413, 422, 503)
+    @blp.doc(operationId="createDocuments")
+    def post(self, args):
         """Add many documents from JSON Lines (one `{title, text, id?, tags?, source?, metadata?}` a line)
 
         Answers line by line: the good lines land even when others are refused. `?tag=` tags them all."""
@@ -115,7 +130,7 @@ class BulkDocuments(MethodView):
             abort(422, message="body: no documents (send JSON Lines, one document a line)",
                   errors={"body": ["no documents"]})
         try:
-            report = get_kb().ingest(read_bytes(data, "bulk.jsonl"), request.args.getlist("tag"))
+            report = get_kb().ingest(read_bytes(data, "bulk.jsonl"), args["tag"])
         except ReadError as exc:
             abort(422, message=f"body: {exc}", errors={"body": [str(exc)]})
         results = [{"line": item["line"], "status": 409 if item.get("taken") else 422, "error": item["error"]}
@@ -129,25 +144,29 @@ class BulkDocuments(MethodView):
 class Document(MethodView):
     @blp.response(200, DocumentDetailSchema, example=examples.DOCUMENT)
     @errors(blp, 304, 401, 404)
+    @blp.doc(operationId="getDocument")
     def get(self, document_id):
         """One document: its original text and its passages"""
         return _document_or_404(document_id)
 
+    @blp.arguments(UploadArgs, location="query")
     @blp.doc(requestBody=UPLOAD_BODY, security=WRITE_SECURITY)
     @blp.response(200, DocumentCreatedSchema, example={**examples.CREATED, "replaced": True},
                   description="Replaced (201 when there was no document with this id)")
     @blp.alt_response(201, schema=DocumentCreatedSchema, description="Created", example=examples.CREATED)
     @errors(blp, 400, 401, 403, 413, 415, 422, 503)
-    def put(self, document_id):
+    @blp.doc(operationId="replaceDocument")
+    def put(self, args, document_id):
         """Replace a document (or create it under this id): JSON or an upload, as for POST"""
         if not valid_document_id(document_id):
             abort(422, message=f"id: '{document_id[:80]}' is not a valid document id",
                   errors={"path": {"document_id": ["not a valid document id"]}})
-        return _store(document_id)
+        return _store(document_id, args)
 
     @blp.response(204, description="Deleted, with its passages")
     @blp.doc(security=WRITE_SECURITY)
     @errors(blp, 401, 403, 404, 503)
+    @blp.doc(operationId="deleteDocument")
     def delete(self, document_id):
         """Remove a document and its passages"""
         if not (valid_document_id(document_id) and get_kb().delete(document_id)):
@@ -157,7 +176,7 @@ class Document(MethodView):
 
 # ---------------------------------------------------------------------------------------------- writing
 
-def _store(document_id: str | None):
+def _store(document_id: str | None, args: dict):
     """Read the request's document, write it, answer 201 (200 for a PUT that replaced)."""
     kb = get_kb()
     mimetype = request.mimetype
@@ -169,12 +188,13 @@ def _store(document_id: str | None):
     else:
         if mimetype == "multipart/form-data":
             item, field_name, where = _from_upload(document_id), "file", "files"
-        elif reader_for("", mimetype) not in (None, read_jsonl):
-            item, field_name, where = _from_raw_body(document_id), "body", "body"
+        elif reader_for(args["filename"], mimetype) not in (None, read_jsonl):
+            item, field_name, where = _from_raw_body(document_id, args), "body", "body"
         else:
             abort(415, message=f"cannot read a body of type '{mimetype or 'none'}': send JSON "
                                "(Content-Type: application/json), a multipart upload (field 'file') or a "
-                               "text/markdown, text/html, text/plain or application/pdf body")
+                               "text/markdown, text/html, text/plain or application/pdf body (or any body "
+                               "with filename=NAME.md|.html|.txt|.pdf)")
         replaced = kb.exists(item.document.id)
         report = kb.ingest([item], replace=bool(document_id))  # as `kb ingest -` does with what read_bytes read
         if report.refused:
@@ -223,10 +243,9 @@ def _from_upload(document_id: str | None):
     return _with_given_citation(item, request.form, "files")
 
 
-def _from_raw_body(document_id: str | None):
-    item = _read_one(request.get_data(), request.args.get("filename", ""), request.mimetype,
-                     request.args.get("title"), document_id or request.args.get("id"),
-                     request.args.getlist("tag"), "body", "body")
+def _from_raw_body(document_id: str | None, args: dict):
+    item = _read_one(request.get_data(), args["filename"], request.mimetype, args["title"],
+                     document_id or args["id"], args["tag"], "body", "body")
     return _with_given_citation(item, request.args, "query")
 
 

@@ -26,7 +26,7 @@ CITATION_NOTE = ("csl (CSL-JSON), bibtex or ris: one citation per document of th
 
 
 def format_field(default_hint: str) -> fields.Field:
-    return fields.String(load_default=None, validate=validate.OneOf(list(FORMATS)), metadata={
+    return fields.String(load_default=None, allow_none=False, validate=validate.OneOf(list(FORMATS)), metadata={
         "description": f"json, text (for curl: one block per hit), csv (header row: id, document_id, "
                        f"document_title, section, score, tags, start, end, page, authors, date, url, doi, source, "
                        f"text), jsonl (one JSON object a "

@@ -1,6 +1,7 @@
 """The parts of the OpenAPI document that schemas alone do not give: the security scheme, the other
 media types of search and export, every error each operation can answer, and the routes outside the
-API blueprints (/openapi.json)."""
+API blueprints (/openapi.json). The pages for people (/, /passage/…, /docs) are HTML, not API: they
+are left out."""
 from __future__ import annotations
 
 from flask_smorest.error_handler import ErrorSchema
@@ -100,6 +101,7 @@ def complete_spec(api) -> None:
     rule = next(r for r in api._app.url_map.iter_rules() if r.rule == "/openapi.json")
     api.spec.path(rule=rule, operations={"get": {
         "summary": "This OpenAPI document",
+        "operationId": "getOpenApi",
         "tags": ["pages"],
         "security": [{}],
         "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {

@@ -16,6 +16,7 @@ from .schemas import (
     ExportArgs,
     ExportedPassageSchema,
     SearchArgs,
+    SearchBody,
     SearchResponseSchema,
     SuggestArgs,
     SuggestResponseSchema,
@@ -32,15 +33,17 @@ def filters_from(args: dict) -> Filters:
                    not_tags=tuple(args.get("not_tag", ())), documents=tuple(args.get("document", ())))
 
 
+SEARCH_HEADERS = {"Link": {"description": 'rel="next" and rel="prev" pages', "schema": {"type": "string"}},
+                  "ETag": {"description": "Changes with every commit to the index", "schema": {"type": "string"}}}
+
+
 @blp.route("/search")
 class Search(MethodView):
     @blp.arguments(SearchArgs, location="query")
-    @blp.response(200, SearchResponseSchema, example=examples.SEARCH,
-                  headers={"Link": {"description": 'rel="next" and rel="prev" pages', "schema": {"type": "string"}},
-                           "ETag": {"description": "Changes with every commit to the index",
-                                    "schema": {"type": "string"}}})
+    @blp.response(200, SearchResponseSchema, example=examples.SEARCH, headers=SEARCH_HEADERS)
     @alternative_formats(blp, examples.SEARCH_TEXT, examples.SEARCH_CSV, examples.SEARCH_JSONL)
     @errors(blp, 304, 400, 401, 406, 501, 503)
+    @blp.doc(operationId="search")
     def get(self, args):
         """Search passages by words and tags
 
@@ -48,26 +51,44 @@ class Search(MethodView):
         highlighted, with tag facets over the whole filtered result set. `format` (or the
         Accept header) picks JSON, text for a terminal, CSV or JSON Lines; pages link to each other in the
         `Link` header and in `next`/`prev`."""
-        fmt = negotiate(args["format"], SEARCH_FORMATS)
-        kb = get_kb()
-        request = SearchRequest(q=args["q"], filters=filters_from(args), limit=args["limit"],
-                                offset=args["offset"], group_by=args["group_by"],
-                                highlight=args["highlight"], sort=args["sort"], facets=fmt == "json",
-                                syntax=args["syntax"], mode=args["mode"], fusion=args["fusion"])
-        wait_for_model(kb, request.mode)
-        response = kb.search(request, metadata=metadata_from(args))
-        links = page_links(args["offset"], args["limit"], response.total)
-        headers = {**link_header(links), "X-Total-Count": str(response.total)}
-        if response.partial:  # a shard did not answer: said in every format, never silently short
-            headers["X-Partial"] = "true"
-        if fmt != "json":
-            return stream(response.hits, fmt, headers=headers, total=response.total, query=args["q"],
-                          color=args["color"], filename="search", next_url=links["next"])
-        body = {"query": args["q"], "mode": args["mode"] or kb.default_mode, "total": response.total,
-                "offset": args["offset"], "limit": args["limit"], "hits": response.hits, "facets": response.facets,
-                "took_ms": response.took_ms, "partial": response.partial,
-                "syntax": response.syntax, "notice": response.notice, **links}
-        return body, 200, headers
+        return search(args, paged=True)
+
+    @blp.arguments(SearchBody, location="json")
+    @blp.response(200, SearchResponseSchema, example=examples.SEARCH)
+    @alternative_formats(blp, examples.SEARCH_TEXT, examples.SEARCH_CSV, examples.SEARCH_JSONL)
+    @errors(blp, 400, 401, 406, 422, 501, 503)
+    @blp.doc(operationId="searchPost", security=[{}, {"bearerAuth": []}])
+    def post(self, args):
+        """Search with the arguments in a JSON body (long `document` lists)
+
+        The same arguments and answer as `GET /api/v1/search`, lists as JSON arrays; `document` takes
+        up to 10,000 ids here (a URL holds about 250). A read: no write token needed. `next`/`prev` are
+        null (the body is not in a URL): send the next `offset`."""
+        return search(args, paged=False)
+
+
+def search(args: dict, paged: bool):
+    """One search, answered in the negotiated format; ``paged``: with page URLs (not for a POST)."""
+    fmt = negotiate(args["format"], SEARCH_FORMATS)
+    kb = get_kb()
+    request = SearchRequest(q=args["q"], filters=filters_from(args), limit=args["limit"],
+                            offset=args["offset"], group_by=args["group_by"],
+                            highlight=args["highlight"], sort=args["sort"], facets=fmt == "json",
+                            syntax=args["syntax"], mode=args["mode"], fusion=args["fusion"])
+    wait_for_model(kb, request.mode)
+    response = kb.search(request, metadata=metadata_from(args))
+    links = page_links(args["offset"], args["limit"], response.total) if paged else {"next": None, "prev": None}
+    headers = {**link_header(links), "X-Total-Count": str(response.total)}
+    if response.partial:  # a shard did not answer: said in every format, never silently short
+        headers["X-Partial"] = "true"
+    if fmt != "json":
+        return stream(response.hits, fmt, headers=headers, total=response.total, query=args["q"],
+                      color=args["color"], filename="search", next_url=links["next"])
+    body = {"query": args["q"], "mode": args["mode"] or kb.default_mode, "total": response.total,
+            "offset": args["offset"], "limit": args["limit"], "hits": response.hits, "facets": response.facets,
+            "took_ms": response.took_ms, "partial": response.partial,
+            "syntax": response.syntax, "notice": response.notice, **links}
+    return body, 200, headers
 
 
 @blp.route("/export")
@@ -79,6 +100,7 @@ class Export(MethodView):
                   example=examples.EXPORT_JSONL)
     @alternative_formats(blp, examples.EXPORT_TEXT, examples.EXPORT_CSV, None, json_example=examples.EXPORT_JSON)
     @errors(blp, 304, 401, 406, 503)
+    @blp.doc(operationId="export")
     def get(self, args):
         """Every passage (filters like search), streamed: JSON Lines by default, or CSV, text, JSON
 
@@ -93,6 +115,7 @@ class Suggest(MethodView):
     @blp.arguments(SuggestArgs, location="query")
     @blp.response(200, SuggestResponseSchema, example=examples.SUGGEST)
     @errors(blp, 304, 401)
+    @blp.doc(operationId="suggest")
     def get(self, args):
         """Completions of the last word and a did-you-mean, with the hits each would give"""
         return {"query": args["q"], **get_kb().suggest(args["q"], args["limit"])}

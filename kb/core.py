@@ -216,15 +216,26 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------ reading
 
-    def search(self, request: SearchRequest, neighbours: bool = False,
-               facets_before_tag_filters: bool = False, metadata: MetadataFilters | None = None) -> SearchResponse:
-        """Ranked hits, each citing its document (and page). ``metadata``: author, date and source
-        filters (also written in the query: ``author:roe``, see kb.metadata_filters). ``neighbours``:
-        each hit gets the ids of its ``previous`` and ``next`` passages. ``facets_before_tag_filters``:
-        the tag facets count the query's matches before the tag filters apply (what a reader ticking
-        "any of these tags" wants to see)."""
+    def search(self, request: SearchRequest | str = "", neighbours: bool = False,
+               facets_before_tag_filters: bool = False, metadata: MetadataFilters | None = None,
+               **arguments) -> SearchResponse:
+        """Ranked hits, each citing its document (and page): ``kb.search("public health",
+        tag="covid-19", author="Roe", limit=5)`` takes the API's argument names (``tag``,
+        ``any_tag``, ``not_tag``, ``document``: a name or a list; ``author``, ``date_from``,
+        ``date_to``, ``source``; ``limit``, ``offset``, ``syntax``, ``mode``, ...), or a
+        SearchRequest (and ``metadata``: author, date and source filters, also written in the query:
+        ``author:roe``, see kb.metadata_filters). ``neighbours``: each hit gets the ids of its
+        ``previous`` and ``next`` passages. ``facets_before_tag_filters``: the tag facets count the
+        query's matches before the tag filters apply (what a reader ticking "any of these tags"
+        wants to see)."""
+        named_metadata = metadata_of(arguments)
+        if not isinstance(request, SearchRequest):
+            filters = filters_of(**{k: arguments.pop(k) for k in FILTER_NAMES if k in arguments})
+            request = SearchRequest(q=request, filters=filters, **arguments)
+        elif arguments:
+            raise TypeError(f"search() takes a SearchRequest or arguments, not both: {sorted(arguments)}")
         q, said = split_query(request.q, request.syntax)
-        metadata = (metadata or MetadataFilters()).merged(said).check()
+        metadata = (metadata or named_metadata).merged(said).check()
         filters = self._with_metadata(request.filters, metadata)
         if filters is None:   # no document passes the metadata filters
             return SearchResponse(0, [], {"tags": {}, **self.catalog.facets({})} if request.facets else {},
@@ -237,6 +248,14 @@ class KnowledgeBase:
             found = self.index.neighbours(response.hits)
             for hit in response.hits:
                 hit["previous"], hit["next"] = found.get(hit["id"], (None, None))
+        named = dict.fromkeys(filters.tags + filters.any_tags + filters.not_tags)
+        if named:   # a tag no passage has is most likely a typo: say so rather than answer 0 hits mutely
+            counts = self.index.tag_counts()
+            missing = [t for t in named if not counts.get(t)]
+            if missing:
+                said = ", ".join(f"'{t[:100]}'" for t in missing[:10])
+                notice = f"no passage has the tag {said}" if len(missing) == 1 else f"no passage has the tags {said}"
+                response.notice = f"{response.notice}; {notice}" if response.notice else notice
         if facets_before_tag_filters and request.facets and (filters.tags or filters.any_tags or filters.not_tags):
             wider = dataclasses.replace(request, filters=Filters(documents=filters.documents), limit=1, offset=0,
                                         highlight=False)
@@ -300,9 +319,13 @@ class KnowledgeBase:
         stats["taxonomy"] = self.taxonomy_info()
         return stats
 
-    def export(self, filters: Filters = Filters(), metadata: MetadataFilters | None = None) -> Iterator[dict]:
-        """Every passage that passes the filters, in reading order, each citing its document (and page)."""
-        filters = self._with_metadata(filters, (metadata or MetadataFilters()).check())
+    def export(self, filters: Filters | None = None, metadata: MetadataFilters | None = None,
+               **names) -> Iterator[dict]:
+        """Every passage that passes the filters, in reading order, each citing its document (and
+        page): ``kb.export(tag="covid-19", author="Roe")`` takes the API's names too."""
+        named_metadata = metadata_of(names)
+        filters = filters if filters is not None else filters_of(**names)
+        filters = self._with_metadata(filters, (metadata or named_metadata).check())
         if filters is None:
             return iter(())
         return self.catalog.cite_all(self.index.iter_passages(filters), keep_title=True)
@@ -368,6 +391,26 @@ class KnowledgeBase:
         answer["documents"] = self.rebuild(progress, lost, taxonomy=offered, source=str(path))
         answer["changed"] = True
         return answer
+
+
+FILTER_NAMES = ("tag", "any_tag", "not_tag", "document")
+METADATA_NAMES = ("author", "date_from", "date_to", "source")
+
+
+def filters_of(tag=(), any_tag=(), not_tag=(), document=()) -> Filters:
+    """Filters from the API's argument names, each a name or a list of names."""
+    def names(value) -> tuple[str, ...]:
+        return (value,) if isinstance(value, str) else tuple(value)
+    return Filters(tags=names(tag), any_tags=names(any_tag), not_tags=names(not_tag), documents=names(document))
+
+
+def metadata_of(arguments: dict) -> MetadataFilters:
+    """Author, date and source filters taken out of the API's argument names (``author``: a name
+    or a list)."""
+    given = {k: arguments.pop(k) for k in METADATA_NAMES if k in arguments}
+    author = given.get("author", ())
+    return MetadataFilters((author,) if isinstance(author, str) else tuple(author), given.get("date_from", ""),
+                           given.get("date_to", ""), given.get("source", ""))
 
 
 def _stored_sections(data: dict):

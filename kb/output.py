@@ -15,6 +15,8 @@ from .citation_formats import CITATION_FORMATS, render_citations
 OUTPUT_FORMATS = ("text", "json", "nl", "csv") + CITATION_FORMATS   # citations: one entry per document
 CSV_COLUMNS = ("id", "document_id", "document_title", "section", "score", "tags", "start", "end", "page",
                "authors", "date", "url", "doi", "source", "text")
+DOCUMENT_CSV_COLUMNS = ("id", "title", "authors", "date", "url", "doi", "source", "passages", "tags",
+                        "ingested_at")
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
 
@@ -71,11 +73,30 @@ def text_block(hit: dict, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def document_row(doc: dict) -> list:
+    return [doc.get("id"), doc.get("title", ""), doc.get("source", ""), doc.get("passages", ""),
+            ";".join(doc.get("tags", [])), doc.get("ingested_at", "")]
+
+
+def document_block(doc: dict, color: bool = False) -> str:
+    """One document of a list for a reader: id and title, then where it came from and its size."""
+    ident = f"{BOLD}{doc['id']}{RESET}" if color else doc["id"]
+    lines = [f"{ident}  {doc.get('title', '')}"]
+    facts = [f"{doc['passages']} passages" if isinstance(doc.get("passages"), int) else "",
+             doc.get("source", ""), doc.get("ingested_at", "")]
+    lines.append("  " + " · ".join(f for f in facts if f))
+    if doc.get("tags"):
+        lines.append(f"  tags: {', '.join(doc['tags'])}")
+    return "\n".join(lines) + "\n"
+
+
 def render(items: Iterable[dict], fmt: str, *, total: int | None = None, query: str | None = None,
            facets: dict | None = None, color: bool = False, key: str = "hits",
            next_url: str | None = None) -> Iterator[str]:
-    """Hits or passages in one of OUTPUT_FORMATS, chunk by chunk (``key`` names the JSON list;
-    ``next_url``, for text, ends it with where the next page is)."""
+    """Hits, passages or (``key="documents"``) documents in one of OUTPUT_FORMATS, chunk by chunk
+    (``key`` names the JSON list; ``next_url``, for text, ends it with where the next page is)."""
+    row, block, columns = ((document_row, document_block, DOCUMENT_CSV_COLUMNS) if key == "documents"
+                           else (csv_row, text_block, CSV_COLUMNS))
     if fmt == "json":
         yield from _json(items, total, query, facets, key)
     elif fmt == "nl":
@@ -84,9 +105,9 @@ def render(items: Iterable[dict], fmt: str, *, total: int | None = None, query: 
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow(columns)
         for item in items:
-            writer.writerow(csv_row(item))
+            writer.writerow(row(item))
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
@@ -96,7 +117,7 @@ def render(items: Iterable[dict], fmt: str, *, total: int | None = None, query: 
     elif fmt == "text":
         count = 0
         for item in items:
-            yield text_block(item, color) + "\n"
+            yield block(item, color) + "\n"
             count += 1
         if total is not None:
             yield f"{count} of {total} shown\n"

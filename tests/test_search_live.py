@@ -102,8 +102,9 @@ def test_invalid_syntax_is_a_400_that_says_what_and_where_in_query_mode(http):
 
 
 def test_auto_mode_searches_natural_text_with_stray_syntax_as_words(http):
-    assert "unbalanced quote" in http('Nurses kept "records (of every village', expect=400)["message"]
-    body = http('Nurses kept "records (of every village', syntax="auto")
+    assert "unbalanced quote" in http('Nurses kept "records (of every village', expect=400,
+                                      syntax="query")["message"]
+    body = http('Nurses kept "records (of every village')   # auto, the default
     assert body["syntax"] == "words" and "unbalanced quote" in body["notice"]
     assert body["hits"][0]["id"] == "vaccines:1"
     words = http("health NOT pandemic", syntax="words", limit=100)

@@ -64,7 +64,7 @@ def test_without_token_writes_only_from_loopback_and_same_site(writable_app):
 
 
 def test_routing_errors_come_before_auth(locked):
-    assert locked.post("/api/v1/search").status_code == 405
+    assert locked.post("/api/v1/export").status_code == 405
     assert locked.post("/api/v1/nowhere").status_code == 404
 
 

@@ -94,9 +94,10 @@ def test_every_get_error_is_json(client, url, code):
     assert_error(client.get(url), code)
 
 
+# POST /api/v1/search is a search with its arguments in a JSON body (tests/api/test_parameters.py)
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
 def test_wrong_methods_are_json_405(client, method):
-    assert_error(getattr(client, method)("/api/v1/search"), 405)
+    assert_error(getattr(client, method)("/api/v1/export"), 405)
 
 
 def test_unexpected_errors_are_json_500_without_a_trace(app, monkeypatch):
