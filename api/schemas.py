@@ -299,7 +299,8 @@ class UploadArgs(Schema):
     publisher = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
         "description": "Raw body: publisher, journal or site."})
     author = fields.List(fields.String(validate=validate.Length(min=1, max=2000)), load_default=list,
-                         validate=validate.Length(max=200), metadata={"description": "Raw body: an author (repeatable)."})
+                         validate=validate.Length(max=200),
+                         metadata={"description": "Raw body: an author (repeatable)."})
     authors = fields.String(load_default="", validate=validate.Length(max=20_000), metadata={
         "description": "Raw body: authors separated by ';'."})
     metadata = fields.String(load_default="", validate=validate.Length(max=65_536), metadata={

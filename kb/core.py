@@ -9,6 +9,7 @@ from typing import Callable, Iterable, Iterator
 from index import Filters, QueryLimits, SearchIndex, SearchRequest, SearchResponse, open_index
 
 from . import embedding, semantic
+from .arguments import FILTER_NAMES, filters_of, metadata_of
 from .catalog import Catalog
 from .curation import Curation
 from .embedding import Embedder
@@ -391,26 +392,6 @@ class KnowledgeBase:
         answer["documents"] = self.rebuild(progress, lost, taxonomy=offered, source=str(path))
         answer["changed"] = True
         return answer
-
-
-FILTER_NAMES = ("tag", "any_tag", "not_tag", "document")
-METADATA_NAMES = ("author", "date_from", "date_to", "source")
-
-
-def filters_of(tag=(), any_tag=(), not_tag=(), document=()) -> Filters:
-    """Filters from the API's argument names, each a name or a list of names."""
-    def names(value) -> tuple[str, ...]:
-        return (value,) if isinstance(value, str) else tuple(value)
-    return Filters(tags=names(tag), any_tags=names(any_tag), not_tags=names(not_tag), documents=names(document))
-
-
-def metadata_of(arguments: dict) -> MetadataFilters:
-    """Author, date and source filters taken out of the API's argument names (``author``: a name
-    or a list)."""
-    given = {k: arguments.pop(k) for k in METADATA_NAMES if k in arguments}
-    author = given.get("author", ())
-    return MetadataFilters((author,) if isinstance(author, str) else tuple(author), given.get("date_from", ""),
-                           given.get("date_to", ""), given.get("source", ""))
 
 
 def _stored_sections(data: dict):
