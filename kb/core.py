@@ -9,6 +9,7 @@ from typing import Callable, Iterable, Iterator
 from index import Filters, QueryLimits, SearchIndex, SearchRequest, SearchResponse, open_index
 
 from . import embedding, semantic
+from . import limits as input_limits
 from .curation import Curation
 from .embedding import Embedder
 from .ingest import PREPARE, IngestReport, IngestRun, Record, task_chars
@@ -37,6 +38,7 @@ class KnowledgeBase:
         if not isinstance(settings, Settings):
             settings = Settings.from_env(home=Path(settings) if settings is not None else None)
         self.settings = settings
+        input_limits.use(input_limits.Limits.from_settings(settings))   # what readers and documents are held to
         self.home = Path(settings.home)
         self.split_options = split_options or SplitOptions()
         limits = QueryLimits(max_expansions=settings.max_expansions, time_limit=settings.query_time_limit or None)
@@ -151,7 +153,9 @@ class KnowledgeBase:
                workers: int | None = None) -> IngestReport:
         """Split, tag and index documents (see IngestRun: batched commits, bad items reported, the
         rest landed). ``workers`` processes split and tag while this one writes (default: the
-        ``ingest_workers`` setting; 0: all in-process)."""
+        ``ingest_workers`` setting; 0: all in-process). Too many ``extra_tags``: limits.OverLimit."""
+        extra_tags = list(extra_tags)
+        input_limits.check_tags(extra_tags, "tag")
         self.load_tagger()
         run = IngestRun(self.index, self.prepare_record,
                         embed=self.semantics.embed if self.semantics.embed_on_ingest else None,

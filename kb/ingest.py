@@ -8,6 +8,7 @@ from typing import Callable, Iterable, Iterator
 
 from index import SearchIndex
 
+from . import limits
 from .models import Document
 from .pipeline import Preparer
 from .readers import ReadError, ReadResult
@@ -91,6 +92,8 @@ class IngestRun:
             try:
                 doc.tags = list(doc.tags) + self.extra_tags
                 doc.validate()
+                limits.check_sections(result.sections)
+                limits.depth_and_strings(result.manual_tags or [], "manual_tags")
             except ValueError as exc:   # InvalidDocument included
                 yield REFUSED, (_source(doc), str(exc), result.line)
                 continue

@@ -1,6 +1,11 @@
 """Output formats shared by ``kb search`` and ``kb export`` and by the HTTP API's text/CSV/JSONL/JSON
 answers: one implementation for both faces, rendered as a stream of strings so a server can send it
-as it goes."""
+as it goes.
+
+Every chunk is valid UTF-8 text: a lone surrogate that reached the store before kb refused them at
+the door comes out as U+FFFD rather than stopping the answer half-way. Every CSV cell that a
+spreadsheet would run as a formula (it starts with ``= + - @``, a tab or a carriage return) starts
+with ``'`` instead (the OWASP rule)."""
 from __future__ import annotations
 
 import csv
@@ -13,6 +18,22 @@ from typing import IO, Iterable, Iterator
 OUTPUT_FORMATS = ("text", "json", "nl", "csv")
 CSV_COLUMNS = ("id", "document_id", "document_title", "section", "score", "tags", "start", "end", "text")
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def unicode_safe(text: str) -> str:
+    """``text`` with any lone surrogate (which no UTF-8 can carry) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+
+
+def csv_cell(value):
+    """A value as a CSV cell no spreadsheet runs as a formula."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
 
 
@@ -28,9 +49,9 @@ def document_title(hit: dict) -> str:
 
 
 def csv_row(hit: dict) -> list:
-    return [hit.get("id"), hit.get("document_id"), document_title(hit), hit.get("section", ""),
-            hit.get("score", ""), ";".join(hit.get("tags", [])), hit.get("start"), hit.get("end"),
-            hit.get("text", "")]
+    return [csv_cell(value) for value in (
+        hit.get("id"), hit.get("document_id"), document_title(hit), hit.get("section", ""), hit.get("score", ""),
+        ";".join(hit.get("tags", [])), hit.get("start"), hit.get("end"), hit.get("text", ""))]
 
 
 def text_block(hit: dict, color: bool = False) -> str:
@@ -53,6 +74,11 @@ def render(items: Iterable[dict], fmt: str, *, total: int | None = None, query: 
            next_url: str | None = None) -> Iterator[str]:
     """Hits or passages in one of OUTPUT_FORMATS, chunk by chunk (``key`` names the JSON list;
     ``next_url``, for text, ends it with where the next page is)."""
+    for chunk in _render(items, fmt, total, query, facets, color, key, next_url):
+        yield unicode_safe(chunk)
+
+
+def _render(items, fmt, total, query, facets, color, key, next_url) -> Iterator[str]:
     if fmt == "json":
         yield from _json(items, total, query, facets, key)
     elif fmt == "nl":

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from kb.limits import OverLimit
 from kb.models import Document
 
 from . import html, jsonl, markdown, pdf, text
@@ -151,5 +152,7 @@ def _run(reader: Reader, data: bytes, name: str) -> Iterator[ReadResult | ReadEr
         if exc.path is None and name:
             exc.path = name
         raise
+    except OverLimit as exc:   # a page count, an element count ... over its limit
+        raise ReadError(exc.reason, path=name or None, status=exc.status) from None
     except RecursionError:
         raise ReadError("file too deeply nested to read", path=name or None) from None
