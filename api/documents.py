@@ -42,7 +42,10 @@ UPLOAD_BODY = {"required": True, "content": {
                       "example": "---\ntitle: Field note\n---\nVaccines reached developing countries.\n"},
 }}
 BULK_BODY = {"required": True, "content": {
-    "application/x-ndjson": {"schema": {"type": "string"}, "example": examples.BULK_BODY},
+    # JSON Lines: each item of the array is one line (a JSON object of the document fields)
+    "application/x-ndjson": {"schema": {"type": "array", "items": DocumentInputSchema,
+                                        "description": "JSON Lines: one document a line."},
+                             "example": examples.BULK_BODY},
     "multipart/form-data": {"schema": {"type": "object", "properties": {
         "file": {"type": "string", "format": "binary", "description": "A .jsonl file."}}}}}}
 
