@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from kb import limits as input_limits
 from kb.settings import Settings
 
-from . import auth, caching, kbstore, limits, parameters, security
+from . import auth, caching, hosts, kbstore, limits, parameters, security
 from .errors import KbApi
 from .openapi import SPEC_OPTIONS, complete_spec
 
@@ -30,6 +31,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     if test_config:
         app.config.update({k: v for k, v in test_config.items() if not k.startswith("KB_")})
     app.json.sort_keys = False
+    input_limits.use(input_limits.Limits.from_settings(settings))
+    app.wsgi_app = hosts.HostGuard(app.wsgi_app, settings)   # before any URL is built from the Host
     kbstore.init_app(app)
     # before_request hooks run in this order: who may ask, how much they may send, what they may ask, then 304s
     auth.init_app(app)

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
 
+from kb import limits
 from kb.citation import CITATION_FIELDS
 from kb.metadata_filters import MetadataFilters
 from kb.models import Document as DocumentRecord
@@ -61,6 +62,10 @@ UPLOAD_BODY = {"required": True, "content": {
     "application/octet-stream": RAW_BODY,
 }}
 BULK_BODY = {"required": True, "content": {
+    # JSON Lines: each item of the array is one line (a JSON object of the document fields)
+    "application/x-ndjson": {"schema": {"type": "array", "items": DocumentInputSchema,
+                                        "description": "JSON Lines: one document a line."},
+                             "example": examples.BULK_BODY},
     "application/octet-stream": {"schema": {
         "type": "string", "format": "binary",
         "description": "JSON Lines, one document a line (sent as application/x-ndjson, or any type)."}},
@@ -129,10 +134,14 @@ class BulkDocuments(MethodView):
         if not data.strip():
             abort(422, message="body: no documents (send JSON Lines, one document a line)",
                   errors={"body": ["no documents"]})
+        lines = sum(1 for line in data.splitlines() if line.strip())
+        limits.check_count(lines, "bulk_lines", "body", "lines")   # 413 before any line lands
+        tags = request.args.getlist("tag")
+        limits.check_tags(tags, "tag")
         try:
-            report = get_kb().ingest(read_bytes(data, "bulk.jsonl"), args["tag"])
+            report = get_kb().ingest(read_bytes(data, "bulk.jsonl"), tags)
         except ReadError as exc:
-            abort(422, message=f"body: {exc}", errors={"body": [str(exc)]})
+            abort(exc.status, message=f"body: {exc}", errors={"body": [str(exc)]})
         results = [{"line": item["line"], "status": 409 if item.get("taken") else 422, "error": item["error"]}
                    if "error" in item else
                    {"status": 201, **item} for item in report.items]
@@ -217,8 +226,11 @@ def _from_json(document_id: str | None) -> DocumentRecord:
         abort(400, message="malformed JSON: the body is not UTF-8")
     except json.JSONDecodeError as exc:
         abort(400, message=f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise limits.too_deep("body") from None
+    except ValueError as exc:
         abort(400, message=f"malformed JSON: {exc}")
+    limits.depth_and_strings(data, "body", strings=False)   # the fields say which: Document.validate
     try:
         fields = DocumentInputSchema().load(data)
     except ValidationError as exc:
@@ -227,9 +239,11 @@ def _from_json(document_id: str | None) -> DocumentRecord:
         abort(422, message=f"id: the body says '{fields['id']}' but the URL says '{document_id}'",
               errors={"json": {"id": ["differs from the id in the URL"]}})
     doc_id = document_id or fields.get("id") or DocumentRecord.make_id(fields["title"], fields["text"])
-    return DocumentRecord(id=doc_id, title=fields["title"], text=fields["text"], source=fields["source"],
-                          tags=fields["tags"], metadata=fields["metadata"],
-                          **{name: fields[name] for name in CITATION_FIELDS})
+    doc = DocumentRecord(id=doc_id, title=fields["title"], text=fields["text"], source=fields["source"],
+                         tags=fields["tags"], metadata=fields["metadata"],
+                         **{name: fields[name] for name in CITATION_FIELDS})
+    limits.check_document(doc)   # OverLimit → 413/422 naming the field, before anything is looked up
+    return doc
 
 
 def _from_upload(document_id: str | None):
@@ -277,12 +291,15 @@ def _read_one(data: bytes, filename: str, content_type: str, title, doc_id, tags
     if reader_for(filename, content_type) is read_jsonl:
         abort(422, message=f"{field_name}: a JSON Lines file holds many documents: "
                            "POST it to /api/v1/documents/bulk", errors={where: {field_name: ["JSON Lines"]}})
+    limits.check_tags(tags, "tags" if where == "files" else "tag")
     try:
         items = list(read_bytes(data, filename, content_type, title=title, doc_id=doc_id))
     except ReadError as exc:
-        abort(422, message=f"{field_name}: {exc}", errors={where: {field_name: [str(exc)]}})
+        abort(exc.status, message=f"{field_name}: {exc}", errors={where: {field_name: [str(exc)]}})
     if len(items) != 1 or isinstance(items[0], ReadError):
         reason = str(items[0]) if items else "no document in it"
         abort(422, message=f"{field_name}: {reason}", errors={where: {field_name: [reason]}})
     items[0].document.tags = list(items[0].document.tags) + list(tags)
+    limits.check_document(items[0].document)   # OverLimit → 413/422 naming the field
+    limits.check_sections(items[0].sections)
     return items[0]

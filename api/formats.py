@@ -2,13 +2,17 @@
 by kb.output (the same code as ``kb search --text/--csv/--nl`` and ``kb export``), streamed as it goes."""
 from __future__ import annotations
 
-from typing import Iterable
+import json
+import logging
+from typing import Iterable, Iterator
 
 from flask import Response, request, stream_with_context
 from flask_smorest import abort
 from marshmallow import fields, validate
 
 from kb.output import render
+
+log = logging.getLogger("kb.api")
 
 # format name → (media type sent, output.render's name, media types accepted for it)
 FORMATS = {
@@ -54,11 +58,27 @@ def negotiate(requested: str | None, order: tuple[str, ...]) -> str:
     return next(name for name, media in offered if media == best)
 
 
+def ended_visibly(chunks: Iterable[str], fmt: str) -> Iterator[str]:
+    """A streamed answer that fails after its 200 went out must not look complete: it ends with an
+    error record (jsonl), an error line (csv, text), and then the stream is broken (the error goes
+    on to the server, which closes the connection without the last chunk)."""
+    try:
+        yield from chunks
+    except Exception:
+        log.exception("a streamed answer failed part-way")
+        message = "the answer stopped here: the server failed part-way; what came before is incomplete"
+        if fmt == "jsonl":
+            yield json.dumps({"error": {"code": 500, "status": "Internal Server Error", "message": message}}) + "\n"
+        elif fmt in ("csv", "text"):
+            yield f"\r\n# kb: error: {message}\r\n" if fmt == "csv" else f"\nkb: error: {message}\n"
+        raise
+
+
 def stream(items: Iterable[dict], fmt: str, *, filename: str | None = None, headers: dict | None = None,
            **options) -> Response:
     """A streamed answer of ``items`` in ``fmt`` (``options`` go to kb.output.render)."""
     media, output_name, _ = FORMATS[fmt]
-    chunks = render(items, output_name, **options)
+    chunks = ended_visibly(render(items, output_name, **options), fmt)
     response = Response(stream_with_context(chunks), mimetype=None, content_type=media)
     if filename and fmt in ("csv", "jsonl", "bibtex", "ris"):
         extension = {"bibtex": "bib"}.get(fmt, fmt)

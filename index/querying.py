@@ -27,6 +27,7 @@ SYNTAX_MODES = ("auto", "query", "words")
 FIELD_ALIASES = {"tag": "tags", "tags": "tags", "title": "title", "section": "section",
                  "document": "document_id", "document_id": "document_id"}
 OPERATORS = ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")
+MAX_BRACKET_DEPTH = 50     # deeper, and the parser and the query tree recurse past Python's limit
 _TOKEN = re.compile(r'"[^"]*"(?:~\d+)?|\(|\)|[^\s()"]+')
 _SIGN = r"(?<![^\s(]){}(?=[^\W\d]|[\"(])"   # a sign is an operator only before a word, quote or bracket
 _WORD = re.compile(WORD_PATTERN)
@@ -80,6 +81,9 @@ def check_syntax(q: str, limits: QueryLimits) -> None:
     for i, ch in enumerate(outside):
         if ch == "(":
             depth += 1
+            if depth > MAX_BRACKET_DEPTH:
+                raise QuerySyntaxError(f"brackets nested more than {MAX_BRACKET_DEPTH} deep "
+                                       f"(the '(' at position {i + 1})")
         elif ch == ")":
             depth -= 1
             if depth < 0:
@@ -96,6 +100,9 @@ def check_syntax(q: str, limits: QueryLimits) -> None:
             nxt = tokens[i + 1][0] if i + 1 < len(tokens) else None
             if nxt is None or nxt in ("AND", "OR", "ANDNOT", "ANDMAYBE") or nxt == ")":
                 raise QuerySyntaxError(f"operator {tok} at position {pos + 1} has nothing to its right")
+            if tok == "NOT" and nxt == "NOT":
+                raise QuerySyntaxError(f"operator NOT at position {pos + 1} is followed by another NOT "
+                                       "(two NOTs cancel: drop both)")
         elif not tok.startswith('"'):
             if tok.count("*") + tok.count("?") > limits.max_wildcards:
                 raise QuerySyntaxError(f"too many wildcards in '{tok[:40]}' at position {pos + 1} "
@@ -177,6 +184,9 @@ class QueryBuilder:
         check_syntax(q, self.limits)
         try:
             parsed = self.parser.parse(q, normalize=False)
+        except (IndexError, KeyError, TypeError, AttributeError, RecursionError):   # Python's words, not ours
+            raise QuerySyntaxError("cannot parse query: its operators and brackets do not combine into a query "
+                                   "(check AND, OR, NOT and the brackets around them)") from None
         except Exception as exc:  # the parser's own complaints, said plainly
             raise QuerySyntaxError(f"cannot parse query: {exc}") from None
         _raise_error_nodes(parsed)

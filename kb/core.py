@@ -9,6 +9,7 @@ from typing import Callable, Iterable, Iterator
 from index import Filters, QueryLimits, SearchIndex, SearchRequest, SearchResponse, open_index
 
 from . import embedding, semantic
+from . import limits as input_limits
 from .arguments import FILTER_NAMES, filters_of, metadata_of
 from .catalog import Catalog
 from .curation import Curation
@@ -45,6 +46,7 @@ class KnowledgeBase:
         if not isinstance(settings, Settings):
             settings = Settings.from_env(home=Path(settings) if settings is not None else None)
         self.settings = settings
+        input_limits.use(input_limits.Limits.from_settings(settings))   # what readers and documents are held to
         self.home = Path(settings.home)
         if not create and index is None and settings.backend == "whoosh" and not (self.home / "index").is_dir():
             raise NoKnowledgeBase(f"no knowledge base in {self.home.resolve()} (no index/ there): "
@@ -164,7 +166,10 @@ class KnowledgeBase:
         """Split, tag and index documents (see IngestRun: batched commits, bad items reported, the
         rest landed). ``workers`` processes split and tag while this one writes (default: the
         ``ingest_workers`` setting; 0: all in-process). A document whose id holds one of another
-        source is refused unless ``replace`` (the same source, or the same text, replaces)."""
+        source is refused unless ``replace`` (the same source, or the same text, replaces). Too many
+        ``extra_tags``: limits.OverLimit."""
+        extra_tags = list(extra_tags)
+        input_limits.check_tags(extra_tags, "tag")
         self.load_tagger()
         run = IngestRun(self.index, self.prepare_record,
                         embed=self.semantics.embed if self.semantics.embed_on_ingest else None,

@@ -10,6 +10,7 @@ from typing import Callable, Iterable, Iterator
 
 from index import SearchIndex
 
+from . import limits
 from .models import Document
 from .pipeline import Preparer
 from .readers import ReadError, ReadResult, Skipped
@@ -131,6 +132,8 @@ class IngestRun:
             try:
                 doc.tags = list(doc.tags) + self.extra_tags
                 doc.validate()
+                limits.check_sections(result.sections)
+                limits.depth_and_strings(result.manual_tags or [], "manual_tags")
                 result.status = self._status(result)
             except IdTaken as exc:
                 yield REFUSED, (_source(doc), str(exc), result.line, True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from . import limits
 from .citation import MetadataError, check_metadata, normalize_authors, normalize_date, normalize_doi
 
 
@@ -23,12 +24,13 @@ def content_hash(text: str, length: int = 8) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:length]
 
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 
 def valid_document_id(value: str) -> bool:
-    """Document ids are safe in paths and URLs: no slashes, colons, NULs or dot-dot."""
-    return bool(ID_PATTERN.match(value)) and ".." not in value
+    """Document ids are safe in paths and URLs: no slashes, colons, NULs, newlines or dot-dot
+    (matched whole: ``$`` would let a final newline through)."""
+    return isinstance(value, str) and bool(ID_PATTERN.fullmatch(value)) and ".." not in value
 
 
 class InvalidDocument(ValueError):
@@ -86,7 +88,8 @@ class Document:
 
     def validate(self) -> Document:
         """Check what every document needs and fill in what may be derived (title, ingested_at);
-        raises InvalidDocument."""
+        raises InvalidDocument, or limits.OverLimit past a limit (kb.limits)."""
+        limits.check_document(self)
         if not isinstance(self.text, str) or not self.text.strip():
             raise InvalidDocument("text: the document has no text")
         if not valid_document_id(self.id):

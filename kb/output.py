@@ -1,6 +1,11 @@
 """Output formats shared by ``kb search`` and ``kb export`` and by the HTTP API's text/CSV/JSONL/JSON
 answers: one implementation for both faces, rendered as a stream of strings so a server can send it
-as it goes."""
+as it goes.
+
+Every chunk is valid UTF-8 text: a lone surrogate that reached the store before kb refused them at
+the door comes out as U+FFFD rather than stopping the answer half-way. Every CSV cell that a
+spreadsheet would run as a formula (it starts with ``= + - @``, a tab or a carriage return) starts
+with ``'`` instead (the OWASP rule)."""
 from __future__ import annotations
 
 import csv
@@ -18,6 +23,22 @@ CSV_COLUMNS = ("id", "document_id", "document_title", "section", "score", "tags"
 DOCUMENT_CSV_COLUMNS = ("id", "title", "authors", "date", "url", "doi", "source", "passages", "tags",
                         "ingested_at")
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def unicode_safe(text: str) -> str:
+    """``text`` with any lone surrogate (which no UTF-8 can carry) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+
+
+def csv_cell(value):
+    """A value as a CSV cell no spreadsheet runs as a formula."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
 
 
@@ -95,6 +116,11 @@ def render(items: Iterable[dict], fmt: str, *, total: int | None = None, query: 
            next_url: str | None = None) -> Iterator[str]:
     """Hits, passages or (``key="documents"``) documents in one of OUTPUT_FORMATS, chunk by chunk
     (``key`` names the JSON list; ``next_url``, for text, ends it with where the next page is)."""
+    for chunk in _render(items, fmt, total, query, facets, color, key, next_url):
+        yield unicode_safe(chunk)
+
+
+def _render(items, fmt, total, query, facets, color, key, next_url) -> Iterator[str]:
     row, block, columns = ((document_row, document_block, DOCUMENT_CSV_COLUMNS) if key == "documents"
                            else (csv_row, text_block, CSV_COLUMNS))
     if fmt == "json":
@@ -107,7 +133,7 @@ def render(items: Iterable[dict], fmt: str, *, total: int | None = None, query: 
         writer = csv.writer(buffer)
         writer.writerow(columns)
         for item in items:
-            writer.writerow(row(item))
+            writer.writerow([csv_cell(value) for value in row(item)])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

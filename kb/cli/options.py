@@ -14,6 +14,7 @@ from index import IndexError_
 
 from ..core import KnowledgeBase, NoKnowledgeBase
 from ..embedding import SemanticUnavailable
+from ..limits import OverLimit
 from ..metadata_filters import MetadataFilters
 from ..output import OUTPUT_FORMATS
 from ..readers import ReadError
@@ -41,7 +42,7 @@ def friendly_errors(func):
             raise
         except BrokenPipeError:   # `kb search ... | head -1`: the reader has what it wanted
             quiet_exit()
-        except (IndexError_, TaxonomyError, ReadError, SemanticUnavailable, SettingsError) as exc:
+        except (IndexError_, TaxonomyError, ReadError, SemanticUnavailable, SettingsError, OverLimit) as exc:
             raise CliError(str(exc)) from None
         except OSError as exc:
             raise CliError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None

@@ -9,7 +9,7 @@ import click
 
 from index import Filters, SearchRequest
 
-from ..output import write_hits
+from ..output import unicode_safe, write_hits
 from ..settings import SEARCH_MODES
 from .options import (
     CliError,
@@ -75,7 +75,7 @@ def export(tags, any_tags, not_tags, documents, metadata, output, color, whole_d
         if tags or any_tags or not_tags or documents or metadata or output not in (None, "nl"):
             raise CliError("--documents writes every document as JSON Lines: no filters or other formats")
         for doc in kb.export_documents():
-            click.echo(json.dumps(doc, ensure_ascii=False))
+            click.echo(unicode_safe(json.dumps(doc, ensure_ascii=False)))
         return
     write_hits(kb.export(Filters(tags, any_tags, not_tags, documents), metadata), output or "nl", sys.stdout,
                color=wants_color(color), key="passages")

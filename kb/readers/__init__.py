@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from kb.limits import OverLimit
 from kb.models import Document
 
 from . import html, jsonl, markdown, pdf, text
@@ -186,5 +187,7 @@ def _run(reader: Reader, data: bytes, name: str) -> Iterator[ReadResult | ReadEr
         if exc.path is None and name:
             exc.path = name
         raise
+    except OverLimit as exc:   # a page count, an element count ... over its limit
+        raise ReadError(exc.reason, path=name or None, status=exc.status) from None
     except RecursionError:
         raise ReadError("file too deeply nested to read", path=name or None) from None

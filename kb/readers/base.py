@@ -22,10 +22,11 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 class ReadError(Exception):
     """A one-line reason why a file (or one record of it) could not be read. ``path``/``line`` when known."""
 
-    def __init__(self, message: str, path: str | None = None, line: int | None = None):
+    def __init__(self, message: str, path: str | None = None, line: int | None = None, status: int = 422):
         super().__init__(" ".join(str(message).split()))
         self.path = path
         self.line = line
+        self.status = status   # what HTTP answers: 413 for a file over a size limit (kb.limits)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from typing import Iterator
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from kb import limits
 from kb.models import Document
 
 from .base import TITLE_MAX, ReadError, ReadResult, decode_text, make_title, nest, stem_id
@@ -197,9 +198,17 @@ def _pick_title(page_title: str, h1: str) -> str:
     return page_title
 
 
+def check_size(tree: LexborHTMLParser) -> None:
+    """Elements and headings within KB_MAX_HTML_ELEMENTS and KB_MAX_SECTIONS, counted by the parser
+    (in C) before a Python loop walks them."""
+    limits.check_count(len(tree.css("*")), "html_elements", "file", "HTML elements")
+    limits.check_count(len(tree.css("h1, h2, h3, h4, h5, h6")), "sections", "file", "headings")
+
+
 def read_html(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
     html, warnings = decode_text(_maybe_declared(data))
     tree = LexborHTMLParser(html)
+    check_size(tree)
     citation, metadata = page_citation(tree)
 
     title_node = tree.css_first("title")

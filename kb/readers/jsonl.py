@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+from kb import limits
 from kb.models import Document
 
 from .base import (
@@ -66,8 +67,14 @@ def _jsonl_record(line: str, default_source: str) -> ReadResult:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         raise ReadError(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise ReadError(limits.too_deep("line").reason) from None
+    except ValueError as exc:
         raise ReadError(f"invalid JSON: {exc}") from None
+    try:
+        limits.depth_and_strings(obj, "line", strings=False)   # fields: Document.validate
+    except limits.OverLimit as exc:
+        raise ReadError(exc.reason) from None
     if not isinstance(obj, dict):
         raise ReadError(f"expected a JSON object, got {type(obj).__name__}")
     text = obj.get("text")

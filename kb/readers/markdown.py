@@ -7,6 +7,7 @@ from typing import Iterator
 
 import yaml
 
+from kb import limits
 from kb.models import Document
 
 from .base import (
@@ -26,6 +27,18 @@ from .markdown_render import render_markdown
 EXTENSIONS = (".md", ".markdown", ".mdown", ".mkd")
 CONTENT_TYPES = ("text/markdown", "text/x-markdown")
 
+class FrontMatterLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases: ``*name`` may repeat a node a billion times over
+    (600 bytes grew a worker to 2 GB); front matter has no use for them."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, f"aliases (*{event.anchor}) are not accepted",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def split_front_matter(text: str) -> tuple[dict, str]:
     """(front matter mapping, body) for text starting with a '---' line closed by '---' or '...'."""
     lines = text.split("\n")
@@ -38,7 +51,7 @@ def split_front_matter(text: str) -> tuple[dict, str]:
         return {}, text  # no closing line: a thematic break, not front matter
     source = "\n".join(lines[1:i])
     try:
-        meta = yaml.safe_load(source)
+        meta = yaml.load(source, Loader=FrontMatterLoader)  # noqa: S506 - a SafeLoader, without aliases
     except yaml.reader.ReaderError as exc:  # a character YAML does not accept
         line = source[:exc.position].count("\n") + 2
         raise ReadError(f"invalid YAML front matter at line {line}: unacceptable character {exc.character!r}") from None
@@ -46,7 +59,9 @@ def split_front_matter(text: str) -> tuple[dict, str]:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 2}" if mark is not None else ""
         raise ReadError(f"invalid YAML front matter{where}: {exc.problem or exc.context or 'syntax error'}") from None
-    except Exception as exc:  # YAMLError, bad dates (ValueError), deep nesting ...
+    except RecursionError:
+        raise ReadError(str(limits.too_deep("front matter"))) from None
+    except Exception as exc:  # YAMLError, bad dates (ValueError) ...
         raise ReadError(f"invalid YAML front matter: {exc}") from None
     if not isinstance(meta if meta is not None else {}, dict):
         raise ReadError("invalid YAML front matter: expected 'key: value' lines")
@@ -66,6 +81,7 @@ def read_markdown(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
     if not body.strip():
         raise ReadError("empty file" if not meta else "no text after the front matter")
     headings = rendered.headings
+    limits.check_count(len(headings), "sections", "file", "headings")
     sections = nest(headings)
     first_h1 = next((h for _, h, level in headings if level == 1), headings[0][1] if headings else "")
     title = meta.pop("title", None)

@@ -8,6 +8,7 @@ import warnings as _warnings
 from collections import Counter
 from typing import Iterator
 
+from kb import limits
 from kb.citation import normalize_authors, normalize_date, normalize_doi
 from kb.models import Document
 
@@ -25,13 +26,22 @@ _TERMINAL = re.compile(r"""[.!?:;)\]"'”’»…]\s*$""")
 _BAD_TITLES = re.compile(r"^(untitled|title|document\d*|microsoft word\b.*|.*\.(docx?|pdf|rtf|odt|tex|indd))$", re.I)
 
 
+def unreadable(exc: Exception) -> ReadError:
+    """kb's sentence for what pypdf raised (its class names are not for readers)."""
+    if type(exc).__name__ == "LimitReachedError":
+        return ReadError("the PDF holds a stream that decompresses past pypdf's size limit (a compression bomb?)",
+                         status=413)
+    reason = " ".join(str(exc).split())[:200].rstrip(".")
+    return ReadError(f"not a readable PDF ({reason})" if reason else "not a readable PDF")
+
+
 def _open(data: bytes):
     from pypdf import PdfReader
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
     except Exception as exc:
-        raise ReadError(f"not a readable PDF ({type(exc).__name__}: {exc})") from None
+        raise unreadable(exc) from None
     if reader.is_encrypted:
         try:
             ok = reader.decrypt("")
@@ -40,6 +50,41 @@ def _open(data: bytes):
         if not ok:
             raise ReadError("encrypted PDF (password required)")
     return reader
+
+
+def check_page_count(reader) -> None:
+    """Refuse a PDF of more pages than KB_MAX_PDF_PAGES before pypdf lists them: its /Count first,
+    then the page tree walked with a budget (a 4 KB file can name one page 90,000 times, and a /Count
+    may lie; pypdf's own listing of those takes seconds, their text minutes)."""
+    limit = limits.current().pdf_pages
+    try:
+        pages = reader.trailer["/Root"]["/Pages"].get_object()
+        claimed = pages.get("/Count")
+    except Exception:
+        return   # no page tree where it should be: pypdf's own reading says what is wrong
+    if isinstance(claimed, int) and claimed > limit:
+        raise limits.over("file", "pages", int(claimed), "pdf_pages")
+    count, visits, stack = 0, 0, [pages]
+    while stack:
+        node = stack.pop()
+        visits += 1
+        if visits > 4 * limit + 100:   # kids that loop back, or a tree of empty branches
+            raise limits.OverLimit("file", f"a page tree of more than {4 * limit + 100:,} nodes "
+                                           f"(KB_MAX_PDF_PAGES is {limit:,})", 413)
+        try:
+            node = node.get_object()
+            kids = node.get("/Kids") if hasattr(node, "get") else None
+        except Exception:
+            continue
+        if kids is None:
+            count += 1
+            if count > limit:
+                raise limits.over("file", "pages or more", count, "pdf_pages")
+        else:
+            try:
+                stack.extend(kids.get_object())
+            except Exception:
+                continue
 
 
 def _page_texts(reader) -> list[str]:
@@ -126,6 +171,7 @@ def read_pdf(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore")
             reader = _open(data)
+            check_page_count(reader)
             try:
                 n_pages = len(reader.pages)
                 pages = _page_texts(reader)
@@ -134,7 +180,7 @@ def read_pdf(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
             except ReadError:
                 raise
             except Exception as exc:
-                raise ReadError(f"not a readable PDF ({type(exc).__name__}: {exc})") from None
+                raise unreadable(exc) from None
     finally:
         logger.setLevel(level)
     text, page_starts = join_pages(drop_running_lines([p.split("\n") for p in pages]))
