@@ -38,8 +38,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     security.init_app(app)
     api = KbApi(app)
     app.extensions["kb_api"] = api
-    from . import docs, documents, pages, resources, search, system, tags
-    for module in (search, documents, resources, tags, system, pages, docs):
+    from . import docs, documents, jobs, pages, resources, search, system, tags
+    for module in (search, documents, jobs, resources, tags, system, pages, docs):
         api.register_blueprint(module.blp)
     complete_spec(api)
     return app
