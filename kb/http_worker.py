@@ -30,6 +30,7 @@ from .settings import Settings
 HEAD_LIMIT = 64 * 1024     # bytes of request line and headers before gunicorn's parser judges them
 SPOOL_IN_MEMORY = 1024 ** 2  # an answer larger than this waits in a temporary file
 SEND_CHUNK = 256 * 1024
+LINGER = 2.0                 # seconds a refused request's body is read and dropped before closing
 
 
 class Spool:
@@ -84,6 +85,8 @@ class Connection:
         self.scan = 0                        # chunked: offset of the next chunk-size line
         self.deadline = time.monotonic() + limits.http_header_timeout
         self.out = None                      # the answer's chunks while writing
+        self.draining = False                # refused before its body was read: read it, then close
+        self.expect_continue = False         # the client waits for a 100 before sending its body
         self.pending = b""
 
     # ------------------------------------------------------------------ reading
@@ -109,16 +112,18 @@ class Connection:
 
     def _frame(self, head: bytes) -> None:
         """The body's framing from the headers; gunicorn's parser judges anything odd later."""
-        self.body_length = 0
+        self.body_length, chunked = 0, False
         for line in head.split(b"\r\n")[1:]:
             name, _, value = line.partition(b":")
             name, value = name.strip().lower(), value.strip().lower()
             if name == b"transfer-encoding" and b"chunked" in value:
-                self.body_length = None
-                self.scan = self.head_end
-                return
+                chunked = True
             if name == b"content-length" and value.isdigit():
                 self.body_length = int(value)
+            if name == b"expect" and value == b"100-continue":
+                self.expect_continue = True
+        if chunked:
+            self.body_length, self.scan = None, self.head_end
 
     def _chunked_done(self) -> bool:
         while True:
@@ -143,6 +148,16 @@ class Connection:
         self.data = bytearray()
         self.out = spool.chunks()
         self.deadline = time.monotonic() + send_timeout
+
+    def linger(self, seconds: float) -> None:
+        self.out.close()
+        self.out = None
+        self.data = bytearray()
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        self.deadline = time.monotonic() + seconds
 
     def send_more(self, send_timeout: float) -> bool:
         """Send what the socket takes now; True when the whole answer is sent."""
@@ -238,17 +253,25 @@ class BufferingWorker(base.Worker):
             return self.drop(conn)
         if not data:   # the client closed before its request was whole: nothing reaches the app
             return self.drop(conn)
+        if conn.draining:   # what a refused client still sends, read so that closing does not reset it
+            return
         state = conn.received(data)
-        if state == "too-large":
-            self.refuse(conn, 413, "Content Too Large",
-                        f"the request body is larger than {self.limits.max_body:,} bytes (KB_MAX_BODY)")
+        if state == "too-large":   # the app answers from the headers (its 413, or a 401 before it)
+            conn.draining = True
+            self.handle(conn)
         elif state == "complete":
             self.handle(conn)
+        elif conn.expect_continue:
+            conn.expect_continue = False
+            try:
+                conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+            except OSError:
+                pass
 
     def expire(self) -> None:
         now = time.monotonic()
         for conn in [c for c in self.connections if c.deadline <= now]:
-            if conn.out is not None:   # a reader that stopped reading
+            if conn.out is not None or conn.draining:   # a reader that stopped reading, or lingered enough
                 self.drop(conn)
             elif conn.head_end is None and not conn.data:
                 self.drop(conn)       # connected and said nothing
@@ -274,7 +297,10 @@ class BufferingWorker(base.Worker):
             done = conn.send_more(self.limits.http_send_timeout)
         except OSError:
             return self.drop(conn)
-        if done:
+        if done and conn.draining:   # the answer is out; read the rest of the body for a while
+            conn.linger(LINGER)
+            self.selector.modify(conn.sock, selectors.EVENT_READ, conn)
+        elif done:
             self.drop(conn)
 
     def drop(self, conn: Connection) -> None:
