@@ -163,3 +163,16 @@ def test_workers_are_replaced_after_their_share_of_requests(sample_home, tmp_pat
         assert all(os.path.exists(f"/proc/{pid}") for pid in after)
     finally:
         live.stop()
+
+
+def test_a_server_beyond_loopback_says_what_it_expects_in_front(sample_home, tmp_path, server):
+    home = tmp_path / "kb"
+    shutil.copytree(sample_home, home)
+    live = LiveServer(home, env=DEADLINES, workers=1, args=("--host", "0.0.0.0"))
+    try:
+        assert live.get("/api/v1/health").ok
+    finally:
+        live.stop()
+    said = live.log.read_text()
+    assert "reverse proxy" in said and "TLS" in said
+    assert "reverse proxy" not in server.log.read_text()   # on loopback it does not say so
