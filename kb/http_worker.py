@@ -198,13 +198,15 @@ class BufferingWorker(base.Worker):
             self.selector.register(listener, selectors.EVENT_READ, None)
         self.selector.register(self.PIPE[0], selectors.EVENT_READ, "pipe")
         self.connections: set[Connection] = set()
+        self.pause_until = 0.0
         accepting = True
         while self.alive or any(c.out is not None for c in self.connections):
             self.notify()
             if self.ppid != os.getppid():
                 self.log.info("Parent changed, shutting down: %s", self)
                 break
-            want = self.alive and len(self.connections) < self.cfg.worker_connections
+            want = (self.alive and len(self.connections) < self.cfg.worker_connections
+                    and time.monotonic() >= self.pause_until)
             if want != accepting:
                 for listener in self.sockets:
                     (self.selector.register(listener, selectors.EVENT_READ, None) if want
@@ -231,6 +233,10 @@ class BufferingWorker(base.Worker):
         try:
             client, addr = listener.accept()
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return
+        except OSError as exc:   # out of file descriptors: let the other workers take clients a while
+            self.log.warning("cannot accept a connection: %s", exc)
+            self.pause_until = time.monotonic() + 0.5
             return
         client.setblocking(False)
         conn = Connection(client, addr, listener, self.limits)
