@@ -42,8 +42,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     security.init_app(app)
     api = KbApi(app)
     app.extensions["kb_api"] = api
-    from . import docs, documents, pages, resources, search, system, tags
-    for module in (search, documents, resources, tags, system):
+    from . import docs, documents, jobs, pages, resources, search, system, tags
+    for module in (search, documents, jobs, resources, tags, system):
         api.register_blueprint(module.blp)
     for module in (pages, docs):   # pages for people: HTML, outside the API's OpenAPI document
         app.register_blueprint(module.blp)

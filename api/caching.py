@@ -11,7 +11,7 @@ from flask import Response, g, request
 from .kbstore import get_kb
 from .system import kb_version
 
-UNCACHED = ("/api/v1/health",)
+UNCACHED = ("/api/v1/health", "/api/v1/jobs/")   # a job's state changes without a commit
 
 
 def init_app(app) -> None:

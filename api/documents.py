@@ -4,13 +4,15 @@ delete, and add many at once from JSON Lines. Writes go through the same Knowled
 from __future__ import annotations
 
 import json
+import logging
 
-from flask import request, url_for
+from flask import current_app, jsonify, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
 
-from kb import limits
+from index import BackendUnavailable, IndexBusy
+from kb import jobs, limits
 from kb.citation import CITATION_FIELDS
 from kb.metadata_filters import MetadataFilters
 from kb.models import Document as DocumentRecord
@@ -19,6 +21,8 @@ from kb.readers import ReadError, read_bytes, read_jsonl, reader_for
 
 from . import examples
 from .formats import negotiate, stream
+from .jobs import EXAMPLE as JOB_EXAMPLE
+from .jobs import JobSchema, job_url
 from .kbstore import get_kb
 from .openapi import WRITE_SECURITY, citation_formats, errors
 from .paging import link_header, page_links
@@ -41,6 +45,8 @@ UPLOAD_CITATION = {
     "author": "An author (repeatable); or `authors` with names separated by ';'.",
     "metadata": "A JSON object kept with the document (over what the file says; 64 KB at most).",
 }
+
+log = logging.getLogger("kb.api")
 blp = Blueprint("documents", __name__, url_prefix="/api/v1", description="Documents: read, add, replace, delete")
 
 # Each way of sending a document is its own media type, each with one schema, so that generated clients
@@ -123,12 +129,17 @@ class BulkDocuments(MethodView):
     @blp.arguments(BulkArgs, location="query")
     @blp.doc(requestBody=BULK_BODY, security=WRITE_SECURITY)
     @blp.response(200, BulkResultSchema, example=examples.BULK_RESULT)
+    @blp.alt_response(202, schema=JobSchema, example=JOB_EXAMPLE, description=(
+        "A body over KB_BULK_JOB_SIZE runs as a job: poll the Location (/api/v1/jobs/<id>) until done"),
+        headers={"Location": {"description": "The job's URL", "schema": {"type": "string"}}})
     @errors(blp, 400, 401, 403, 413, 422, 503)
     @blp.doc(operationId="createDocuments")
     def post(self, args):
         """Add many documents from JSON Lines (one `{title, text, id?, tags?, source?, metadata?}` a line)
 
-        Answers line by line: the good lines land even when others are refused. `?tag=` tags them all."""
+        Answers line by line: the good lines land even when others are refused. `?tag=` tags them all.
+        A body larger than KB_BULK_JOB_SIZE (1 MB) is a job: `202 Accepted`, `Location: /api/v1/jobs/<id>`.
+        A post that stops part-way says which line was the last committed."""
         upload = request.files.get("file") if request.mimetype == "multipart/form-data" else None
         data = upload.read() if upload else request.get_data()
         if not data.strip():
@@ -136,17 +147,35 @@ class BulkDocuments(MethodView):
                   errors={"body": ["no documents"]})
         lines = sum(1 for line in data.splitlines() if line.strip())
         limits.check_count(lines, "bulk_lines", "body", "lines")   # 413 before any line lands
-        tags = request.args.getlist("tag")
+        tags = args["tag"]
         limits.check_tags(tags, "tag")
+        settings = current_app.config["KB_SETTINGS"]
+        if len(data) > settings.bulk_job_size:
+            job = jobs.start_bulk(settings, data, tags)
+            url = job_url(job["id"])   # not the 200's schema: a Response of its own
+            answer = jsonify(JobSchema().dump({**job, "url": url}))
+            answer.status_code, answer.headers["Location"] = 202, url
+            return answer
+        progress: dict = {}
         try:
-            report = get_kb().ingest(read_bytes(data, "bulk.jsonl"), tags)
+            report = get_kb().ingest(read_bytes(data, "bulk.jsonl"), tags,
+                                     progress=lambda r: progress.update(jobs.committed(r)))
         except ReadError as exc:
             abort(exc.status, message=f"body: {exc}", errors={"body": [str(exc)]})
-        results = [{"line": item["line"], "status": 409 if item.get("taken") else 422, "error": item["error"]}
-                   if "error" in item else
-                   {"status": 201, **item} for item in report.items]
+        except Exception as exc:
+            if not progress.get("documents"):
+                raise   # nothing landed: the error as any write answers it (a 503 when busy, ...)
+            # part of it landed: say up to where, whatever stopped it
+            log.exception("bulk post stopped after line %s", progress["last_committed_line"])
+            busy = isinstance(exc, (IndexBusy, BackendUnavailable))
+            abort(503 if busy else 500,
+                  message=f"the bulk post stopped: the lines up to {progress['last_committed_line']} landed "
+                          f"({progress['documents']} documents), the lines after it did not",
+                  errors={"committed": {"documents": progress["documents"],
+                                        "last_committed_line": progress["last_committed_line"],
+                                        "landed": progress["landed"]}})
         return {"documents": report.documents, "refused": len(report.refused), "passages": report.passages,
-                "results": results}
+                "results": jobs.line_results(report)}
 
 
 @blp.route("/documents/<path:document_id>")

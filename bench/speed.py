@@ -42,7 +42,7 @@ import http_load  # noqa: E402
 import synthetic  # noqa: E402
 
 SCALES = {"scifact": None, "1k": 1_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
-SERVERS = ["gunicorn-sync:2", "gunicorn-sync:4", "gunicorn-gthread:2x4", "waitress:8"]
+SERVERS = ["kb", "gunicorn-sync:2", "gunicorn-sync:4", "gunicorn-gthread:2x4", "waitress:8"]
 STOP = set("a an and are as at be by for from has have in is it its of on or that the to was were with "
            "which this these those than not no".split())
 
@@ -233,17 +233,29 @@ def over_http(home: Path, db: Path, work: Path, short: list[str], claims: list[s
 
 
 def under_load(home: Path, db: Path, work: Path, short: list[str], servers: list[str], clients: int,
-               max_requests: int, max_seconds: float) -> dict:
-    out = {}
-    for kind in servers + ["fts5:2"]:
-        with start(kind, home, work, db) as server:
-            prefix = "/search" if kind.startswith("fts5") else "/api/v1/search"
-            paths = [http_load.search_path(prefix, q) for q in short]
-            http_load.load(server.port, paths[:100], clients, 200, 20)  # warm every worker
-            out[kind] = http_load.load(server.port, paths, clients, max_requests, max_seconds)
-        print(f"  {kind:<22} {out[kind]['rps']:8.1f} req/s  p50 {out[kind]['p50']:7.1f} ms  "
-              f"p99 {out[kind]['p99']:7.1f} ms  ({out[kind]['requests']} requests, {out[kind]['errors']} errors)",
-              flush=True)
+               max_requests: int, max_seconds: float, rounds: int = 1) -> dict:
+    """Every server in turn, ``rounds`` times over (interleaved, so a machine busy with something
+    else weighs on all of them alike); with several rounds, the median of each figure."""
+    runs: dict[str, list[dict]] = {}
+    for round_number in range(rounds):
+        for kind in servers + ["fts5:2"]:
+            with start(kind, home, work, db) as server:
+                prefix = "/search" if kind.startswith("fts5") else "/api/v1/search"
+                paths = [http_load.search_path(prefix, q) for q in short]
+                http_load.load(server.port, paths[:100], clients, 200, 20)  # warm every worker
+                result = http_load.load(server.port, paths, clients, max_requests, max_seconds)
+            runs.setdefault(kind, []).append(result)
+            print(f"  {kind:<22} {result['rps']:8.1f} req/s  p50 {result['p50']:7.1f} ms  "
+                  f"p99 {result['p99']:7.1f} ms  ({result['requests']} requests, {result['errors']} errors)"
+                  + (f"  [round {round_number + 1}, load {os.getloadavg()[0]:.1f}]" if rounds > 1 else ""),
+                  flush=True)
+    out = {kind: {key: statistics.median(r[key] for r in results) for key in results[0]}
+           for kind, results in runs.items()}
+    if rounds > 1:
+        print(f"  medians of {rounds} rounds:")
+        for kind, m in out.items():
+            print(f"  {kind:<22} {m['rps']:8.1f} req/s  p50 {m['p50']:7.1f} ms  p99 {m['p99']:7.1f} ms  "
+                  f"({m['errors']:g} errors)", flush=True)
     return out
 
 
@@ -304,7 +316,7 @@ def run_scale(scale: str, args, short: list[str], claims: list[str]) -> dict:
         print(f"  HTTP load: {args.clients} clients, at most {args.load_requests} requests and "
               f"{args.load_seconds:g} s, 1-3 word queries", flush=True)
         result["load"] = under_load(home, db, work, short, args.servers, args.clients, args.load_requests,
-                                    args.load_seconds)
+                                    args.load_seconds, args.rounds)
     return result
 
 
@@ -324,6 +336,8 @@ def main() -> None:
     parser.add_argument("--servers", type=lambda s: s.split(","), default=SERVERS,
                         help="load-test candidates (default: %(default)s)")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="load-test every server this many times, interleaved; report medians")
     parser.add_argument("--load-requests", type=int, default=2000)
     parser.add_argument("--load-seconds", type=float, default=30.0)
     parser.add_argument("--json", type=Path, help="also write every figure to this file")

@@ -170,6 +170,21 @@ class Settings:
     cors_origins: str = _setting("KB_CORS_ORIGINS", "*", str,
                                  "Origins whose pages may read the API: * or a comma-separated list.",
                                  option="--cors-origins")
+    http_header_timeout: float = _setting("KB_HTTP_HEADER_TIMEOUT", 10.0, _seconds,
+                                          "Seconds a request's line and headers may take to arrive; then a 408 "
+                                          "and the connection closed.", shown="10")
+    http_body_rate: int = _setting("KB_HTTP_BODY_RATE", 64 * 1024, parse_size,
+                                   "Slowest upload accepted: a body may take the header timeout plus its size "
+                                   "at this rate (a 25MB body 410 s); then a 408.", shown="64KB")
+    http_send_timeout: float = _setting("KB_HTTP_SEND_TIMEOUT", 30.0, _seconds,
+                                        "Seconds a client may stop reading an answer; then it is dropped.",
+                                        shown="30")
+    http_max_requests: int = _setting("KB_HTTP_MAX_REQUESTS", 10_000, _count(0, 10_000_000),
+                                      "Requests a worker answers before a fresh one replaces it (plus up to "
+                                      "10 % jitter; 0: never).")
+    bulk_job_size: int = _setting("KB_BULK_JOB_SIZE", 1024 ** 2, parse_size,
+                                  "A JSON Lines bulk post larger than this runs as a job: 202 and "
+                                  "/api/v1/jobs/<id> to poll.", shown="1MB")
     model_wait: float = _setting("KB_MODEL_WAIT", 20.0, _seconds,
                                  "Seconds a semantic query waits for the model to load before a 503.", shown="20")
     # what one input may hold, on every way in (HTTP, JSON Lines, front matter, files, the CLI): kb.limits

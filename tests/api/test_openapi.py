@@ -52,8 +52,8 @@ def test_every_operation_documents_its_answers_and_errors(client):
                     assert content["example"]["code"] == int(code)
             if path.startswith("/api/v1/") and path != "/api/v1/health":
                 assert "401" in codes, (method, path)
-            if method == "get" and path not in ("/docs", "/openapi.json", "/api/v1/health"):
-                assert "304" in codes, (method, path)
+            if method == "get" and path not in ("/docs", "/openapi.json", "/api/v1/health", "/api/v1/jobs/{job_id}"):
+                assert "304" in codes, (method, path)   # a job's state changes between commits: never a 304
             if method in ("post", "put", "delete") and op["operationId"] != "searchPost":  # a read
                 assert op["security"] == [{"bearerAuth": []}] and "403" in codes, (method, path)
             if method in ("post", "put") and op["operationId"] != "searchPost":
