@@ -1,7 +1,7 @@
 """Request and response schemas (marshmallow), which also make the OpenAPI document."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from kb.models import valid_document_id
 from kb.readers import TITLE_MAX
@@ -26,8 +26,10 @@ class FilterArgs(Schema):
 
 
 class SearchArgs(FilterArgs):
-    q = fields.String(load_default="", validate=validate.Length(max=1000), metadata={
-        "description": 'Query: words (ORed, more matches rank higher), `"exact phrase"`, '
+    q = fields.String(load_default="", metadata={
+        "description": 'A question or text (auto, words: up to KB_QUERY_MAX_CHARS characters; a long text '
+                       'is searched by its most telling words; POST it when it does not fit in a URL), or a '
+                       'query (at most 1000 characters): words (ORed, more matches rank higher), `"exact phrase"`, '
                        '`"phrase"~2`, `AND`/`OR`/`NOT`, `-word`, `prefix*`, `word~`, `tags:...`, `title:...`, '
                        '`section:...`. Empty: every passage that passes the tag filters.',
         "example": "public health"})
@@ -41,9 +43,10 @@ class SearchArgs(FilterArgs):
         "description": "false: no snippet (faster)."})
     sort = fields.String(load_default="relevance", validate=validate.OneOf(["relevance", "document"]), metadata={
         "description": "relevance (best first) or document (by document, then reading order)."})
-    syntax = fields.String(load_default="query", validate=validate.OneOf(["auto", "query", "words"]), metadata={
-        "description": "query: the query syntax, invalid syntax is a 400; words: every word is a word "
-                       "(for natural-language text); auto: query syntax when valid, else words."})
+    syntax = fields.String(load_default="auto", validate=validate.OneOf(["auto", "query", "words"]), metadata={
+        "description": "auto (default): the query syntax when q is valid query syntax, else its words, "
+                       "and `notice` says so (any text is an answer, never an error); query: the query "
+                       "syntax, invalid syntax is a 400; words: every word is a word (natural-language text)."})
     format = format_field("default json")
     color = color_field()
     mode = fields.String(load_default=None, validate=validate.OneOf(["lexical", "semantic", "hybrid"]), metadata={
@@ -211,7 +214,8 @@ class DocumentInputSchema(Schema):
                                  "example": "field-note-1"})
     title = fields.String(required=True, validate=validate.Length(min=1, max=TITLE_MAX),
                           metadata={"example": "Field note"})
-    text = fields.String(required=True, validate=validate.Length(min=1), metadata={
+    text = fields.String(load_default="", metadata={
+        "description": "The document's text; absent or empty: the title is the text (a title-only record).",
         "example": "Vaccines were shipped to developing countries last spring."})
     tags = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
                        validate=validate.Length(max=MAX_FILTER_VALUES),
@@ -225,10 +229,13 @@ class DocumentInputSchema(Schema):
         if not valid_document_id(value):
             raise ValidationError("not a valid document id (letters, digits, '.', '_', '-'; at most 200)")
 
-    @validates("text")
-    def _some_text(self, value, **_):
-        if not value.strip():
-            raise ValidationError("the document has no text")
+    @post_load
+    def _title_only(self, data, **_):
+        if not data["text"].strip():
+            if not data["title"].strip():
+                raise ValidationError("the document has neither text nor title", "text")
+            data["text"] = " ".join(data["title"].split())
+        return data
 
 
 class DocumentCreatedSchema(Schema):

@@ -47,26 +47,41 @@ class Search(MethodView):
         highlighted, with tag facets over the whole filtered result set. `format` (or the
         Accept header) picks JSON, text for a terminal, CSV or JSON Lines; pages link to each other in the
         `Link` header and in `next`/`prev`."""
-        fmt = negotiate(args["format"], SEARCH_FORMATS)
-        kb = get_kb()
-        request = SearchRequest(q=args["q"], filters=filters_from(args), limit=args["limit"],
-                                offset=args["offset"], group_by=args["group_by"],
-                                highlight=args["highlight"], sort=args["sort"], facets=fmt == "json",
-                                syntax=args["syntax"], mode=args["mode"], fusion=args["fusion"])
-        wait_for_model(kb, request.mode)
-        response = kb.search(request)
-        links = page_links(args["offset"], args["limit"], response.total)
-        headers = {**link_header(links), "X-Total-Count": str(response.total)}
-        if response.partial:  # a shard did not answer: said in every format, never silently short
-            headers["X-Partial"] = "true"
-        if fmt != "json":
-            return stream(response.hits, fmt, headers=headers, total=response.total, query=args["q"],
-                          color=args["color"], filename="search", next_url=links["next"])
-        body = {"query": args["q"], "mode": args["mode"] or kb.default_mode, "total": response.total,
-                "offset": args["offset"], "limit": args["limit"], "hits": response.hits, "facets": response.facets,
-                "took_ms": response.took_ms, "partial": response.partial,
-                "syntax": response.syntax, "notice": response.notice, **links}
-        return body, 200, headers
+        return answer(args)
+
+    @blp.arguments(SearchArgs, location="json")
+    @blp.response(200, SearchResponseSchema, example=examples.SEARCH)
+    @alternative_formats(blp, examples.SEARCH_TEXT, examples.SEARCH_CSV, examples.SEARCH_JSONL)
+    @errors(blp, 400, 401, 406, 501, 503)
+    def post(self, args):
+        """Search with the arguments in a JSON body: for a long text (a pasted abstract) that does not fit in a URL
+
+        The same arguments and answer as GET (`tag` and the other filters as JSON lists)."""
+        return answer(args)
+
+
+def answer(args: dict):
+    """One search, whichever way its arguments came."""
+    fmt = negotiate(args["format"], SEARCH_FORMATS)
+    kb = get_kb()
+    request = SearchRequest(q=args["q"], filters=filters_from(args), limit=args["limit"],
+                            offset=args["offset"], group_by=args["group_by"],
+                            highlight=args["highlight"], sort=args["sort"], facets=fmt == "json",
+                            syntax=args["syntax"], mode=args["mode"], fusion=args["fusion"])
+    wait_for_model(kb, request.mode)
+    response = kb.search(request)
+    links = page_links(args["offset"], args["limit"], response.total)
+    headers = {**link_header(links), "X-Total-Count": str(response.total)}
+    if response.partial:  # a shard did not answer: said in every format, never silently short
+        headers["X-Partial"] = "true"
+    if fmt != "json":
+        return stream(response.hits, fmt, headers=headers, total=response.total, query=args["q"],
+                      color=args["color"], filename="search", next_url=links["next"])
+    body = {"query": args["q"], "mode": args["mode"] or kb.default_mode, "total": response.total,
+            "offset": args["offset"], "limit": args["limit"], "hits": response.hits, "facets": response.facets,
+            "took_ms": response.took_ms, "partial": response.partial,
+            "syntax": response.syntax, "notice": response.notice, **links}
+    return body, 200, headers
 
 
 @blp.route("/export")

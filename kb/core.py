@@ -39,7 +39,8 @@ class KnowledgeBase:
         self.settings = settings
         self.home = Path(settings.home)
         self.split_options = split_options or SplitOptions()
-        limits = QueryLimits(max_expansions=settings.max_expansions, time_limit=settings.query_time_limit or None)
+        limits = QueryLimits(max_expansions=settings.max_expansions, time_limit=settings.query_time_limit or None,
+                             max_text_length=settings.query_max_chars, long_query_terms=settings.long_query_terms)
         self.index = index or open_index(
             self.home / "index", backend=settings.backend, nodes=settings.sphinx_nodes,
             lock_timeout=settings.lock_timeout, limits=limits,

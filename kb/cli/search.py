@@ -30,8 +30,9 @@ from .options import (
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--group-by", type=click.Choice(["document"]), default=None)
-@click.option("--syntax", type=click.Choice(["auto", "query", "words"]), default="query", show_default=True,
-              help="query: query syntax (invalid is an error); words: plain words; auto: query if valid.")
+@click.option("--syntax", type=click.Choice(["auto", "query", "words"]), default="auto", show_default=True,
+              help="auto: query syntax if valid, else plain words (with a notice); query: query syntax "
+                   "(invalid is an error); words: plain words.")
 @click.option("--mode", type=click.Choice(SEARCH_MODES), default=None,
               help="lexical (BM25), semantic (embeddings) or hybrid (both fused); default KB_SEARCH_MODE or lexical.")
 @click.option("--fusion", type=click.Choice(["rrf", "normalized"]), default=None, help="How hybrid fuses.")
