@@ -21,7 +21,7 @@ from flask_smorest import abort
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 OPEN_PATHS = ("/api/v1/health", "/openapi.json", "/docs", "/static/", "/favicon.ico")
-READ_POSTS = ("/api/v1/search",)   # POSTs that only read: their arguments do not fit in a URL
+READ_POSTS = ("/api/v1/search", "/api/v1/eval")   # POSTs that only read: their arguments do not fit in a URL
 
 
 def init_app(app) -> None:

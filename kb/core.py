@@ -8,7 +8,7 @@ from typing import Callable, Iterable, Iterator
 
 from index import Filters, QueryLimits, SearchIndex, SearchRequest, SearchResponse, open_index
 
-from . import embedding, semantic
+from . import embedding, evaluation, semantic
 from .curation import Curation
 from .embedding import Embedder
 from .ingest import PREPARE, IngestReport, IngestRun, Record, task_chars
@@ -215,6 +215,22 @@ class KnowledgeBase:
                                         highlight=False)
             response.facets = self.index.search(wider).facets
         return response
+
+    def evaluate(self, judged: evaluation.Judgments, modes: Iterable[str] = ("lexical",),
+                 group_by: str = "document", syntax: str = "words") -> dict:
+        """nDCG@10, recall@100 and MRR of each mode on judged queries, with per-query figures (the
+        core of ``kb eval`` and ``POST /api/v1/eval``). Judgments name documents (``group_by``
+        document) or passages."""
+        if group_by not in evaluation.EVAL_GROUPS:
+            raise evaluation.EvaluationError(f"group_by: '{group_by}' is not one of document, passage")
+
+        def ranked(q: str, mode: str) -> list[str]:
+            request = SearchRequest(q=q, limit=evaluation.DEPTH, highlight=False, facets=False, syntax=syntax,
+                                    group_by="document" if group_by == "document" else None, mode=mode)
+            hits = self.search(request).hits
+            return [h["document_id"] if group_by == "document" else h["id"] for h in hits]
+
+        return evaluation.evaluate(ranked, judged, list(dict.fromkeys(modes)), group_by)
 
     def get_passage(self, passage_id: str) -> dict | None:
         passage = self.index.passage_with_neighbours(passage_id)
