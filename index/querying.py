@@ -200,7 +200,7 @@ class QueryBuilder:
         return ParsedQuery(with_coord(tree or query.NullQuery, self.coord), "words", notice)
 
     def _word_query(self, word: str, start: int):
-        terms = [t.text for t in self.analyzer(word)]
+        terms = [t.text for t in self.analyzer(word, mode="query")]
         if not terms:
             return None
         node = query.Term("content", terms[0]) if len(terms) == 1 else query.Phrase("content", terms)

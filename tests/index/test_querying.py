@@ -197,3 +197,20 @@ def test_the_text_embedded_for_a_query_keeps_words_and_drops_syntax():
     assert free_text('tags:covid-19 "public health" -china NOT (us OR uk) vacc* polcy~') == \
         "covid 19 public health vacc polcy"
     assert free_text("see http://example.org/page") == "see http://example.org/page"
+
+
+def test_dotted_identifiers_are_found_whole_and_by_their_parts_abbreviations_join(tmp_path):
+    ix = WhooshIndex(tmp_path / "ix")
+    ix.replace_documents([(doc("node"), [passage("node", 1, "const data = fs.readFileSync(file); "
+                                                          "const full = os.path.join(root, name);"),
+                                         passage("node", 2, "Exports rose in the U.S. in 2020.")])])
+
+    def found(q, syntax="auto"):
+        return [h["id"] for h in ix.search(SearchRequest(q=q, syntax=syntax)).hits]
+
+    for q in ("readFileSync", "fs.readFileSync", "join", "os.path.join", "path", "\"os.path.join(root\""):
+        assert found(q) == ["node:1"], q
+        assert found(q, "words") == ["node:1"], q
+    assert found("U.S.") == found("us") == ["node:2"]
+    snippet = ix.search(SearchRequest(q="readFileSync")).hits[0]["snippet"]
+    assert "<mark>readFileSync</mark>" in snippet or "fs.<mark>readFileSync</mark>" in snippet, snippet
