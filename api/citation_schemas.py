@@ -59,3 +59,25 @@ class CitationInput(Schema):
     doi = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
         "description": "10.xxxx/... (a doi.org URL or doi: name is read too)."})
     publisher = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class CitationUploadArgs(Schema):
+    """The citation fields of a raw-body upload, as query parameters (a multipart upload sends them
+    as form fields)."""
+    source = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
+        "description": "Raw body: where the file comes from (path or URL); default: its file name."})
+    url = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
+        "description": "Raw body: the document's URL."})
+    date = fields.String(load_default="", validate=validate.Length(max=40), metadata={
+        "description": "Raw body: ISO 8601 as precise as known (2021, 2021-03, 2021-03-04)."})
+    doi = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
+        "description": "Raw body: its DOI (10.xxxx/...)."})
+    publisher = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
+        "description": "Raw body: publisher, journal or site."})
+    author = fields.List(fields.String(validate=validate.Length(min=1, max=2000)), load_default=list,
+                         validate=validate.Length(max=200),
+                         metadata={"description": "Raw body: an author (repeatable)."})
+    authors = fields.String(load_default="", validate=validate.Length(max=20_000), metadata={
+        "description": "Raw body: authors separated by ';'."})
+    metadata = fields.String(load_default="", validate=validate.Length(max=65_536), metadata={
+        "description": "Raw body: a JSON object kept with the document (over what the file says)."})

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import copy
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from kb.models import valid_document_id
 from kb.readers import TITLE_MAX
 
-from .citation_schemas import CitationFields, CitationInput, DocumentRef, MetadataArgs
+from .citation_schemas import CitationFields, CitationInput, CitationUploadArgs, DocumentRef, MetadataArgs
 from .formats import color_field, format_field
 
 MAX_LIMIT = 100
@@ -45,8 +45,10 @@ class FilterArgs(Schema):
 
 
 class SearchArgs(FilterArgs, MetadataArgs):
-    q = fields.String(load_default="", validate=validate.Length(max=1000), metadata={
-        "description": 'Query: words (ORed, more matches rank higher), `"exact phrase"`, '
+    q = fields.String(load_default="", metadata={
+        "description": 'A question or text (auto, words: up to KB_QUERY_MAX_CHARS characters; a long text '
+                       'is searched by its most telling words; POST it when it does not fit in a URL), or a '
+                       'query (at most 1000 characters): words (ORed, more matches rank higher), `"exact phrase"`, '
                        '`"phrase"~2`, `AND`/`OR`/`NOT`, `-word`, `prefix*`, `word~`, `tags:...`, `title:...`, '
                        '`section:...`. Empty: every passage that passes the tag filters.',
         "example": "public health"})
@@ -62,9 +64,9 @@ class SearchArgs(FilterArgs, MetadataArgs):
         "description": "relevance (best first) or document (by document, then reading order)."})
     syntax = fields.String(load_default="auto", validate=validate.OneOf(["auto", "query", "words"]), metadata={
         "description": "auto (the default, as in `kb search` and `KnowledgeBase.search`): the query syntax "
-                       "when valid, else every word as a word, said in `notice`; query: the query syntax, "
-                       "invalid syntax is a 400 that says where; words: every word is a word (for "
-                       "natural-language text)."})
+                       "when valid, else every word as a word, said in `notice` (any text is an answer, never "
+                       "an error); query: the query syntax, invalid syntax is a 400 that says where; words: "
+                       "every word is a word (for natural-language text)."})
     format = format_field("default json")
     color = color_field()
     mode = fields.String(load_default=None, allow_none=False,
@@ -259,7 +261,8 @@ class DocumentInputSchema(CitationInput):
                                  "example": "field-note-1"})
     title = fields.String(required=True, validate=validate.Length(min=1, max=TITLE_MAX),
                           metadata={"example": "Field note"})
-    text = fields.String(required=True, validate=validate.Length(min=1), metadata={
+    text = fields.String(load_default="", metadata={
+        "description": "The document's text; absent or empty: the title is the text (a title-only record).",
         "example": "Vaccines were shipped to developing countries last spring."})
     tags = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
                        validate=validate.Length(max=MAX_FILTER_VALUES),
@@ -274,13 +277,16 @@ class DocumentInputSchema(CitationInput):
         if not valid_document_id(value):
             raise ValidationError("not a valid document id (letters, digits, '.', '_', '-'; at most 200)")
 
-    @validates("text")
-    def _some_text(self, value, **_):
-        if not value.strip():
-            raise ValidationError("the document has no text")
+    @post_load
+    def _title_only(self, data, **_):
+        if not data["text"].strip():
+            if not data["title"].strip():
+                raise ValidationError("the document has neither text nor title", "text")
+            data["text"] = " ".join(data["title"].split())
+        return data
 
 
-class UploadArgs(Schema):
+class UploadArgs(CitationUploadArgs):
     """What a raw-body upload (or a multipart one) cannot say in its body."""
     filename = fields.String(load_default="", validate=validate.Length(max=1000), metadata={
         "description": "Raw body: the file's name (its extension picks the reader when the type does not)."})
@@ -288,23 +294,6 @@ class UploadArgs(Schema):
                           metadata={"description": "Raw body: overrides the title found in it."})
     id = fields.String(load_default=None, metadata={"description": "Raw body: the document id (POST only)."})
     tag = _tag_list("Raw body: tags for every passage (repeatable).")
-    source = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
-        "description": "Raw body: where the file comes from (path or URL); default: its file name."})
-    url = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
-        "description": "Raw body: the document's URL."})
-    date = fields.String(load_default="", validate=validate.Length(max=40), metadata={
-        "description": "Raw body: ISO 8601 as precise as known (2021, 2021-03, 2021-03-04)."})
-    doi = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
-        "description": "Raw body: its DOI (10.xxxx/...)."})
-    publisher = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
-        "description": "Raw body: publisher, journal or site."})
-    author = fields.List(fields.String(validate=validate.Length(min=1, max=2000)), load_default=list,
-                         validate=validate.Length(max=200),
-                         metadata={"description": "Raw body: an author (repeatable)."})
-    authors = fields.String(load_default="", validate=validate.Length(max=20_000), metadata={
-        "description": "Raw body: authors separated by ';'."})
-    metadata = fields.String(load_default="", validate=validate.Length(max=65_536), metadata={
-        "description": "Raw body: a JSON object kept with the document (over what the file says)."})
 
 
 class BulkArgs(Schema):

@@ -1,10 +1,13 @@
-"""GET /api/v1/search, GET /api/v1/export and GET /api/v1/suggest."""
+"""GET (and POST) /api/v1/search, POST /api/v1/eval, GET /api/v1/export and GET /api/v1/suggest."""
 from __future__ import annotations
 
+from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 
 from index import Filters, SearchRequest
+from kb import evaluation
+from kb.output import eval_lines
 
 from . import examples
 from .documents import metadata_from
@@ -12,6 +15,7 @@ from .formats import negotiate, stream
 from .kbstore import get_kb, wait_for_model
 from .openapi import alternative_formats, errors
 from .paging import link_header, page_links
+from .eval_schemas import EvalArgs
 from .schemas import (
     ExportArgs,
     ExportedPassageSchema,
@@ -59,11 +63,11 @@ class Search(MethodView):
     @errors(blp, 400, 401, 406, 422, 501, 503)
     @blp.doc(operationId="searchPost", security=[{}, {"bearerAuth": []}])
     def post(self, args):
-        """Search with the arguments in a JSON body (long `document` lists)
+        """Search with the arguments in a JSON body: a long text (a pasted abstract), long `document` lists
 
-        The same arguments and answer as `GET /api/v1/search`, lists as JSON arrays; `document` takes
-        up to 10,000 ids here (a URL holds about 250). A read: no write token needed. `next`/`prev` are
-        null (the body is not in a URL): send the next `offset`."""
+        The same arguments and answer as `GET /api/v1/search`, lists as JSON arrays; `q` as long as
+        KB_QUERY_MAX_CHARS; `document` takes up to 10,000 ids here (a URL holds about 250). A read: no
+        write token needed. `next`/`prev` are null (the body is not in a URL): send the next `offset`."""
         return search(args, paged=False)
 
 
@@ -89,6 +93,35 @@ def search(args: dict, paged: bool):
             "took_ms": response.took_ms, "partial": response.partial,
             "syntax": response.syntax, "notice": response.notice, **links}
     return body, 200, headers
+
+
+@blp.route("/eval")
+class Eval(MethodView):
+    @blp.arguments(EvalArgs, location="json")
+    @blp.response(200, description="nDCG@10, recall@100 and MRR per mode, with per-query figures "
+                                   "(format=text: a table, csv: one row per mode and query).")
+    @errors(blp, 400, 401, 422, 501, 503)
+    @blp.doc(operationId="evaluate", security=[{}, {"bearerAuth": []}])
+    def post(self, args):
+        """Score the ranking on judged queries: the modes side by side (what `kb eval` prints)
+
+        Queries as BEIR's queries.jsonl records, judgments as `{query_id, id, score}`; runs each query
+        (top 100) in each mode. A read: the read token, when set, is all it needs."""
+        qrels: dict[str, dict[str, int]] = {}
+        for j in args["qrels"]:
+            qrels.setdefault(j["query_id"], {})[j["id"]] = j["score"]
+        kb = get_kb()
+        for mode in args["modes"]:
+            wait_for_model(kb, mode)
+        try:
+            judged = evaluation.judgments({q["_id"]: q["text"] for q in args["queries"]}, qrels)
+            report = kb.evaluate(judged, args["modes"], args["group_by"], args["syntax"])
+        except evaluation.EvaluationError as exc:
+            abort(422, message=str(exc), errors={"json": {"qrels": [str(exc)]}})
+        if args["format"] == "json":
+            return report
+        mimetype = "text/csv" if args["format"] == "csv" else "text/plain"
+        return Response("".join(eval_lines(report, args["format"])), mimetype=f"{mimetype}; charset=utf-8")
 
 
 @blp.route("/export")

@@ -4,8 +4,11 @@ citable alone (``document: {id, title, authors, date, url, doi, publisher, sourc
 year and author facets count. Kept above the engines, so both answer the same."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import Counter
+
+from index import Filters
 
 from .citation import cited, page_span
 from .metadata_filters import MetadataFilters
@@ -48,6 +51,17 @@ class Catalog:
                 return
             yield from page
             offset += len(page)
+
+    def narrow(self, filters: Filters, metadata: MetadataFilters) -> Filters | None:
+        """The filters with the documents the metadata filters pass (intersected with any given);
+        None when none pass."""
+        if not metadata:
+            return filters
+        chosen = self.select(metadata)
+        if filters.documents:
+            wanted = set(filters.documents)
+            chosen = [d for d in chosen if d in wanted]
+        return dataclasses.replace(filters, documents=tuple(chosen)) if chosen else None
 
     def select(self, filters: MetadataFilters) -> list[str]:
         """Ids of the documents that pass the filters."""

@@ -8,7 +8,7 @@ from typing import Callable, Iterable, Iterator
 
 from index import Filters, QueryLimits, SearchIndex, SearchRequest, SearchResponse, open_index
 
-from . import embedding, semantic
+from . import embedding, evaluation, semantic
 from . import limits as input_limits
 from .arguments import FILTER_NAMES, filters_of, metadata_of
 from .catalog import Catalog
@@ -52,7 +52,8 @@ class KnowledgeBase:
             raise NoKnowledgeBase(f"no knowledge base in {self.home.resolve()} (no index/ there): "
                                   "'kb ingest' makes one; --home or KB_HOME says where it is")
         self.split_options = split_options or SplitOptions()
-        limits = QueryLimits(max_expansions=settings.max_expansions, time_limit=settings.query_time_limit or None)
+        limits = QueryLimits(max_expansions=settings.max_expansions, time_limit=settings.query_time_limit or None,
+                             max_text_length=settings.query_max_chars, long_query_terms=settings.long_query_terms)
         self.index = index or open_index(
             self.home / "index", backend=settings.backend, nodes=settings.sphinx_nodes,
             lock_timeout=settings.lock_timeout, limits=limits,
@@ -242,7 +243,7 @@ class KnowledgeBase:
             raise TypeError(f"search() takes a SearchRequest or arguments, not both: {sorted(arguments)}")
         q, said = split_query(request.q, request.syntax)
         metadata = (metadata or named_metadata).merged(said).check()
-        filters = self._with_metadata(request.filters, metadata)
+        filters = self.catalog.narrow(request.filters, metadata)
         if filters is None:   # no document passes the metadata filters
             return SearchResponse(0, [], {"tags": {}, **self.catalog.facets({})} if request.facets else {},
                                   syntax="words" if request.syntax == "words" else "query")
@@ -271,15 +272,11 @@ class KnowledgeBase:
                                **self.catalog.facets(response.facets.get("documents", {}))}
         return response
 
-    def _with_metadata(self, filters: Filters, metadata: MetadataFilters) -> Filters | None:
-        """The filters with the metadata filters' documents (intersected with any given); None when none pass."""
-        if not metadata:
-            return filters
-        chosen = self.catalog.select(metadata)
-        if filters.documents:
-            wanted = set(filters.documents)
-            chosen = [d for d in chosen if d in wanted]
-        return dataclasses.replace(filters, documents=tuple(chosen)) if chosen else None
+    def evaluate(self, judged: evaluation.Judgments, modes: Iterable[str] = ("lexical",),
+                 group_by: str = "document", syntax: str = "words") -> dict:
+        """nDCG@10, recall@100 and MRR of each mode on judged queries, with per-query figures (the
+        core of ``kb eval`` and ``POST /api/v1/eval``; see kb.evaluation)."""
+        return evaluation.run(self, judged, modes, group_by, syntax)
 
     def get_passage(self, passage_id: str) -> dict | None:
         passage = self.index.passage_with_neighbours(passage_id)
@@ -331,7 +328,7 @@ class KnowledgeBase:
         page): ``kb.export(tag="covid-19", author="Roe")`` takes the API's names too."""
         named_metadata = metadata_of(names)
         filters = filters if filters is not None else filters_of(**names)
-        filters = self._with_metadata(filters, (metadata or named_metadata).check())
+        filters = self.catalog.narrow(filters, (metadata or named_metadata).check())
         if filters is None:
             return iter(())
         return self.catalog.cite_all(self.index.iter_passages(filters), keep_title=True)

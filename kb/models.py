@@ -89,9 +89,12 @@ class Document:
     def validate(self) -> Document:
         """Check what every document needs and fill in what may be derived (title, ingested_at);
         raises InvalidDocument, or limits.OverLimit past a limit (kb.limits)."""
+        if (not isinstance(self.text, str) or not self.text.strip()) and isinstance(self.title, str) \
+                and self.title.strip():
+            self.text = " ".join(self.title.split())   # a title-only record: its title is its one passage
         limits.check_document(self)
         if not isinstance(self.text, str) or not self.text.strip():
-            raise InvalidDocument("text: the document has no text")
+            raise InvalidDocument("text: the document has no text (and no title)")
         if not valid_document_id(self.id):
             raise InvalidDocument(f"id: '{self.id[:80]}' is not a valid document id "
                                   "(letters, digits, '.', '_', '-'; at most 200)")

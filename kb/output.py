@@ -172,3 +172,43 @@ def _json(items, total, query, facets, key) -> Iterator[str]:
 def write_hits(hits: Iterable[dict], fmt: str, out: IO[str], **options) -> None:
     for chunk in render(hits, fmt, **options):
         out.write(chunk)
+
+
+EVAL_METRICS = ("ndcg@10", "recall@100", "mrr")
+EVAL_FORMATS = ("text", "json", "csv")
+
+
+def eval_lines(report: dict, fmt: str = "text") -> Iterator[str]:
+    """A ``kb eval`` report: a table of the modes side by side (text), the report itself (json), or
+    one row per mode and query, ``all`` first (csv)."""
+    modes = report["modes"]
+    if fmt == "json":
+        yield json.dumps(report, indent=1) + "\n"
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(("mode", "query", *EVAL_METRICS))
+        for mode, scored in modes.items():
+            writer.writerow((mode, "all", *(f"{scored[m]:.4f}" for m in EVAL_METRICS)))
+            for qid, figures in scored["queries"].items():
+                writer.writerow((mode, qid, *(f"{figures[m]:.4f}" for m in EVAL_METRICS)))
+        yield buffer.getvalue()
+    else:
+        yield (f"{report['queries']} judged queries, {report['judgments']} relevant judgments, "
+               f"by {report['group_by']}\n")
+        yield f"{'mode':<10} {'nDCG@10':>8} {'R@100':>7} {'MRR':>7} {'q ms mean':>10} {'q ms p95':>9}\n"
+        for mode, s in modes.items():
+            yield (f"{mode:<10} {s['ndcg@10']:>8.4f} {s['recall@100']:>7.4f} {s['mrr']:>7.4f} "
+                   f"{s['query_ms_mean']:>10.1f} {s['query_ms_p95']:>9.1f}\n")
+        if len(modes) > 1:   # where the modes disagree most, query by query
+            first, *rest = modes
+            for other in rest:
+                gaps = sorted(modes[first]["queries"], key=lambda q: modes[other]["queries"][q]["ndcg@10"]
+                              - modes[first]["queries"][q]["ndcg@10"])
+                for label, qids in (("worst", gaps[:3]), ("best", gaps[::-1][:3])):
+                    said = ", ".join(f"{q} ({_gap(modes, first, other, q):+.2f})" for q in qids)
+                    yield f"{other} vs {first}, {label} queries by nDCG@10: {said}\n"
+
+
+def _gap(modes: dict, first: str, other: str, qid: str) -> float:
+    return modes[other]["queries"][qid]["ndcg@10"] - modes[first]["queries"][qid]["ndcg@10"]

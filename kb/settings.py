@@ -146,6 +146,12 @@ class Settings:
     max_expansions: int = _setting("KB_MAX_EXPANSIONS", 500, _count(1, 1_000_000),
                                    "Index words a prefix*, wild*card or fuzzy~ term may stand for.",
                                    option="--max-expansions")
+    query_max_chars: int = _setting("KB_QUERY_MAX_CHARS", 50_000, _count(1000, 10_000_000),
+                                    "Longest question or pasted text a search takes (syntax words or auto; "
+                                    "query syntax: 1000).")
+    long_query_terms: int = _setting("KB_LONG_QUERY_TERMS", 32, _count(0, 10_000),
+                                     "A text of more distinct words is searched by this many of its most "
+                                     "telling ones, by tf·idf (0: all of them).")
     semantic: str = _setting("KB_SEMANTIC", "auto", _switch,
                              "Embeddings: auto (when the semantic extra is installed), 1 (required) or 0 (off).")
     search_mode: str = _setting("KB_SEARCH_MODE", "lexical", _choice(*SEARCH_MODES),

@@ -396,4 +396,8 @@ def split_text(text: str, document_id: str, title: str = "", options: SplitOptio
             passages.append(Passage(id=f"{document_id}:{ordinal}", document_id=document_id, ordinal=ordinal,
                                     text=" ".join(text[start:end].split()), start=start, end=end,
                                     section=chunk[0].section))
+    if not passages and _fold(text) == _fold(title):   # a title-only record: its title is its passage
+        start = len(text) - len(text.lstrip())
+        passages.append(Passage(id=f"{document_id}:1", document_id=document_id, ordinal=1,
+                                text=" ".join(text.split()), start=start, end=len(text.rstrip())))
     return passages

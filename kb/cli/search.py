@@ -33,7 +33,7 @@ from .options import (
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--group-by", type=click.Choice(["document"]), default=None)
 @click.option("--syntax", type=click.Choice(["auto", "query", "words"]), default="auto", show_default=True,
-              help="auto: query syntax if valid, else plain words (with a note); query: query syntax "
+              help="auto: query syntax if valid, else plain words (with a notice); query: query syntax "
                    "(invalid is an error); words: plain words.")
 @click.option("--mode", type=click.Choice(SEARCH_MODES), default=None,
               help="lexical (BM25), semantic (embeddings) or hybrid (both fused); default KB_SEARCH_MODE or lexical.")

@@ -1,9 +1,10 @@
 """JSON Lines: one document per line (``{"id"?, "title"?, "text", "tags"?, "metadata"?,
 "source"?, "sections"?, "manual_tags"?}``, or ``_id`` as in BEIR collections); any other top-level
 key is a citation field (``author``, ``date``, ``year``, ``url``, ``doi`` ..., see kb.citation) or
-kept in metadata. A bad line is reported with its number and the good lines still land. Files over
-``readers.STREAM_BYTES`` are read line by line (a million-line file is never held in memory), as
-UTF-8, which JSON text is (RFC 8259)."""
+kept in metadata. A record with a title and no text is accepted: its title is its text (a
+bibliographic entry, a bookmark). A bad line is reported with its number and the good lines still
+land. Files over ``readers.STREAM_BYTES`` are read line by line (a million-line file is never held
+in memory), as UTF-8, which JSON text is (RFC 8259)."""
 from __future__ import annotations
 
 import codecs
@@ -77,15 +78,17 @@ def _jsonl_record(line: str, default_source: str) -> ReadResult:
         raise ReadError(exc.reason) from None
     if not isinstance(obj, dict):
         raise ReadError(f"expected a JSON object, got {type(obj).__name__}")
-    text = obj.get("text")
-    if text is None:
-        raise ReadError("missing 'text'")
-    if not isinstance(text, str) or not text.strip():
-        raise ReadError("'text' must be a non-empty string")
+    text, title = obj.get("text"), obj.get("title")
+    titled = isinstance(title, (str, int, float)) and not isinstance(title, bool) and str(title).strip()
+    if text is not None and not isinstance(text, str):
+        raise ReadError("'text' must be a string")
+    if not (text or "").strip():
+        if not titled:
+            raise ReadError("missing 'text' (or a 'title', for a title-only record)" if text is None
+                            else "'text' is empty and there is no 'title'")
+        text = " ".join(str(title).split())[:TITLE_MAX]   # a title-only record (a reference, a bookmark)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    title = obj.get("title")
-    title = " ".join(str(title).split())[:TITLE_MAX] if isinstance(title, (str, int, float)) and str(title).strip() \
-        else make_title(text)
+    title = " ".join(str(title).split())[:TITLE_MAX] if titled else make_title(text)
     given = obj.get("id", obj.get("_id"))
     if isinstance(given, bool) or not isinstance(given, (str, int, float, type(None))):
         raise ReadError("'id' must be a string or a number")

@@ -340,12 +340,16 @@ def test_jsonl_malformed_line_is_one_error_and_the_rest_land():
 
 def test_jsonl_record_errors(tmp_path):
     path = tmp_path / "more.ndjson"
-    path.write_text('{"title": "no text"}\n[1, 2]\n{"text": ""}\n{"text": "ok", "tags": 5}\n'
-                    '{"text": "Fine text."}\n', encoding="utf-8")
+    path.write_text('{"id": "x"}\n[1, 2]\n{"text": ""}\n{"text": "ok", "tags": 5}\n{"text": 5, "title": "t"}\n'
+                    '{"title": "Title only", "text": null}\n{"text": "Fine text."}\n', encoding="utf-8")
     items = list(read_path(path))
     messages = [str(i) for i in items if isinstance(i, ReadError)]
-    assert messages == [f"{path}:1: missing 'text'", f"{path}:2: expected a JSON object, got list",
-                        f"{path}:3: 'text' must be a non-empty string", f"{path}:4: 'tags' must be a list of strings"]
+    assert messages == [f"{path}:1: missing 'text' (or a 'title', for a title-only record)",
+                        f"{path}:2: expected a JSON object, got list",
+                        f"{path}:3: 'text' is empty and there is no 'title'",
+                        f"{path}:4: 'tags' must be a list of strings", f"{path}:5: 'text' must be a string"]
+    title_only = items[-2].document
+    assert title_only.title == title_only.text == "Title only"
     doc = items[-1].document
     assert doc.id == Document.make_id("Fine text.", "Fine text.") and doc.title == "Fine text."
 
