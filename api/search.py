@@ -11,11 +11,11 @@ from kb.output import eval_lines
 
 from . import examples
 from .documents import metadata_from
+from .eval_schemas import EvalArgs
 from .formats import negotiate, stream
 from .kbstore import get_kb, wait_for_model
 from .openapi import alternative_formats, errors
 from .paging import link_header, page_links
-from .eval_schemas import EvalArgs
 from .schemas import (
     ExportArgs,
     ExportedPassageSchema,

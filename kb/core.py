@@ -226,15 +226,11 @@ class KnowledgeBase:
     def search(self, request: SearchRequest | str = "", neighbours: bool = False,
                facets_before_tag_filters: bool = False, metadata: MetadataFilters | None = None,
                **arguments) -> SearchResponse:
-        """Ranked hits, each citing its document (and page): ``kb.search("public health",
-        tag="covid-19", author="Roe", limit=5)`` takes the API's argument names (``tag``,
-        ``any_tag``, ``not_tag``, ``document``: a name or a list; ``author``, ``date_from``,
-        ``date_to``, ``source``; ``limit``, ``offset``, ``syntax``, ``mode``, ...), or a
-        SearchRequest (and ``metadata``: author, date and source filters, also written in the query:
-        ``author:roe``, see kb.metadata_filters). ``neighbours``: each hit gets the ids of its
-        ``previous`` and ``next`` passages. ``facets_before_tag_filters``: the tag facets count the
-        query's matches before the tag filters apply (what a reader ticking "any of these tags"
-        wants to see)."""
+        """Ranked hits, each citing its document (and page). Takes the API's argument names
+        (``kb.search("health", tag="covid-19", author="Roe", limit=5)``, see kb.arguments) or a
+        SearchRequest with ``metadata`` filters (also written in the query: ``author:roe``).
+        ``neighbours``: each hit gets the ids of its ``previous`` and ``next`` passages.
+        ``facets_before_tag_filters``: tag facets count the matches before the tag filters apply."""
         named_metadata = metadata_of(arguments)
         if not isinstance(request, SearchRequest):
             filters = filters_of(**{k: arguments.pop(k) for k in FILTER_NAMES if k in arguments})
