@@ -67,14 +67,13 @@ UPLOAD_BODY = {"required": True, "content": {
         **{name: {"type": "string", "description": text} for name, text in UPLOAD_CITATION.items()}}}},
     "application/octet-stream": RAW_BODY,
 }}
+# JSON Lines as bytes (one DocumentInput a line): client generators import an octet-stream body, not
+# application/x-ndjson (tests/api/test_schemathesis.py tells its fuzzer what the lines are)
 BULK_BODY = {"required": True, "content": {
-    # JSON Lines: each item of the array is one line (a JSON object of the document fields)
-    "application/x-ndjson": {"schema": {"type": "array", "items": DocumentInputSchema,
-                                        "description": "JSON Lines: one document a line."},
-                             "example": examples.BULK_BODY},
     "application/octet-stream": {"schema": {
         "type": "string", "format": "binary",
-        "description": "JSON Lines, one document a line (sent as application/x-ndjson, or any type)."}},
+        "description": "JSON Lines, one document a line (sent as application/x-ndjson, or any type)."},
+        "example": examples.BULK_BODY},
     "multipart/form-data": {"schema": {"type": "object", "properties": {
         "file": {"type": "string", "format": "binary", "description": "A .jsonl file."}}}}}}
 

@@ -236,7 +236,8 @@ class DocumentDetailSchema(DocumentSummarySchema):
 
 
 class PageArgs(MetadataArgs):
-    format = fields.String(load_default=None, validate=validate.OneOf(["json", "csl", "bibtex", "ris"]), metadata={
+    format = fields.String(load_default=None, allow_none=False,
+                           validate=validate.OneOf(["json", "csl", "bibtex", "ris"]), metadata={
         "description": "json (default), or the page of documents as citations: csl (CSL-JSON), bibtex or ris. "
                        "Without it the Accept header decides."})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000),
