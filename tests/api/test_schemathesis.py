@@ -14,8 +14,9 @@ gets a page, never an error page), so they get no invalid-input run.
 
 The bulk endpoint's JSON Lines body is described to the fuzzer as an array of documents, one a
 line (the served document says bytes, for client generators); an NDJSON serializer registered
-with schemathesis writes each generated item as a line, so that endpoint is fuzzed like the others. Its answer is line by line (a 200 whose bad lines say 422), so an invalid
-line is not a refused request: the invalid-data check is left out there too.
+with schemathesis writes each generated item as a line, so that endpoint is fuzzed like the others.
+Its answer is line by line (a 200 whose bad lines say 422), so an invalid line is not a refused
+request: the invalid-data check is left out there too.
 
 Generation is derandomized: the same requests every run, so a red CI is always reproducible.
 (Schemathesis's own pytest plugin does not run under pytest 9, so each operation's strategy is
