@@ -193,15 +193,16 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", fold(text))
+def name_words(text: str) -> frozenset[str]:
+    """The words of a name, folded: what author filters compare."""
+    return frozenset(re.findall(r"\w+", fold(text)))
 
 
 def author_matches(wanted: str, authors: list[str]) -> bool:
     """Every word of ``wanted`` is a word of one author's name ("roe" and "Jane Roe" match
     "Roe, Jane"), ignoring case and accents."""
-    words = set(_words(wanted))
-    return bool(words) and any(words <= set(_words(name)) for name in authors)
+    words = name_words(wanted)
+    return bool(words) and any(words <= name_words(name) for name in authors)
 
 
 def page_span(page_starts: list[int] | None, start: int, end: int) -> tuple[int | None, int | None]:
