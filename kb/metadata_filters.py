@@ -11,7 +11,7 @@ from typing import Callable
 
 from index import QueryError
 
-from .citation import date_interval, name_words
+from .citation import date_interval, name_words, normalize_date
 
 FIELDS = ("author", "date", "year", "source")
 _FIELD = re.compile(r'(?<![^\s(])([+-]?)(author|date|year|source):("[^"]*"|[^\s()"]+)', re.I)
@@ -62,7 +62,7 @@ class MetadataFilters:
     def check(self) -> MetadataFilters:
         """Raise QueryError for a date bound that is no ISO date."""
         for name, value in (("date_from", self.date_from), ("date_to", self.date_to)):
-            if value and date_interval(value) is None:
+            if value and (date_interval(value) is None or normalize_date(value) != value):
                 raise QueryError(f"{name}: '{value[:40]}' is not an ISO date (2020, 2020-03 or 2020-03-04)")
         return self
 

@@ -244,8 +244,9 @@ def test_query_fields_become_filters():
     for bad in ("water -author:roe", "water NOT author:roe", "(water author:roe)"):
         with pytest.raises(QueryError, match="filter on the whole query"):
             split_query(bad, "query")
-    with pytest.raises(QueryError, match="not an ISO date"):
-        split_query("date:>=last-year", "query")
+    for bad in ("date:>=last-year", "date:2020-13", "date:<=2021-02-30", "date:2020-1"):
+        with pytest.raises(QueryError, match="not an ISO date"):
+            split_query(bad, "query")
     with pytest.raises(QueryError, match="use >= or <="):
         split_query("date:>2020", "query")
 
