@@ -5,7 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 MAX_AUTHOR_VALUES = 50   # author= values in one request
-ISO_DATE = r"^(\d{4}(-\d{2}(-\d{2})?)?)?$"   # a date filter: 2020, 2020-03, 2020-03-04 (or empty: none)
+# a date filter: 2020, 2020-03, 2020-03-04, or empty (none); kb.metadata_filters.DATE_BOUND, or empty
+ISO_DATE = r"^(\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?)?$"
 
 
 class MetadataArgs(Schema):

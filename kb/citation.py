@@ -100,8 +100,12 @@ def date_interval(date: str) -> tuple[str, str] | None:
     if day:
         return f"{year:04d}-{month}-{day}", f"{year:04d}-{month}-{day}"
     if month:
-        following = _dt.date(year + (month == "12"), int(month) % 12 + 1, 1)
-        return f"{year:04d}-{month}-01", (following - _dt.timedelta(days=1)).isoformat()
+        try:
+            following = _dt.date(year + (month == "12"), int(month) % 12 + 1, 1)
+            last = (following - _dt.timedelta(days=1)).isoformat()
+        except ValueError:   # year 0, or month 00/13: "-31" still compares after every day of the month
+            last = f"{year:04d}-{month}-31"
+        return f"{year:04d}-{month}-01", last
     return f"{year:04d}-01-01", f"{year:04d}-12-31"
 
 

@@ -11,9 +11,11 @@ from typing import Callable
 
 from index import QueryError
 
-from .citation import date_interval, name_words, normalize_date
+from .citation import date_interval, name_words
 
 FIELDS = ("author", "date", "year", "source")
+# a date bound: a year, a month or a day (a day past the month's end compares as the month's last)
+DATE_BOUND = re.compile(r"^\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?$")
 _FIELD = re.compile(r'(?<![^\s(])([+-]?)(author|date|year|source):("[^"]*"|[^\s()"]+)', re.I)
 
 
@@ -62,7 +64,7 @@ class MetadataFilters:
     def check(self) -> MetadataFilters:
         """Raise QueryError for a date bound that is no ISO date."""
         for name, value in (("date_from", self.date_from), ("date_to", self.date_to)):
-            if value and (date_interval(value) is None or normalize_date(value) != value):
+            if value and not DATE_BOUND.match(value):
                 raise QueryError(f"{name}: '{value[:40]}' is not an ISO date (2020, 2020-03 or 2020-03-04)")
         return self
 

@@ -54,6 +54,7 @@ def test_date_intervals_cover_partial_dates():
     assert date_interval("2021-12") == ("2021-12-01", "2021-12-31")
     assert date_interval("2021-03-04T10:00:00+00:00") == ("2021-03-04", "2021-03-04")
     assert date_interval("") is None
+    assert date_interval("0000-05") == ("0000-05-01", "0000-05-31")
 
 
 def test_authors_dois_and_the_mapping_of_usual_keys():
@@ -244,7 +245,7 @@ def test_query_fields_become_filters():
     for bad in ("water -author:roe", "water NOT author:roe", "(water author:roe)"):
         with pytest.raises(QueryError, match="filter on the whole query"):
             split_query(bad, "query")
-    for bad in ("date:>=last-year", "date:2020-13", "date:<=2021-02-30", "date:2020-1"):
+    for bad in ("date:>=last-year", "date:2020-13", "date:<=2021-02-32", "date:2020-1"):
         with pytest.raises(QueryError, match="not an ISO date"):
             split_query(bad, "query")
     with pytest.raises(QueryError, match="use >= or <="):
@@ -277,6 +278,7 @@ def test_csl_json_is_valid_and_one_item_per_document():
     assert first["issued"] == {"date-parts": [[2021, 3, 4]]} and first["DOI"] == "10.1234/a_b"
     assert first["page"] == first["locator"] == "2-5" and first["note"].startswith("[a:1] First")
     assert "[a:4] Another of a." in first["note"] and first["type"] == "article-journal"
+    assert first["container-title"] == "J. Waters"
     assert items[1]["issued"] == {"date-parts": [[2021]]} and "page" not in items[1]
 
 
