@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 
+from index import IndexError_
+
 from .citation import cited, page_span
 from .metadata_filters import MetadataFilters, facts
 
@@ -26,7 +28,17 @@ class Catalog:
         self._facts: dict[str, tuple] = {}
         self._counted: dict[str, tuple[str, tuple[str, ...]]] = {}   # (year, authors) for the facets
 
-    def documents(self) -> dict[str, dict]:
+    def documents(self, strict: bool = False) -> dict[str, dict]:
+        """The citations; when the engine cannot list every document (a shard down), the last
+        complete reading, or an error when ``strict`` (filters need the whole truth)."""
+        try:
+            return self._read()
+        except IndexError_:
+            if strict:
+                raise
+            return self._docs
+
+    def _read(self) -> dict[str, dict]:
         version = self.index.version()
         if version != self._version:
             with self._lock:
@@ -50,7 +62,7 @@ class Catalog:
 
     def select(self, filters: MetadataFilters) -> list[str]:
         """Ids of the documents that pass the filters."""
-        self.documents()
+        self.documents(strict=True)
         test, known = filters.predicate(), self._facts
         return sorted(doc_id for doc_id, doc_facts in known.items() if test(doc_facts))
 

@@ -162,6 +162,8 @@ def from_mapping(mapping: dict) -> tuple[dict, dict]:
         if field is None or field in record:
             rest[key] = value
             continue
+        if value is None or value == "" or value == []:   # an empty field says nothing (kb export writes them)
+            continue
         normal = NORMALIZE[field](value)
         if normal:
             record[field] = normal
