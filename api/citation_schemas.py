@@ -5,6 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 MAX_AUTHOR_VALUES = 50   # author= values in one request
+# a date filter: 2020, 2020-03, 2020-03-04, or empty (none); kb.metadata_filters.DATE_BOUND, or empty
+ISO_DATE = r"^(\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?)?$"
 
 
 class MetadataArgs(Schema):
@@ -13,12 +15,12 @@ class MetadataArgs(Schema):
                          validate=validate.Length(max=MAX_AUTHOR_VALUES), load_default=list, metadata={
         "description": "Documents by any of these authors (repeatable): every word must be a word of one "
                        "author's name, case and accents ignored (`roe`, `Jane Roe`). Also `author:roe` in q."})
-    date_from = fields.String(load_default="", validate=validate.Length(max=40), metadata={
+    date_from = fields.String(load_default="", validate=validate.Regexp(ISO_DATE), metadata={
         "description": "Documents dated on or after this ISO date (`2020`, `2020-03`, `2020-03-04`); a partial "
                        "date covers its whole year or month, and a document dated `2021` is kept by "
                        "`date_from=2021-06` (its year overlaps). Documents without a date are left out. "
                        "Also `date:>=2020` in q.", "example": "2020-01-01"})
-    date_to = fields.String(load_default="", validate=validate.Length(max=40), metadata={
+    date_to = fields.String(load_default="", validate=validate.Regexp(ISO_DATE), metadata={
         "description": "Documents dated on or before this ISO date (inclusive, partial dates as date_from). "
                        "Also `date:<=2021` (or `date:2019..2021`, `date:2020`) in q."})
     source = fields.String(load_default="", validate=validate.Length(max=2000), metadata={

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import Counter
+from collections import defaultdict
+
+from index import IndexError_
 
 from index import Filters
 
 from .citation import cited, page_span
-from .metadata_filters import MetadataFilters
+from .metadata_filters import MetadataFilters, facts
 
 AUTHOR_FACETS = 50   # authors listed in the facets, most passages first
 
@@ -26,31 +28,40 @@ class Catalog:
         self._docs: dict[str, dict] = {}
         self._pages: dict[str, list[int]] = {}
         self._summaries: dict[str, dict] = {}
+        self._facts: dict[str, tuple] = {}
+        self._counted: dict[str, tuple[str, tuple[str, ...]]] = {}   # (year, authors) for the facets
 
-    def documents(self) -> dict[str, dict]:
+    def documents(self, strict: bool = False) -> dict[str, dict]:
+        """The citations; when the engine cannot list every document (a shard down), the last
+        complete reading, or an error when ``strict`` (filters need the whole truth)."""
+        try:
+            return self._read()
+        except IndexError_:
+            if strict:
+                raise
+            return self._docs
+
+    def _read(self) -> dict[str, dict]:
         version = self.index.version()
         if version != self._version:
             with self._lock:
                 if version != self._version:
-                    docs, pages, summaries = {}, {}, {}
+                    docs, pages, summaries, known, counted = {}, {}, {}, {}, {}
                     for doc in self._all():
                         docs[doc["id"]] = cited(doc)
                         summaries[doc["id"]] = doc
+                        known[doc["id"]] = facts(docs[doc["id"]])
+                        year = docs[doc["id"]]["date"][:4]
+                        counted[doc["id"]] = (year if year.isdigit() else "", tuple(docs[doc["id"]]["authors"]))
                         if doc.get("page_starts"):
                             pages[doc["id"]] = doc["page_starts"]
-                    self._docs, self._pages, self._summaries, self._version = docs, pages, summaries, version
+                    self._docs, self._pages, self._summaries, self._facts = docs, pages, summaries, known
+                    self._counted = counted
+                    self._version = version
         return self._docs
 
     def _all(self):
-        total, first = self.index.list_documents(0, 1000)
-        yield from first
-        offset = len(first)
-        while offset < total:
-            _, page = self.index.list_documents(offset, 1000)
-            if not page:
-                return
-            yield from page
-            offset += len(page)
+        return self.index.list_documents(0, None)[1]   # one pass: paging would re-read the list each time
 
     def narrow(self, filters: Filters, metadata: MetadataFilters) -> Filters | None:
         """The filters with the documents the metadata filters pass (intersected with any given);
@@ -65,7 +76,9 @@ class Catalog:
 
     def select(self, filters: MetadataFilters) -> list[str]:
         """Ids of the documents that pass the filters."""
-        return sorted(doc_id for doc_id, doc in self.documents().items() if filters.accepts(doc))
+        self.documents(strict=True)
+        test, known = filters.predicate(), self._facts
+        return sorted(doc_id for doc_id, doc_facts in known.items() if test(doc_facts))
 
     def listed(self, filters: MetadataFilters, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
         """(total, the page of document summaries that pass the filters), by id as the index lists them."""
@@ -100,16 +113,18 @@ class Catalog:
 
     def facets(self, per_document: dict[str, int]) -> dict[str, dict[str, int]]:
         """``year`` and ``author`` facets from the passage count of each matching document."""
-        docs = self.documents()
-        years: Counter = Counter()
-        authors: Counter = Counter()
+        self.documents()
+        counted = self._counted
+        years: dict[str, int] = defaultdict(int)
+        authors: dict[str, int] = defaultdict(int)
         for doc_id, count in per_document.items():
-            doc = docs.get(doc_id)
-            if doc is None:
+            found = counted.get(doc_id)
+            if found is None:
                 continue
-            if doc["date"][:4].isdigit():
-                years[doc["date"][:4]] += count
-            for name in doc["authors"]:
+            year, names = found
+            if year:
+                years[year] += count
+            for name in names:
                 authors[name] += count
         return {"year": dict(sorted(years.items())),
                 "author": dict(sorted(authors.items(), key=lambda kv: (-kv[1], kv[0]))[:AUTHOR_FACETS])}

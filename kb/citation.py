@@ -100,8 +100,12 @@ def date_interval(date: str) -> tuple[str, str] | None:
     if day:
         return f"{year:04d}-{month}-{day}", f"{year:04d}-{month}-{day}"
     if month:
-        following = _dt.date(year + (month == "12"), int(month) % 12 + 1, 1)
-        return f"{year:04d}-{month}-01", (following - _dt.timedelta(days=1)).isoformat()
+        try:
+            following = _dt.date(year + (month == "12"), int(month) % 12 + 1, 1)
+            last = (following - _dt.timedelta(days=1)).isoformat()
+        except ValueError:   # year 0, or month 00/13: "-31" still compares after every day of the month
+            last = f"{year:04d}-{month}-31"
+        return f"{year:04d}-{month}-01", last
     return f"{year:04d}-01-01", f"{year:04d}-12-31"
 
 
@@ -158,6 +162,8 @@ def from_mapping(mapping: dict) -> tuple[dict, dict]:
         if field is None or field in record:
             rest[key] = value
             continue
+        if value is None or value == "" or value == []:   # an empty field says nothing (kb export writes them)
+            continue
         normal = NORMALIZE[field](value)
         if normal:
             record[field] = normal
@@ -193,15 +199,16 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", fold(text))
+def name_words(text: str) -> frozenset[str]:
+    """The words of a name, folded: what author filters compare."""
+    return frozenset(re.findall(r"\w+", fold(text)))
 
 
 def author_matches(wanted: str, authors: list[str]) -> bool:
     """Every word of ``wanted`` is a word of one author's name ("roe" and "Jane Roe" match
     "Roe, Jane"), ignoring case and accents."""
-    words = set(_words(wanted))
-    return bool(words) and any(words <= set(_words(name)) for name in authors)
+    words = name_words(wanted)
+    return bool(words) and any(words <= name_words(name) for name in authors)
 
 
 def page_span(page_starts: list[int] | None, start: int, end: int) -> tuple[int | None, int | None]:

@@ -112,6 +112,8 @@ def csl_item(entry: dict) -> dict:
     for field, name in (("doi", "DOI"), ("publisher", "publisher")):
         if doc.get(field):
             item[name] = doc[field]
+    if item["type"] == "article-journal" and doc.get("publisher"):
+        item["container-title"] = doc["publisher"]   # where a DOI'd article appeared: its journal
     if _pages(passages):
         item["page"] = item["locator"] = _pages(passages)
     if passages:

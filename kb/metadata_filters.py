@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Callable
 
 from index import QueryError
 
-from .citation import author_matches, date_interval
+from .citation import date_interval, name_words
 
 FIELDS = ("author", "date", "year", "source")
+# a date bound: a year, a month or a day (a day past the month's end compares as the month's last)
+DATE_BOUND = re.compile(r"^\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?$")
 _FIELD = re.compile(r'(?<![^\s(])([+-]?)(author|date|year|source):("[^"]*"|[^\s()"]+)', re.I)
 
 
@@ -30,23 +33,27 @@ class MetadataFilters:
         return bool(self.authors or self.date_from or self.date_to or self.source)
 
     def accepts(self, doc: dict) -> bool:
-        if self.authors and not any(author_matches(a, doc["authors"]) for a in self.authors):
-            return False
-        if self.source and not doc["source"].startswith(self.source):
-            return False
-        if self.date_from or self.date_to:
-            span = date_interval(doc["date"])
-            if span is None:
-                return False
-            low = date_interval(self.date_from)
-            high = date_interval(self.date_to)
-            if low and span[1] < low[0]:
-                return False
-            if high and span[0] > high[1]:
-                return False
-        return True
+        """Whether a cited document (``{authors, date, source}``) passes."""
+        return self.predicate()(facts(doc))
 
+    def predicate(self) -> Callable[[tuple], bool]:
+        """A test of a document's ``facts`` (precomputed by the catalog), the filter's words and
+        bounds worked out once."""
+        wanted = [name_words(a) for a in self.authors]
+        low, high = date_interval(self.date_from), date_interval(self.date_to)
+        dated, source = bool(self.date_from or self.date_to), self.source
 
+        def test(doc_facts: tuple) -> bool:
+            authors, span, doc_source = doc_facts
+            if wanted and not any(w and any(w <= name for name in authors) for w in wanted):
+                return False
+            if source and not doc_source.startswith(source):
+                return False
+            if dated:
+                if span is None or (low and span[1] < low[0]) or (high and span[0] > high[1]):
+                    return False
+            return True
+        return test
 
     def merged(self, other: MetadataFilters) -> MetadataFilters:
         """Both: authors of either (any of them), the later date bounds and source where given."""
@@ -57,7 +64,7 @@ class MetadataFilters:
     def check(self) -> MetadataFilters:
         """Raise QueryError for a date bound that is no ISO date."""
         for name, value in (("date_from", self.date_from), ("date_to", self.date_to)):
-            if value and date_interval(value) is None:
+            if value and not DATE_BOUND.match(value):
                 raise QueryError(f"{name}: '{value[:40]}' is not an ISO date (2020, 2020-03 or 2020-03-04)")
         return self
 
@@ -100,3 +107,8 @@ def _field_filter(name: str, value: str, position: int) -> MetadataFilters:
     if value[:1] in "<>":
         raise QueryError(f"{name}:{value} at position {position + 1}: use >= or <= (inclusive), or a..b")
     return replace(MetadataFilters(), date_from=value, date_to=value)
+
+
+def facts(doc: dict) -> tuple:
+    """What the filters test of a cited document: its authors' words, its date's days, its source."""
+    return tuple(name_words(a) for a in doc["authors"]), date_interval(doc["date"]), doc["source"]

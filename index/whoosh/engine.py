@@ -233,11 +233,11 @@ class WhooshIndex(WritingSupport, CurationSupport, VectorSupport, SearchIndex):
         s = cache.searcher
         counts = self._passage_counts(cache)
         docnums = list(s.docs_for_query(DOCUMENTS))
-        ids = sorted((s.stored_fields(n)["id"], n) for n in docnums)
+        ids = sorted((fields["id"], fields) for fields in map(s.stored_fields, docnums))   # each read once
         page = ids[offset: None if limit is None else offset + limit]
         out = []
-        for doc_id, n in page:
-            data = json.loads(s.stored_fields(n)["data"])
+        for doc_id, fields in page:
+            data = json.loads(fields["data"])
             data.pop("text", None)
             data["passages"] = counts.get(doc_id, 0)
             out.append(data)

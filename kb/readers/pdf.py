@@ -104,7 +104,7 @@ def _key(line: str) -> str:
 
 
 def drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
-    """Drop bare page numbers at the page edges, and lines that open or close most pages (digits ignored,
+    """Drop bare page numbers at the page edges, and lines that open or close many pages (digits ignored,
     so "Report 2024 · page 3" repeats)."""
     pages = [[line for line in lines if line] for lines in pages]
     texty = [lines for lines in pages if lines]
@@ -112,7 +112,9 @@ def drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
     for lines in texty:
         top.update({_key(line) for line in lines[:EDGE_LINES]})
         bottom.update({_key(line) for line in lines[-EDGE_LINES:]})
-    need = max(2, (len(texty) * 3 + 4) // 5)  # at least 60% of the pages with text, and at least two
+    # at least 40% of the pages with text, and at least two: a journal's alternating headers (its
+    # name on even pages, the article's title on odd ones) are each on half of them
+    need = max(2, (len(texty) * 2 + 4) // 5)
     running = {k for k in top | bottom if top[k] >= need or bottom[k] >= need}
     out = []
     for lines in pages:

@@ -24,7 +24,9 @@ def test_search_answer_has_the_documented_shape(client):
     assert set(hit) >= {"id", "score", "document", "section", "ordinal", "start", "end", "text",
                         "snippet", "tags", "keywords"}
     assert hit["document"] == {"id": "science-diplomacy",
-                               "title": "Build science diplomacy with Chinese characteristics"}
+                               "title": "Build science diplomacy with Chinese characteristics", "authors": [],
+                               "date": "", "url": "", "doi": "", "publisher": "", "source": hit["document"]["source"]}
+    assert hit["document"]["source"].endswith("science-diplomacy.txt")
 
 
 def test_pagination_is_consistent(client):

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from helpers.pdfs import make_pdf
-from index import QueryError
+from index import QueryError, SearchRequest
 from kb.citation import (
     METADATA_MAX_BYTES,
     author_matches,
@@ -54,6 +54,7 @@ def test_date_intervals_cover_partial_dates():
     assert date_interval("2021-12") == ("2021-12-01", "2021-12-31")
     assert date_interval("2021-03-04T10:00:00+00:00") == ("2021-03-04", "2021-03-04")
     assert date_interval("") is None
+    assert date_interval("0000-05") == ("0000-05-01", "0000-05-31")
 
 
 def test_authors_dois_and_the_mapping_of_usual_keys():
@@ -195,6 +196,38 @@ def test_pdf_passages_carry_their_pages_and_no_running_header(kb):
     assert passages[0]["page"] == 1 and max(p.get("page_end", p["page"]) for p in passages) == 3
 
 
+def test_alternating_running_headers_are_neither_text_nor_sections(kb):
+    """A journal's name on even pages and the article's short title on odd ones: each on half the pages."""
+    pages = []
+    for n in range(1, 7):
+        header = "Journal of Reproducible Tests" if n % 2 == 0 else "Alternating Headers Study"
+        body = [f"Section {n} reports measurements from station {n} in full sentences for the archive."] * 6
+        pages.append([header] + body + [str(n)])
+    [result] = list(read_bytes(make_pdf(pages, {"/Title": "Alternating"}), "alternating.pdf"))
+    assert "Journal of Reproducible" not in result.document.text and "Alternating Headers" not in result.document.text
+    kb.ingest([result])
+    passages = list(kb.export(metadata=MetadataFilters(source="alternating.pdf")))
+    assert passages and not any("Journal of" in p["section"] + p["text"] or "Alternating" in p["section"]
+                                for p in passages)
+    assert [p.get("page") for p in passages][0] == 1 and max(p.get("page_end", p["page"]) for p in passages) == 6
+
+
+def test_a_document_stored_before_citation_records_still_cites(kb):
+    """A record as older kb versions wrote it (no authors/date/url fields) is read, filtered and cited
+    from what its metadata held; no rebuild is needed to read it."""
+    old = {"id": "old-doc", "title": "Old", "text": "Glacial lakes are monitored jointly.", "source": "old.md",
+           "tags": [], "metadata": {"author": "Ada Old", "url": "https://old.example/doc"},
+           "ingested_at": "2024-01-01T00:00:00+00:00"}
+    passage = {"id": "old-doc:1", "document_id": "old-doc", "ordinal": 1, "section": "", "text": old["text"],
+               "start": 0, "end": len(old["text"]), "tags": [], "keywords": [], "evidence": []}
+    kb.index.replace_documents([(old, [passage])])
+    hit = kb.search(SearchRequest(q="glacial")).hits[0]
+    assert hit["document"]["authors"] == ["Ada Old"] and hit["document"]["url"] == "https://old.example/doc"
+    assert hit["document"]["date"] == "" and "page" not in hit
+    assert [h["id"] for h in kb.search(SearchRequest(q="glacial"), metadata=MetadataFilters(("old",))).hits] == \
+        ["old-doc:1"]
+
+
 def test_reading_a_pdf_without_metadata_still_titles_from_text():
     [result] = list(read_bytes(make_pdf(report_pages()), "bare.pdf"))
     assert result.document.title.startswith("Aurora stations") and result.document.authors == []
@@ -212,8 +245,9 @@ def test_query_fields_become_filters():
     for bad in ("water -author:roe", "water NOT author:roe", "(water author:roe)"):
         with pytest.raises(QueryError, match="filter on the whole query"):
             split_query(bad, "query")
-    with pytest.raises(QueryError, match="not an ISO date"):
-        split_query("date:>=last-year", "query")
+    for bad in ("date:>=last-year", "date:2020-13", "date:<=2021-02-32", "date:2020-1"):
+        with pytest.raises(QueryError, match="not an ISO date"):
+            split_query(bad, "query")
     with pytest.raises(QueryError, match="use >= or <="):
         split_query("date:>2020", "query")
 
@@ -244,6 +278,7 @@ def test_csl_json_is_valid_and_one_item_per_document():
     assert first["issued"] == {"date-parts": [[2021, 3, 4]]} and first["DOI"] == "10.1234/a_b"
     assert first["page"] == first["locator"] == "2-5" and first["note"].startswith("[a:1] First")
     assert "[a:4] Another of a." in first["note"] and first["type"] == "article-journal"
+    assert first["container-title"] == "J. Waters"
     assert items[1]["issued"] == {"date-parts": [[2021]]} and "page" not in items[1]
 
 
