@@ -200,7 +200,8 @@ class BufferingWorker(base.Worker):
         self.connections: set[Connection] = set()
         self.pause_until = 0.0
         accepting = True
-        while self.alive or any(c.out is not None for c in self.connections):
+        # a retiring worker (max requests, a graceful stop) still answers the requests it has begun
+        while self.alive or any(c.out is not None or c.data for c in self.connections):
             self.notify()
             if self.ppid != os.getppid():
                 self.log.info("Parent changed, shutting down: %s", self)
@@ -283,6 +284,7 @@ class BufferingWorker(base.Worker):
                 self.drop(conn)       # connected and said nothing
             else:
                 part = "headers" if conn.head_end is None else "body"
+                conn.draining = True   # a body may still be coming: read it a while, so the 408 arrives
                 self.refuse(conn, 408, "Request Timeout", f"the request's {part} did not arrive in time")
 
     def refuse(self, conn: Connection, status: int, reason: str, message: str) -> None:
