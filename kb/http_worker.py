@@ -259,6 +259,13 @@ class BufferingWorker(base.Worker):
         except OSError:
             return self.drop(conn)
         if not data:   # the client closed before its request was whole: nothing reaches the app
+            if conn.head_end is not None and not conn.draining and conn.out is None:   # it may still read
+                have = len(conn.data) - conn.head_end
+                expected = f"of {conn.body_length:,} (Content-Length)" if conn.body_length is not None else \
+                    "before its last chunk"
+                conn.draining = True
+                return self.refuse(conn, 400, "Bad Request",
+                                   f"the request body ended after {have:,} bytes {expected}: nothing was stored")
             return self.drop(conn)
         if conn.draining:   # what a refused client still sends, read so that closing does not reset it
             return
