@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from kb import limits as input_limits
 from kb.settings import Settings
 
-from . import auth, caching, kbstore, limits, security
+from . import auth, caching, hosts, kbstore, limits, parameters, security
 from .errors import KbApi
 from .openapi import SPEC_OPTIONS, complete_spec
 
@@ -30,16 +31,21 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     if test_config:
         app.config.update({k: v for k, v in test_config.items() if not k.startswith("KB_")})
     app.json.sort_keys = False
+    input_limits.use(input_limits.Limits.from_settings(settings))
+    app.wsgi_app = hosts.HostGuard(app.wsgi_app, settings)   # before any URL is built from the Host
     kbstore.init_app(app)
-    # before_request hooks run in this order: who may ask, how much they may send, then 304s
+    # before_request hooks run in this order: who may ask, how much they may send, what they may ask, then 304s
     auth.init_app(app)
     limits.init_app(app)
+    parameters.init_app(app)
     caching.init_app(app)
     security.init_app(app)
     api = KbApi(app)
     app.extensions["kb_api"] = api
     from . import docs, documents, jobs, pages, resources, search, system, tags
-    for module in (search, documents, jobs, resources, tags, system, pages, docs):
+    for module in (search, documents, jobs, resources, tags, system):
         api.register_blueprint(module.blp)
+    for module in (pages, docs):   # pages for people: HTML, outside the API's OpenAPI document
+        app.register_blueprint(module.blp)
     complete_spec(api)
     return app

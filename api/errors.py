@@ -8,8 +8,9 @@ from flask_smorest import abort as smorest_abort
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from index import BackendUnavailable, Conflict, IndexBusy, QueryError, QueryTimeout, Unsupported
-from kb.core import InvalidDocument
+from kb.core import IdTaken, InvalidDocument
 from kb.embedding import ModelLoading, SemanticUnavailable
+from kb.limits import OverLimit
 from kb.tagging.stored import TaxonomyMismatch
 
 log = logging.getLogger("kb.api")
@@ -26,6 +27,7 @@ class KbApi(Api):
         app.register_error_handler(QueryError, lambda e: self._error(400, str(e)))
         app.register_error_handler(SemanticUnavailable, lambda e: self._error(400, str(e)))
         app.register_error_handler(InvalidDocument, lambda e: self._invalid(e))
+        app.register_error_handler(OverLimit, lambda e: self._over_limit(e))
         app.register_error_handler(
             IndexBusy, lambda e: self._error(503, str(e), {"Retry-After": str(RETRY_AFTER_SECONDS)}))
         app.register_error_handler(
@@ -36,6 +38,7 @@ class KbApi(Api):
             BackendUnavailable, lambda e: self._error(503, str(e), {"Retry-After": str(RETRY_AFTER_SECONDS)}))
         app.register_error_handler(Unsupported, lambda e: self._error(501, str(e)))
         app.register_error_handler(Conflict, lambda e: self._error(409, str(e)))
+        app.register_error_handler(IdTaken, lambda e: self._error(409, str(e)))
         app.register_error_handler(TaxonomyMismatch, lambda e: self._error(409, str(e)))
         # json.loads of a body nested thousands deep raises RecursionError, not a decode error
         app.register_error_handler(
@@ -57,6 +60,12 @@ class KbApi(Api):
         field, _, reason = str(exc).partition(": ")
         try:
             smorest_abort(422, message=str(exc), errors={"json": {field: [reason or str(exc)]}})
+        except HTTPException as http_exc:
+            return self.handle_http_exception(http_exc)
+
+    def _over_limit(self, exc: OverLimit):
+        try:
+            smorest_abort(exc.status, message=str(exc), errors={"json": {exc.field: [exc.reason]}})
         except HTTPException as http_exc:
             return self.handle_http_exception(http_exc)
 

@@ -50,6 +50,7 @@ def job_url(job_id: str) -> str:
 class Job(MethodView):
     @blp.response(200, JobSchema, example=EXAMPLE)
     @errors(blp, 401, 404)
+    @blp.doc(operationId="getJob")
     def get(self, job_id):
         """A job's state: queued, running (with the lines committed so far), done or failed"""
         state = jobs.read(get_kb().home, job_id)

@@ -1,11 +1,13 @@
 """How much a client may send: a body over the limit is a 413 JSON answer before anything is read,
 and the unread rest of any body is drained (up to a bound) so the client gets that answer instead of
-a reset connection."""
+a reset connection. A body that ends before its ``Content-Length`` is a 400: gunicorn marks its
+input terminated, so Werkzeug would take the bytes that came as the whole body (and store half a
+document)."""
 from __future__ import annotations
 
 from flask import current_app, request
 from flask_smorest import abort
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 DRAIN_CHUNK = 1 << 16
 
@@ -66,6 +68,38 @@ class CappedInput:
             yield line
 
 
+class WholeInput:
+    """A request body of known length that raises 400 when the client stops sending before the
+    end: nothing of a truncated upload is stored."""
+
+    def __init__(self, stream, length: int):
+        self.stream = stream
+        self.length = length
+        self.count = 0
+
+    def _check(self, data: bytes, asked: int | None) -> bytes:
+        self.count += len(data)
+        short = asked is None or asked < 0 or len(data) < asked
+        if short and self.count < self.length:
+            raise BadRequest(description=f"the request body ended after {self.count:,} of the {self.length:,} "
+                                         "bytes its Content-Length announced; nothing was stored")
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            return self._check(self.stream.read(), None)
+        return self._check(self.stream.read(size), size) if size else b""
+
+    def readline(self, size: int | None = -1) -> bytes:
+        data = self.stream.readline(size) if size is not None and size >= 0 else self.stream.readline()
+        ended = not data.endswith(b"\n") and (size is None or size < 0 or len(data) < size)
+        return self._check(data, len(data) + 1 if ended else len(data))
+
+    def __iter__(self):
+        while line := self.readline():
+            yield line
+
+
 class DrainInput:
     """WSGI middleware: caps bodies of unknown length, then reads what the app left unread of the
     request body (at most ``4 × limit`` or 256 MB) so that closing the connection does not reset it
@@ -78,8 +112,11 @@ class DrainInput:
     def __call__(self, environ, start_response):
         original = environ.get("wsgi.input")
         limit = self.flask_app.config.get("MAX_CONTENT_LENGTH")
-        if original is not None and limit and not environ.get("CONTENT_LENGTH", "").isdigit():
+        length = environ.get("CONTENT_LENGTH", "")
+        if original is not None and limit and not length.isdigit():
             environ["wsgi.input"] = CappedInput(original, limit)
+        elif original is not None and length.isdigit() and int(length) > 0:
+            environ["wsgi.input"] = WholeInput(original, int(length))
         try:
             return self.wsgi_app(environ, start_response)
         finally:

@@ -1,6 +1,7 @@
 """The parts of the OpenAPI document that schemas alone do not give: the security scheme, the other
 media types of search and export, every error each operation can answer, and the routes outside the
-API blueprints (/openapi.json)."""
+API blueprints (/openapi.json). The pages for people (/, /passage/…, /docs) are HTML, not API: they
+are left out."""
 from __future__ import annotations
 
 from flask_smorest.error_handler import ErrorSchema
@@ -34,6 +35,7 @@ ERROR_DESCRIPTIONS = {
     403: "No token is configured and the write did not come from loopback (or came from another site's page).",
     404: "No such passage or document.",
     406: "None of the accepted media types can be produced.",
+    409: "The id holds a document of another source (POST never replaces it: PUT does, or delete it first).",
     413: "The request body is over the limit (25 MB by default).",
     415: "The body is neither JSON, a multipart upload nor a format the readers know.",
     422: "A field is missing or invalid; errors names it.",
@@ -61,9 +63,23 @@ def errors(blp, *codes: int):
     return decorate
 
 
+CITATION_CONTENT = {
+    "application/vnd.citationstyles.csl+json": {"schema": {"type": "array", "items": {
+        "type": "object", "description": "A CSL-JSON item (https://citeproc-js.readthedocs.io/en/latest/csl-json/"
+                                         "markup.html): one per document, its cited passages as note."}}},
+    "application/x-bibtex": {"schema": {"type": "string"}},
+    "application/x-research-info-systems": {"schema": {"type": "string"}},
+}
+
+
+def citation_formats(blp):
+    """The 200 answer's citation media types (format=csl|bibtex|ris or Accept)."""
+    return blp.doc(responses={200: {"content": dict(CITATION_CONTENT)}})
+
+
 def alternative_formats(blp, text: str, csv: str, jsonl: str | None, json_example: dict | None = None,
                         jsonl_schema: str = "Hit", json_schema: str = "ExportResponse"):
-    """The 200 answer's other media types (format=text|csv|jsonl or Accept)."""
+    """The 200 answer's other media types (format=text|csv|jsonl|csl|bibtex|ris or Accept)."""
     content = {
         "text/plain": {"schema": {"type": "string"}, "example": text},
         "text/csv": {"schema": {"type": "string"}, "example": csv},
@@ -72,6 +88,7 @@ def alternative_formats(blp, text: str, csv: str, jsonl: str | None, json_exampl
         content["application/x-ndjson"] = {
             "schema": {"$ref": f"#/components/schemas/{jsonl_schema}"},
             "example": jsonl}
+    content.update(CITATION_CONTENT)
     if json_example is not None:
         content["application/json"] = {"schema": {"$ref": f"#/components/schemas/{json_schema}"},
                                        "example": json_example}
@@ -84,6 +101,7 @@ def complete_spec(api) -> None:
     rule = next(r for r in api._app.url_map.iter_rules() if r.rule == "/openapi.json")
     api.spec.path(rule=rule, operations={"get": {
         "summary": "This OpenAPI document",
+        "operationId": "getOpenApi",
         "tags": ["pages"],
         "security": [{}],
         "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from markupsafe import Markup
 
 from index import Filters, QueryError, SearchRequest
+from kb.output import unicode_safe
 
 from .kbstore import get_kb
 from .openapi import errors
@@ -21,6 +22,7 @@ blp = Blueprint("pages", __name__, description="Pages for people (HTML)")
 
 PAGE_SIZE = 10
 MAX_TAGS = 20
+MAX_FACETS = 100   # the most frequent tags listed; a store of 10,000 tags must not make every page megabytes
 HTML = {200: {"content": {"text/html": {"schema": {"type": "string"}}}}}
 _NOT_A_MARK = re.compile(r"<(?!/?mark>)")
 PAGE_PARAMETERS = [
@@ -47,7 +49,7 @@ def page_url(**params) -> str:
 
 
 def _html(body: str, status: int = 200):
-    response = make_response(body, status)
+    response = make_response(unicode_safe(body).encode("utf-8"), status)
     response.mimetype = "text/html"
     return response
 
@@ -65,7 +67,8 @@ def _links(q: str, tags: list[str], mode: str, offset: int, total: int, facets: 
 
     counts = {**{tag: 0 for tag in tags}, **facets}
     ordered = sorted(counts.items(), key=lambda tn: (tn[0] not in selected, -tn[1], tn[0]))
-    shown = {tag for hit in hits for tag in hit["tags"]} | set(counts)
+    ordered = ordered[:max(MAX_FACETS, len(selected))]
+    shown = {tag for hit in hits for tag in hit["tags"]} | {tag for tag, _ in ordered}
     return {"selected": selected, "facets": [(tag, count, toggle(tag)) for tag, count in ordered],
             "toggle_url": {tag: toggle(tag) for tag in shown},
             "mode_urls": {m: page_url(q=q, tag=tags, mode=m) for m in ("all", "any")},
@@ -85,7 +88,8 @@ class SearchPage(MethodView):
         mode = "any" if request.args.get("mode") == "any" else "all"
         tags = list(dict.fromkeys(t for t in request.args.getlist("tag") if t.strip()))[:MAX_TAGS]
         offset = request.args.get("offset", "0")
-        offset = min(int(offset), 10_000) if offset.isdigit() else 0
+        # isdecimal, not isdigit: '²' is a digit that int() refuses; past 5 digits the cap applies anyway
+        offset = min(int(offset), 10_000) if offset.isdecimal() and len(offset) <= 5 else 0
         kb = get_kb()
         topics = {t["tag"]: t for t in kb.tags()}
         hits, total, error, notice = [], 0, None, None

@@ -29,6 +29,7 @@ def passage_or_404(passage_id: str) -> dict:
 class Passage(MethodView):
     @blp.response(200, PassageDetailSchema, example=examples.PASSAGE)
     @errors(blp, 304, 401, 404)
+    @blp.doc(operationId="getPassage")
     def get(self, passage_id):
         """One passage, with the ids of the passages before and after it and its tag evidence"""
         return passage_or_404(passage_id)
@@ -39,6 +40,7 @@ class SimilarPassages(MethodView):
     @blp.arguments(SimilarArgs, location="query")
     @blp.response(200, SimilarResponseSchema, example=examples.SIMILAR)
     @errors(blp, 304, 401, 404)
+    @blp.doc(operationId="similarPassages")
     def get(self, args, passage_id):
         """Passages like this one (more like this), excluding itself"""
         passage_or_404(passage_id)
@@ -50,6 +52,7 @@ class SimilarPassages(MethodView):
 class Tags(MethodView):
     @blp.response(200, TagListSchema, example=examples.TAGS)
     @errors(blp, 304, 401)
+    @blp.doc(operationId="listTags")
     def get(self):
         """Every tag with its passage count, label and description, and which taxonomy is the
         knowledge base's"""

@@ -1,20 +1,38 @@
 """Request and response schemas (marshmallow), which also make the OpenAPI document."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+import copy
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from kb.models import valid_document_id
 from kb.readers import TITLE_MAX
 
+from .citation_schemas import CitationFields, CitationInput, CitationUploadArgs, DocumentRef, MetadataArgs
 from .formats import color_field, format_field
 
 MAX_LIMIT = 100
 MAX_FILTER_VALUES = 50
+MAX_DOCUMENT_VALUES = 1000        # in a URL; gunicorn's request line (8190 bytes) holds about 250
+MAX_DOCUMENT_VALUES_POST = 10_000  # in the JSON body of POST /api/v1/search
 
 
-def _tag_list(description: str):
+def always(*names: str):
+    """Mark these fields of a response schema required in the OpenAPI document (they are in every
+    answer), so generated clients type them as present. Each field is copied first: a subclass
+    marking an inherited field does not change its parent."""
+    def decorate(cls):
+        for name in names:
+            field = copy.copy(cls._declared_fields[name])
+            field.required = True
+            cls._declared_fields[name] = field
+        return cls
+    return decorate
+
+
+def _tag_list(description: str, most: int = MAX_FILTER_VALUES):
     return fields.List(fields.String(validate=validate.Length(min=1, max=200)),
-                       validate=validate.Length(max=MAX_FILTER_VALUES), load_default=list,
+                       validate=validate.Length(max=most), load_default=list,
                        metadata={"description": description})
 
 
@@ -22,12 +40,15 @@ class FilterArgs(Schema):
     tag = _tag_list("Passages must carry every one of these tags (repeatable).")
     any_tag = _tag_list("Passages must carry at least one of these tags (repeatable).")
     not_tag = _tag_list("Passages must carry none of these tags (repeatable).")
-    document = _tag_list("Only passages of these documents (repeatable).")
+    document = _tag_list("Only passages of these documents (repeatable, up to 1,000; for more, "
+                         "POST /api/v1/search with a JSON body).", MAX_DOCUMENT_VALUES)
 
 
-class SearchArgs(FilterArgs):
-    q = fields.String(load_default="", validate=validate.Length(max=1000), metadata={
-        "description": 'Query: words (ORed, more matches rank higher), `"exact phrase"`, '
+class SearchArgs(FilterArgs, MetadataArgs):
+    q = fields.String(load_default="", metadata={
+        "description": 'A question or text (auto, words: up to KB_QUERY_MAX_CHARS characters; a long text '
+                       'is searched by its most telling words; POST it when it does not fit in a URL), or a '
+                       'query (at most 1000 characters): words (ORed, more matches rank higher), `"exact phrase"`, '
                        '`"phrase"~2`, `AND`/`OR`/`NOT`, `-word`, `prefix*`, `word~`, `tags:...`, `title:...`, '
                        '`section:...`. Empty: every passage that passes the tag filters.',
         "example": "public health"})
@@ -35,34 +56,38 @@ class SearchArgs(FilterArgs):
                            metadata={"description": "Hits per page (1-100)."})
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000),
                             metadata={"description": "Hits to skip (follow the next/prev links rather than counting)."})
-    group_by = fields.String(load_default=None, validate=validate.OneOf(["document"]),
+    group_by = fields.String(load_default=None, allow_none=False, validate=validate.OneOf(["document"]),
                              metadata={"description": "document: best passage per document; total counts documents."})
     highlight = fields.Boolean(load_default=True, metadata={
         "description": "false: no snippet (faster)."})
     sort = fields.String(load_default="relevance", validate=validate.OneOf(["relevance", "document"]), metadata={
         "description": "relevance (best first) or document (by document, then reading order)."})
-    syntax = fields.String(load_default="query", validate=validate.OneOf(["auto", "query", "words"]), metadata={
-        "description": "query: the query syntax, invalid syntax is a 400; words: every word is a word "
-                       "(for natural-language text); auto: query syntax when valid, else words."})
+    syntax = fields.String(load_default="auto", validate=validate.OneOf(["auto", "query", "words"]), metadata={
+        "description": "auto (the default, as in `kb search` and `KnowledgeBase.search`): the query syntax "
+                       "when valid, else every word as a word, said in `notice` (any text is an answer, never "
+                       "an error); query: the query syntax, invalid syntax is a 400 that says where; words: "
+                       "every word is a word (for natural-language text)."})
     format = format_field("default json")
     color = color_field()
-    mode = fields.String(load_default=None, validate=validate.OneOf(["lexical", "semantic", "hybrid"]), metadata={
+    mode = fields.String(load_default=None, allow_none=False,
+                         validate=validate.OneOf(["lexical", "semantic", "hybrid"]), metadata={
         "description": "lexical (BM25, the default unless KB_SEARCH_MODE says otherwise), semantic "
                        "(embedding similarity) or hybrid (both rankings fused); semantic and hybrid "
                        "need the semantic extra. In those modes every filtered passage with an "
                        "embedding is a match (hybrid: and every word match), so total counts them."})
-    fusion = fields.String(load_default=None, validate=validate.OneOf(["rrf", "normalized"]), metadata={
+    fusion = fields.String(load_default=None, allow_none=False,
+                           validate=validate.OneOf(["rrf", "normalized"]), metadata={
         "description": "hybrid: normalised score fusion (default) or reciprocal rank fusion."})
 
 
-class ExportArgs(FilterArgs):
+class SearchBody(SearchArgs):
+    """POST /api/v1/search: the same arguments as a JSON object, lists as arrays."""
+    document = _tag_list("Only passages of these documents (up to 10,000).", MAX_DOCUMENT_VALUES_POST)
+
+
+class ExportArgs(FilterArgs, MetadataArgs):
     format = format_field("default jsonl")
     color = color_field()
-
-
-class DocumentRef(Schema):
-    id = fields.String(required=True, metadata={"example": "science-diplomacy"})
-    title = fields.String(metadata={"example": "Build science diplomacy with Chinese characteristics"})
 
 
 class EvidenceSchema(Schema):
@@ -95,6 +120,8 @@ class SuggestedTagSchema(Schema):
     like = fields.String(metadata={"description": "The passage tagged by hand it resembles (source example)."})
 
 
+@always("id", "document_id", "ordinal", "section", "start", "end", "text", "words", "tags", "keywords",
+        "suggested_tags")
 class PassageSchema(Schema):
     id = fields.String(required=True, metadata={"example": "science-diplomacy:1"})
     document = fields.Nested(DocumentRef)
@@ -103,6 +130,8 @@ class PassageSchema(Schema):
     section = fields.String()
     start = fields.Integer(metadata={"description": "Offset of the passage in the document text."})
     end = fields.Integer()
+    page = fields.Integer(metadata={"description": "Page the passage starts on (documents with pages: PDF)."})
+    page_end = fields.Integer(metadata={"description": "Page it ends on, when that is the next page or later."})
     text = fields.String()
     words = fields.Integer()
     tags = fields.List(fields.String())
@@ -114,11 +143,14 @@ class PassageSchema(Schema):
                        "like}`)."})
 
 
+@always("document", "score")
 class HitSchema(PassageSchema):
     score = fields.Float(allow_none=True)
     snippet = fields.String(metadata={"description": "HTML-escaped text with <mark> around matches."})
 
 
+@always("query", "mode", "total", "offset", "limit", "hits", "facets", "took_ms", "partial", "next", "prev",
+        "syntax", "notice")
 class SearchResponseSchema(Schema):
     query = fields.String()
     mode = fields.String()
@@ -133,30 +165,41 @@ class SearchResponseSchema(Schema):
     prev = fields.String(allow_none=True, metadata={"description": "URL of the previous page, null on the first."})
     syntax = fields.String(metadata={"description": "How q was read: query or words."})
     notice = fields.String(allow_none=True, metadata={
-        "description": "Why q was read as plain words (auto mode, invalid syntax)."})
+        "description": "Why q was read as plain words (auto mode, invalid syntax), and tags filtered on that "
+                       "no passage has (a likely typo)."})
 
 
+@always("id", "document_id", "document_title", "ordinal", "section", "text", "start", "end", "tags", "keywords",
+        "evidence", "manual", "suggested_tags", "words")
 class ExportedPassageSchema(Schema):
     """One line of the export (JSON Lines): a passage with its document's title and its tag evidence."""
     id = fields.String(metadata={"example": "science-diplomacy:1"})
     document_id = fields.String()
     document_title = fields.String()
+    document = fields.Nested(DocumentRef)
     ordinal = fields.Integer()
     section = fields.String()
     text = fields.String()
     start = fields.Integer()
     end = fields.Integer()
+    page = fields.Integer()
+    page_end = fields.Integer()
     tags = fields.List(fields.String())
     keywords = fields.List(fields.String())
     evidence = fields.List(fields.Nested(EvidenceSchema))
+    manual = fields.List(fields.Nested(ManualEditSchema), metadata={
+        "description": "Tags added or removed by hand, the last edit per tag."})
+    suggested_tags = fields.List(fields.Raw(), metadata={"description": "As on a passage: suggested, never tags."})
     words = fields.Integer()
 
 
+@always("passages", "total")
 class ExportResponseSchema(Schema):
     passages = fields.List(fields.Nested(ExportedPassageSchema))
     total = fields.Integer()
 
 
+@always("evidence", "manual")
 class PassageDetailSchema(PassageSchema):
     previous = fields.String(allow_none=True)
     next = fields.String(allow_none=True)
@@ -169,32 +212,40 @@ class SimilarArgs(FilterArgs):
     limit = fields.Integer(load_default=10, validate=validate.Range(1, MAX_LIMIT))
 
 
+@always("id", "hits")
 class SimilarResponseSchema(Schema):
     id = fields.String()
     hits = fields.List(fields.Nested(HitSchema))
 
 
-class DocumentSummarySchema(Schema):
+@always("id", "title", "source", "tags", "metadata", "ingested_at", "passages")
+class DocumentSummarySchema(CitationFields):
     id = fields.String(metadata={"example": "science-diplomacy"})
     title = fields.String()
     source = fields.String()
     tags = fields.List(fields.String())
     metadata = fields.Dict()
-    ingested_at = fields.String()
+    ingested_at = fields.String(metadata={"format": "date-time", "description": "When it was (last) stored, UTC."})
     passages = fields.Integer(metadata={"description": "Number of passages."})
 
 
+@always("text")
 class DocumentDetailSchema(DocumentSummarySchema):
     text = fields.String()
     passages = fields.List(fields.Nested(PassageDetailSchema))
 
 
-class PageArgs(Schema):
+class PageArgs(MetadataArgs):
+    format = fields.String(load_default=None, allow_none=False,
+                           validate=validate.OneOf(["json", "csl", "bibtex", "ris"]), metadata={
+        "description": "json (default), or the page of documents as citations: csl (CSL-JSON), bibtex or ris. "
+                       "Without it the Accept header decides."})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000),
                            metadata={"description": "Documents per page (1-1000)."})
     offset = fields.Integer(load_default=0, validate=validate.Range(0), metadata={"description": "Documents to skip."})
 
 
+@always("total", "offset", "limit", "documents", "next", "prev")
 class DocumentListSchema(Schema):
     total = fields.Integer()
     offset = fields.Integer()
@@ -204,33 +255,53 @@ class DocumentListSchema(Schema):
     prev = fields.String(allow_none=True)
 
 
-class DocumentInputSchema(Schema):
+class DocumentInputSchema(CitationInput):
     """A document posted as JSON (unknown fields are refused, so a typo is not silently lost)."""
     id = fields.String(metadata={"description": "Stable id (letters, digits, '.', '_', '-'); default: a slug of "
                                                 "the title and a hash of the text, so re-posting replaces.",
                                  "example": "field-note-1"})
     title = fields.String(required=True, validate=validate.Length(min=1, max=TITLE_MAX),
                           metadata={"example": "Field note"})
-    text = fields.String(required=True, validate=validate.Length(min=1), metadata={
+    text = fields.String(load_default="", metadata={
+        "description": "The document's text; absent or empty: the title is the text (a title-only record).",
         "example": "Vaccines were shipped to developing countries last spring."})
     tags = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
                        validate=validate.Length(max=MAX_FILTER_VALUES),
                        metadata={"description": "Tags every passage of the document carries."})
     source = fields.String(load_default="", validate=validate.Length(max=2000),
                            metadata={"description": "Path or URL."})
-    metadata = fields.Dict(load_default=dict, metadata={"description": "Free JSON, kept with the document."})
+    metadata = fields.Dict(load_default=dict, metadata={
+        "description": "Free JSON, kept with the document (at most 64 KB of JSON, 8 levels deep)."})
 
     @validates("id")
     def _valid_id(self, value, **_):
         if not valid_document_id(value):
             raise ValidationError("not a valid document id (letters, digits, '.', '_', '-'; at most 200)")
 
-    @validates("text")
-    def _some_text(self, value, **_):
-        if not value.strip():
-            raise ValidationError("the document has no text")
+    @post_load
+    def _title_only(self, data, **_):
+        if not data["text"].strip():
+            if not data["title"].strip():
+                raise ValidationError("the document has neither text nor title", "text")
+            data["text"] = " ".join(data["title"].split())
+        return data
 
 
+class UploadArgs(CitationUploadArgs):
+    """What a raw-body upload (or a multipart one) cannot say in its body."""
+    filename = fields.String(load_default="", validate=validate.Length(max=1000), metadata={
+        "description": "Raw body: the file's name (its extension picks the reader when the type does not)."})
+    title = fields.String(load_default=None, validate=validate.Length(min=1, max=TITLE_MAX),
+                          metadata={"description": "Raw body: overrides the title found in it."})
+    id = fields.String(load_default=None, metadata={"description": "Raw body: the document id (POST only)."})
+    tag = _tag_list("Raw body: tags for every passage (repeatable).")
+
+
+class BulkArgs(Schema):
+    tag = _tag_list("Tags for every passage of every document (repeatable).")
+
+
+@always("id", "title", "passages", "tags", "replaced", "url", "warnings")
 class DocumentCreatedSchema(Schema):
     id = fields.String(metadata={"example": "field-note-1"})
     title = fields.String()
@@ -241,9 +312,13 @@ class DocumentCreatedSchema(Schema):
     warnings = fields.List(fields.String())
 
 
+@always("line", "status")
 class BulkLineSchema(Schema):
     line = fields.Integer(allow_none=True)
-    status = fields.Integer(metadata={"description": "201 landed, 422 refused (see error)."})
+    status = fields.Integer(metadata={"description": "201 landed, 422 refused (see error), 409 refused: its id "
+                                                     "holds a document of another source."})
+    outcome = fields.String(metadata={"description": "For a line that landed: new, replaced or unchanged "
+                                                     "(the same title and text as before)."})
     id = fields.String()
     title = fields.String()
     passages = fields.Integer()
@@ -251,6 +326,7 @@ class BulkLineSchema(Schema):
     error = fields.String()
 
 
+@always("documents", "refused", "passages", "results")
 class BulkResultSchema(Schema):
     documents = fields.Integer(metadata={"description": "Documents that landed."})
     refused = fields.Integer(metadata={"description": "Lines refused."})
@@ -258,6 +334,7 @@ class BulkResultSchema(Schema):
     results = fields.List(fields.Nested(BulkLineSchema), metadata={"description": "One per non-blank line, in order."})
 
 
+@always("tag", "label", "description", "broader", "count")
 class TagSchema(Schema):
     tag = fields.String(metadata={"example": "public-health"})
     label = fields.String()
@@ -266,6 +343,7 @@ class TagSchema(Schema):
     count = fields.Integer(metadata={"description": "Passages carrying the tag."})
 
 
+@always("tags", "taxonomy")
 class TagListSchema(Schema):
     tags = fields.List(fields.Nested(TagSchema))
     taxonomy = fields.Dict(metadata={"description": "The knowledge base's taxonomy: name, version, "
@@ -277,22 +355,26 @@ class SuggestArgs(Schema):
     limit = fields.Integer(load_default=5, validate=validate.Range(1, 20))
 
 
+@always("text", "hits")
 class Suggestion(Schema):
     text = fields.String()
     hits = fields.Integer()
 
 
+@always("query", "completions", "did_you_mean")
 class SuggestResponseSchema(Schema):
     query = fields.String()
     completions = fields.List(fields.Nested(Suggestion))
     did_you_mean = fields.Nested(Suggestion, allow_none=True)
 
 
+@always("status", "semantic")
 class HealthSchema(Schema):
     status = fields.String(metadata={"example": "ok"})
     semantic = fields.String(metadata={"description": "off, loading or ready: the embedding model."})
 
 
+@always("documents", "passages", "tags", "index_bytes", "version", "kb_version", "taxonomy")
 class StatsSchema(Schema):
     documents = fields.Integer()
     passages = fields.Integer()
@@ -304,60 +386,3 @@ class StatsSchema(Schema):
     vector_model = fields.String()
     kb_version = fields.String()
     taxonomy = fields.Dict()
-
-
-# ---------------------------------------------------------------------------------------------- tag edits
-
-def _tags_field(description: str):
-    return fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
-                       validate=validate.Length(max=MAX_FILTER_VALUES), metadata={"description": description})
-
-
-class TagEditSchema(Schema):
-    add = _tags_field("Tags to add by hand.")
-    remove = _tags_field("Tags to remove by hand (they stay removed whatever the taxonomy says).")
-    by = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
-                       metadata={"description": "Who makes the edit (default: http: and the client's address)."})
-
-
-class TagEditResultSchema(Schema):
-    id = fields.String()
-    tags = fields.List(fields.String())
-    manual = fields.List(fields.Nested(ManualEditSchema))
-    changed = fields.Boolean(metadata={"description": "false when the passage already was so."})
-
-
-class TagQuerySchema(FilterArgs):
-    q = fields.String(load_default="", validate=validate.Length(max=1000),
-                      metadata={"description": "The query whose every hit is tagged (search's syntax)."})
-    syntax = fields.String(load_default="query", validate=validate.OneOf(["auto", "query", "words"]))
-    remove = fields.Boolean(load_default=False, metadata={"description": "true: remove the tag instead."})
-    dry_run = fields.Boolean(load_default=True, metadata={
-        "description": "true (the default): only say how many passages would change; send false to do it."})
-    by = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
-
-
-class TagQueryResultSchema(Schema):
-    tag = fields.String()
-    action = fields.String()
-    matched = fields.Integer(metadata={"description": "Passages the query and filters find."})
-    to_change = fields.Integer(metadata={"description": "Of those, the ones the edit changes."})
-    dry_run = fields.Boolean()
-    sample = fields.List(fields.String(), metadata={"description": "Up to 20 ids of passages it changes."})
-    changed = fields.Integer(metadata={"description": "Passages changed (not in a dry run)."})
-
-
-class TaxonomyArgs(Schema):
-    format = fields.String(load_default=None, validate=validate.OneOf(["json", "yaml"]),
-                           metadata={"description": "json (default) or yaml: the file as stored (or Accept: "
-                                                    "application/yaml)."})
-
-
-class TaxonomySchema(Schema):
-    name = fields.String()
-    version = fields.Integer()
-    fingerprint = fields.String(metadata={"description": "Of what the taxonomy says (comments and layout aside)."})
-    stored_at = fields.String()
-    source = fields.String(metadata={"description": "The file it was stored from (or bundled default)."})
-    topics = fields.Dict(metadata={"description": "Topic id → label, description, broader, synonyms, all_of, "
-                                                  "exclude, context, min_hits."})

@@ -1,11 +1,10 @@
 """Health and statistics."""
 from __future__ import annotations
 
-import functools
-from importlib import metadata
-
 from flask.views import MethodView
 from flask_smorest import Blueprint
+
+import kb as kb_package
 
 from . import examples
 from .kbstore import get_kb
@@ -15,17 +14,14 @@ from .schemas import HealthSchema, StatsSchema
 blp = Blueprint("system", __name__, url_prefix="/api/v1", description="Health and statistics")
 
 
-@functools.cache   # looked up once: the metadata scan took ~1 ms and every ETag asks for it
 def kb_version() -> str:
-    try:
-        return metadata.version("kb")
-    except metadata.PackageNotFoundError:  # running from a source tree
-        return "0+unknown"
+    return kb_package.__version__   # looked up once (kb/__init__.py): every ETag asks for it
 
 
 @blp.route("/health")
 class Health(MethodView):
     @blp.response(200, HealthSchema, example={"status": "ok"})
+    @blp.doc(operationId="health")
     def get(self):
         """Liveness: the index opens and answers; ``semantic`` says whether the embedding model is
         off, loading or ready"""
@@ -39,6 +35,7 @@ class Health(MethodView):
 class Stats(MethodView):
     @blp.response(200, StatsSchema, example=examples.STATS)
     @errors(blp, 304, 401)
+    @blp.doc(operationId="stats")
     def get(self):
         """Counts, index size on disk and versions"""
         return {**get_kb().stats(), "kb_version": kb_version()}

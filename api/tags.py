@@ -15,7 +15,8 @@ from kb.curation import InvalidTags
 from .kbstore import get_kb
 from .openapi import WRITE_SECURITY, errors
 from .resources import passage_or_404
-from .schemas import (
+from .search import filters_from
+from .tag_schemas import (
     TagEditResultSchema,
     TagEditSchema,
     TagQueryResultSchema,
@@ -23,7 +24,6 @@ from .schemas import (
     TaxonomyArgs,
     TaxonomySchema,
 )
-from .search import filters_from
 
 blp = Blueprint("tags", __name__, url_prefix="/api/v1", description="The taxonomy, and tags corrected by hand")
 
@@ -42,6 +42,7 @@ class TaxonomyView(MethodView):
         "schema": {"type": "object", "description": "The taxonomy file as stored: version, name, topics."},
         "example": "version: 1\nname: science-diplomacy\ntopics: ..."}}}})
     @errors(blp, 304, 401)
+    @blp.doc(operationId="getTaxonomy")
     def get(self, args):
         """The knowledge base's taxonomy: JSON (topics with their synonyms), or the YAML as stored"""
         kb = get_kb()
@@ -60,6 +61,7 @@ class PassageTags(MethodView):
     @blp.response(200, TagEditResultSchema)
     @blp.doc(security=WRITE_SECURITY)
     @errors(blp, 400, 401, 403, 404, 413, 422, 503)
+    @blp.doc(operationId="editPassageTags")
     def patch(self, args, passage_id):
         """Add and remove tags on a passage by hand
 
@@ -85,6 +87,7 @@ class TagPassages(MethodView):
     @blp.response(200, TagQueryResultSchema)
     @blp.doc(security=WRITE_SECURITY)
     @errors(blp, 400, 401, 403, 413, 422, 503)
+    @blp.doc(operationId="tagPassages")
     def post(self, args, tag):
         """Tag every passage a query and its filters find (a dry run unless `dry_run` is false)
 

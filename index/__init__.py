@@ -31,7 +31,8 @@ from .base import (
                    Unsupported,
 )
 from .factory import BACKENDS, open_index
-from .querying import QueryLimits, free_text
+from .query_text import free_text
+from .querying import QueryLimits
 
 __all__ = ["BACKENDS", "BackendUnavailable", "Conflict", "Filters", "IndexBusy", "IndexError_", "QueryError",
            "QueryLimits", "QueryTimeout", "SearchIndex", "SearchRequest", "SearchResponse", "Unsupported",

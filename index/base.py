@@ -65,6 +65,7 @@ class SearchRequest:
 class SearchResponse:
     total: int
     hits: list[dict]
+    # "tags": passages per tag; "documents": passages per document id (for facets counted by document)
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     took_ms: float = 0.0
     partial: bool = False

@@ -14,20 +14,22 @@ or a bracket: ``+1``, ``-19`` and a lone ``-`` are text.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from whoosh import matching, qparser, query
+from whoosh import qparser, query
 
 from .base import QueryError
+from .coordination import with_coord
+from .query_text import OPERATORS, QUERY_TOKEN, punctuation_as_text
 from .text.analysis import WORD_PATTERN, is_stop_word
 
 SYNTAX_MODES = ("auto", "query", "words")
 FIELD_ALIASES = {"tag": "tags", "tags": "tags", "title": "title", "section": "section",
                  "document": "document_id", "document_id": "document_id"}
-OPERATORS = ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")
-_TOKEN = re.compile(r'"[^"]*"(?:~\d+)?|\(|\)|[^\s()"]+')
+MAX_BRACKET_DEPTH = 50     # deeper, and the parser and the query tree recurse past Python's limit
 _SIGN = r"(?<![^\s(]){}(?=[^\W\d]|[\"(])"   # a sign is an operator only before a word, quote or bracket
 _WORD = re.compile(WORD_PATTERN)
 
@@ -38,7 +40,9 @@ class QueryLimits:
 
     def __init__(self, max_length: int = 1000, max_terms: int = 200, max_expansions: int = 500,
                  max_wildcards: int = 3, time_limit: float | None = None, max_fuzzy_distance: int = 2,
-                 fuzzy_prefix: int = 1):
+                 fuzzy_prefix: int = 1, max_text_length: int = 50_000, long_query_terms: int = 32):
+        self.max_text_length = max_text_length   # words syntax (and auto read as words): a pasted text
+        self.long_query_terms = long_query_terms  # a longer text is searched by its N most telling words
         self.max_fuzzy_distance = max_fuzzy_distance   # word~3 walks much of the lexicon
         self.fuzzy_prefix = fuzzy_prefix               # first letters a fuzzy word keeps: 10x faster
         self.max_length = max_length
@@ -59,15 +63,27 @@ class ParsedQuery:
     notice: str | None = None   # why auto mode read it as words
 
 
-def check_limits(q: str, limits: QueryLimits) -> None:
-    """Limits that hold in every mode."""
-    if len(q) > limits.max_length:
-        raise QueryError(f"query is {len(q)} characters long; the limit is {limits.max_length}")
+def check_text_limits(q: str, limits: QueryLimits) -> None:
+    """Limits that hold in every mode: what any text may be."""
+    if len(q) > limits.max_text_length:
+        raise QueryError(f"query is {len(q)} characters long; the limit is {limits.max_text_length} "
+                         "(KB_QUERY_MAX_CHARS): send the text's most telling part, its abstract or "
+                         "first pages (a text over about 6,000 characters does not fit in a URL: "
+                         "POST /api/v1/search with a JSON body {\"q\": ...})")
     if "\x00" in q:
         raise QueryError("query contains a NUL character")
+
+
+def check_limits(q: str, limits: QueryLimits) -> None:
+    """Limits of query syntax: characters and terms (words syntax reduces a long text instead)."""
+    check_text_limits(q, limits)
+    if len(q) > limits.max_length:
+        raise QueryError(f"query is {len(q)} characters long; the limit in query syntax is "
+                         f"{limits.max_length} (syntax=words or auto take a longer text)")
     count = len(q.split())
     if count > limits.max_terms:
-        raise QueryError(f"query has {count} terms; the limit is {limits.max_terms}")
+        raise QueryError(f"query has {count} terms; the limit in query syntax is {limits.max_terms} "
+                         "(syntax=words or auto take a longer text)")
 
 
 def check_syntax(q: str, limits: QueryLimits) -> None:
@@ -80,13 +96,16 @@ def check_syntax(q: str, limits: QueryLimits) -> None:
     for i, ch in enumerate(outside):
         if ch == "(":
             depth += 1
+            if depth > MAX_BRACKET_DEPTH:
+                raise QuerySyntaxError(f"brackets nested more than {MAX_BRACKET_DEPTH} deep "
+                                       f"(the '(' at position {i + 1})")
         elif ch == ")":
             depth -= 1
             if depth < 0:
                 raise QuerySyntaxError(f"unbalanced bracket: ')' at position {i + 1} has no matching '('")
     if depth > 0:
         raise QuerySyntaxError(f"unbalanced bracket: {depth} '(' never closed")
-    tokens = [(m.group(), m.start()) for m in _TOKEN.finditer(q)]
+    tokens = [(m.group(), m.start()) for m in QUERY_TOKEN.finditer(q)]
     previous = None
     for i, (tok, pos) in enumerate(tokens):
         if tok in OPERATORS:
@@ -96,6 +115,9 @@ def check_syntax(q: str, limits: QueryLimits) -> None:
             nxt = tokens[i + 1][0] if i + 1 < len(tokens) else None
             if nxt is None or nxt in ("AND", "OR", "ANDNOT", "ANDMAYBE") or nxt == ")":
                 raise QuerySyntaxError(f"operator {tok} at position {pos + 1} has nothing to its right")
+            if tok == "NOT" and nxt == "NOT":
+                raise QuerySyntaxError(f"operator NOT at position {pos + 1} is followed by another NOT "
+                                       "(two NOTs cancel: drop both)")
         elif not tok.startswith('"'):
             if tok.count("*") + tok.count("?") > limits.max_wildcards:
                 raise QuerySyntaxError(f"too many wildcards in '{tok[:40]}' at position {pos + 1} "
@@ -142,29 +164,50 @@ class QueryBuilder:
         q = (q or "").strip()
         if not q:
             return ParsedQuery(query.Every(), "query" if syntax != "words" else "words")
-        check_limits(q, self.limits)
+        check_text_limits(q, self.limits)
         if syntax == "words":
-            return ParsedQuery(self.words(q), "words")
+            return self.words_read(q, reader)
+        try:
+            check_limits(q, self.limits)
+        except QueryError as exc:
+            if syntax == "query":
+                raise
+            return self.words_read(q, reader, f"{exc}; searched as plain words")
+        q = punctuation_as_text(q)
         try:
             parsed = self.structured(q)
         except QuerySyntaxError as exc:
             if syntax == "query":
                 raise
-            return ParsedQuery(self.words(q), "words", f"{exc}; searched as plain words")
+            return self.words_read(q, reader, f"{exc}; searched as plain words")
         if reader is not None:
             self._check_expansions(parsed, reader)
         return ParsedQuery(parsed, "query")
 
     # ------------------------------------------------------------------ words mode
 
-    def words(self, q: str):
+    def words(self, q: str, reader=None):
         """Every word of the string ORed (stop words dropped, repeats as boosts)."""
+        return self.words_read(q, reader).query
+
+    def words_read(self, q: str, reader=None, notice: str | None = None) -> ParsedQuery:
+        """``words`` with what was done: a text of more distinct words than ``long_query_terms`` is
+        searched by that many of its most telling ones (more-like-this: query-term frequency times
+        the word's idf in ``reader``; without a reader, frequency and then order), and the notice
+        says so."""
         subs = [self._word_query(m.group(), m.start()) for m in _WORD.finditer(q)]
         subs = [s for s in subs if s is not None]
-        return _with_coord(self._or_of_words(subs, q) or query.NullQuery, self.coord)
+        tree = self._or_of_words(subs, q)
+        keep = self.limits.long_query_terms
+        if keep and isinstance(tree, query.Or) and len(tree.subqueries) > keep:
+            before = len(tree.subqueries)
+            tree = query.Or(most_telling(tree.subqueries, keep, reader), boost=tree.boost)
+            said = f"a long text: searched by its {keep} most telling words of {before}"
+            notice = f"{notice}; {said}" if notice else said
+        return ParsedQuery(with_coord(tree or query.NullQuery, self.coord), "words", notice)
 
     def _word_query(self, word: str, start: int):
-        terms = [t.text for t in self.analyzer(word)]
+        terms = [t.text for t in self.analyzer(word, mode="query")]
         if not terms:
             return None
         node = query.Term("content", terms[0]) if len(terms) == 1 else query.Phrase("content", terms)
@@ -177,13 +220,16 @@ class QueryBuilder:
         check_syntax(q, self.limits)
         try:
             parsed = self.parser.parse(q, normalize=False)
+        except (IndexError, KeyError, TypeError, AttributeError, RecursionError):   # Python's words, not ours
+            raise QuerySyntaxError("cannot parse query: its operators and brackets do not combine into a query "
+                                   "(check AND, OR, NOT and the brackets around them)") from None
         except Exception as exc:  # the parser's own complaints, said plainly
             raise QuerySyntaxError(f"cannot parse query: {exc}") from None
         _raise_error_nodes(parsed)
         self._bound_fuzzy(parsed)
         parsed = _exclude_negations(self._weight_free_text(_flatten_or(parsed), q))
         parsed = parsed.normalize()
-        return query.NullQuery if parsed is query.NullQuery else _with_coord(parsed, self.coord)
+        return query.NullQuery if parsed is query.NullQuery else with_coord(parsed, self.coord)
 
     def _weight_free_text(self, parsed, qstring):
         """In every disjunction of words: drop stop words, turn repeats into boosts."""
@@ -261,36 +307,19 @@ class QueryBuilder:
                             f"words; make it more specific")
 
 
-class CoordMatcher(matching.CoordMatcher):
-    """Whoosh's "SQR" coordination bonus, ``score + (matched - 1) / (terms - scale)²``, without its
-    degenerate case: when one term of the query is in the index, Whoosh multiplies every score
-    by (terms - 1) / terms = 0 and the ranking is lost."""
+def most_telling(subs: list, keep: int, reader=None) -> list:
+    """The ``keep`` terms of a long text that say most about it: weight (its repeats) times idf,
+    ties by first appearance. Phrases (quoted, in words syntax none) count as rare."""
+    total = reader.doc_count_all() if reader is not None else 0
 
-    def _sqr(self, score, matching):
-        terms = self._termcount
-        return score if terms <= 1 else score + (matching - 1) / (terms - self._scale) ** 2
+    def idf(sub) -> float:
+        if reader is None or not isinstance(sub, query.Term):
+            return 1.0
+        df = reader.doc_frequency(sub.fieldname, sub.text)
+        return math.log(1 + (total - df + 0.5) / (df + 0.5))
 
-
-class CoordOr(query.Or):
-    """A disjunction whose documents get a bonus for matching more of its terms."""
-
-    def _matcher(self, subs, searcher, context):
-        plain = query.Or(subs, boost=self.boost)
-        plain.matcher_type = query.Or.DEFAULT_MATCHER   # a tree of unions: it can say which terms matched
-        m = plain._matcher(subs, searcher, context)
-        if self.scale and sum(1 for _ in m.term_matchers()) > 1:
-            m = CoordMatcher(m, scale=self.scale)
-        return m
-
-
-def _with_coord(q, scale: float | None):
-    """The coordination bonus on every disjunction (set last: rewriting queries drops it)."""
-    if not scale or q.is_leaf():
-        return q
-    q = q.apply(lambda child: _with_coord(child, scale))
-    if type(q) is query.Or and len(q.subqueries) > 1:
-        return CoordOr(q.subqueries, boost=q.boost, scale=scale)
-    return q
+    ranked = sorted(enumerate(subs), key=lambda pair: (-pair[1].boost * idf(pair[1]), pair[0]))
+    return [sub for _, sub in sorted(ranked[:keep])]
 
 
 def _flatten_or(q):
@@ -336,40 +365,3 @@ def _raise_error_nodes(q):
         error = getattr(node, "error", None)
         if error:
             raise QuerySyntaxError(f"cannot parse query: {error}")
-
-
-def _is_url_like(token: str) -> bool:
-    """``http://example.org``: a colon that is not a field name."""
-    return "://" in token
-
-
-def free_text(q: str) -> str:
-    """The words of a query as plain text, for embedding it: operators, negated parts (``-x``,
-    ``NOT x``, ``NOT (...)``), field names, quotes, wildcards and fuzziness marks removed."""
-    tokens = [m.group() for m in _TOKEN.finditer(q or "")]
-    words, i = [], 0
-    while i < len(tokens):
-        tok = tokens[i]
-        negated = tok in ("NOT", "ANDNOT", "-") or (tok.startswith("-") and len(tok) > 1)
-        if negated:
-            if tok in ("NOT", "ANDNOT", "-"):   # the next item is negated: a word, phrase or group
-                i += 1
-                if i < len(tokens) and tokens[i] == "(":
-                    depth = 0
-                    while i < len(tokens):
-                        depth += {"(": 1, ")": -1}.get(tokens[i], 0)
-                        if depth == 0:
-                            break
-                        i += 1
-            i += 1
-            continue
-        if tok in OPERATORS or tok in ("(", ")"):
-            i += 1
-            continue
-        if not tok.startswith('"') and ":" in tok and not _is_url_like(tok):
-            tok = tok.split(":", 1)[1].replace("-", " ")
-        tok = re.sub(r'~\d*$', "", tok.lstrip("+")).strip('"').replace("*", "").replace("?", "")
-        if tok:
-            words.append(tok)
-        i += 1
-    return " ".join(words).strip()

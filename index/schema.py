@@ -3,7 +3,6 @@ documents in it, and both engines parse queries against it (``index.querying`` u
 query parser, so its field names and analyzers are the query language's)."""
 from __future__ import annotations
 
-from whoosh.analysis import SimpleAnalyzer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from .text.analysis import text_analyzer
@@ -19,7 +18,6 @@ def make_schema() -> Schema:
         title=TEXT(analyzer=analyzer, stored=True, multitoken_query="phrase"),
         section=TEXT(analyzer=analyzer, stored=True, multitoken_query="phrase"),
         content=TEXT(analyzer=analyzer, multitoken_query="phrase"),
-        spell=TEXT(analyzer=SimpleAnalyzer(), phrase=False),
         text=STORED(),
         tags=KEYWORD(stored=True, commas=True, scorable=False, lowercase=False),
         keywords=STORED(),

@@ -8,20 +8,28 @@ from typing import Callable, Iterable, Iterator
 
 from index import Filters, QueryLimits, SearchIndex, SearchRequest, SearchResponse, open_index
 
-from . import embedding, semantic
+from . import embedding, evaluation, semantic
+from . import limits as input_limits
+from .arguments import FILTER_NAMES, filters_of, metadata_of
+from .catalog import Catalog
 from .curation import Curation
 from .embedding import Embedder
-from .ingest import PREPARE, IngestReport, IngestRun, Record, task_chars
+from .ingest import PREPARE, IdTaken, IngestReport, IngestRun, Record, task_chars
+from .metadata_filters import MetadataFilters, split_query
 from .models import Document, InvalidDocument, Passage, now_iso, valid_document_id
 from .pipeline import Preparer
-from .readers import ReadError, ReadResult, iter_paths, read_path
+from .readers import ReadError, ReadResult, Skipped, read_path, supported, walk
 from .settings import Settings
 from .split import SplitOptions, split_text
 from .tagging import Tagger, Taxonomy, manual, stored
 from .tagging.keywords import keywords
 
 SAMPLE_PATH = Path(__file__).parent / "data" / "science-diplomacy.txt"
-DOCUMENT_FIELDS = ("id", "title", "text", "source", "tags", "metadata")
+DOCUMENT_FIELDS = ("id", "title", "text", "source", "tags", "metadata", "authors", "date", "url", "doi", "publisher")
+
+
+class NoKnowledgeBase(LookupError):
+    """A read found no knowledge base where it looked: reads never create one."""
 
 
 class KnowledgeBase:
@@ -29,17 +37,23 @@ class KnowledgeBase:
 
     ``KnowledgeBase("kb-data")`` opens (or creates) the knowledge base in that folder with the
     settings of the environment; ``KnowledgeBase(Settings.from_env(home=..., backend=...))``
-    chooses them (kb.settings lists every one)."""
+    chooses them (kb.settings lists every one). ``create=False`` (what reads use) raises
+    NoKnowledgeBase instead of creating one."""
 
     def __init__(self, settings: Settings | str | os.PathLike | None = None, *,
                  split_options: SplitOptions | None = None, index: SearchIndex | None = None,
-                 embedder: Embedder | None = None):
+                 embedder: Embedder | None = None, create: bool = True):
         if not isinstance(settings, Settings):
             settings = Settings.from_env(home=Path(settings) if settings is not None else None)
         self.settings = settings
+        input_limits.use(input_limits.Limits.from_settings(settings))   # what readers and documents are held to
         self.home = Path(settings.home)
+        if not create and index is None and settings.backend == "whoosh" and not (self.home / "index").is_dir():
+            raise NoKnowledgeBase(f"no knowledge base in {self.home.resolve()} (no index/ there): "
+                                  "'kb ingest' makes one; --home or KB_HOME says where it is")
         self.split_options = split_options or SplitOptions()
-        limits = QueryLimits(max_expansions=settings.max_expansions, time_limit=settings.query_time_limit or None)
+        limits = QueryLimits(max_expansions=settings.max_expansions, time_limit=settings.query_time_limit or None,
+                             max_text_length=settings.query_max_chars, long_query_terms=settings.long_query_terms)
         self.index = index or open_index(
             self.home / "index", backend=settings.backend, nodes=settings.sphinx_nodes,
             lock_timeout=settings.lock_timeout, limits=limits,
@@ -50,6 +64,7 @@ class KnowledgeBase:
         self._offered: tuple[tuple, Taxonomy] | None = None    # the --taxonomy file, read once per change
         self._tagger: Tagger | None = None
         self.curation = Curation(self)
+        self.catalog = Catalog(self.index)   # citations, metadata filters, year/author facets
 
     # the semantic side, as callers ask for it
     @property
@@ -148,10 +163,14 @@ class KnowledgeBase:
 
     def ingest(self, items: Iterable[ReadResult | ReadError | Document], extra_tags: Iterable[str] = (),
                progress: Callable[[IngestReport], None] | None = None,
-               workers: int | None = None) -> IngestReport:
+               workers: int | None = None, replace: bool = False) -> IngestReport:
         """Split, tag and index documents (see IngestRun: batched commits, bad items reported, the
         rest landed). ``workers`` processes split and tag while this one writes (default: the
-        ``ingest_workers`` setting; 0: all in-process)."""
+        ``ingest_workers`` setting; 0: all in-process). A document whose id holds one of another
+        source is refused unless ``replace`` (the same source, or the same text, replaces). Too many
+        ``extra_tags``: limits.OverLimit."""
+        extra_tags = list(extra_tags)
+        input_limits.check_tags(extra_tags, "tag")
         self.load_tagger()
         run = IngestRun(self.index, self.prepare_record,
                         embed=self.semantics.embed if self.semantics.embed_on_ingest else None,
@@ -159,26 +178,35 @@ class KnowledgeBase:
                         batch_passages=self.settings.batch_passages,
                         workers=self.settings.ingest_worker_count if workers is None else workers,
                         progress=progress, expect={stored.PROPERTY: self._taxonomy_record[0]},
-                        carry=self.curation.carry_into)
+                        carry=self.curation.carry_into, replace=replace)
         return run.run(items)
 
-    def read_paths(self, paths: Iterable[str | os.PathLike]) -> Iterator[ReadResult | ReadError]:
-        """Every document in these files and folders, and a ReadError for each that fails."""
-        for path in iter_paths(paths):
+    def read_paths(self, paths: Iterable[str | os.PathLike],
+                   files: list | None = None) -> Iterator[ReadResult | ReadError | Skipped]:
+        """Every document in these files and folders (a folder's file gets its id from its path inside
+        the folder), a ReadError for each that fails, and Skipped for a folder's file of no known type.
+        ``files``: the ``(path, relative)`` list of walk(paths), when the caller listed them already."""
+        for path, relative in (walk(paths) if files is None else files):
+            if relative is not None and not supported(path):
+                yield Skipped(str(path), f"unsupported file type {path.suffix.lower() or '(no extension)'!r}")
+                continue
             try:
-                yield from read_path(path)
+                yield from read_path(path, relative)
             except ReadError as exc:
                 yield ReadError(f"{path}: {exc}")
 
     def ingest_paths(self, paths, extra_tags=(), progress=None) -> IngestReport:
         return self.ingest(self.read_paths(paths), extra_tags, progress)
 
-    def add_document(self, doc: Document) -> IngestReport:
+    def add_document(self, doc: Document, replace: bool = False) -> IngestReport:
         """Ingest one document given as data (HTTP JSON); raises InvalidDocument when it is bad,
-        its message starting with the field at fault (``text: ...``)."""
-        report = self.ingest([doc])
+        its message starting with the field at fault (``text: ...``), and IdTaken when its id holds
+        a document of another source (unless ``replace``)."""
+        report = self.ingest([doc], replace=replace)
         if report.refused:
             reason = report.refused[0][1]
+            if report.items[-1].get("taken"):
+                raise IdTaken(reason)
             field_name = reason.partition(":")[0]
             raise InvalidDocument(reason if field_name in DOCUMENT_FIELDS else f"text: {reason}")
         return report
@@ -195,34 +223,73 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------ reading
 
-    def search(self, request: SearchRequest, neighbours: bool = False,
-               facets_before_tag_filters: bool = False) -> SearchResponse:
-        """Ranked hits. ``neighbours``: each hit gets the ids of its ``previous`` and ``next``
-        passages. ``facets_before_tag_filters``: the tag facets count the query's matches before
-        the tag filters apply (what a reader ticking "any of these tags" wants to see)."""
+    def search(self, request: SearchRequest | str = "", neighbours: bool = False,
+               facets_before_tag_filters: bool = False, metadata: MetadataFilters | None = None,
+               **arguments) -> SearchResponse:
+        """Ranked hits, each citing its document (and page). Takes the API's argument names
+        (``kb.search("health", tag="covid-19", author="Roe", limit=5)``, see kb.arguments) or a
+        SearchRequest with ``metadata`` filters (also written in the query: ``author:roe``).
+        ``neighbours``: each hit gets the ids of its ``previous`` and ``next`` passages.
+        ``facets_before_tag_filters``: tag facets count the matches before the tag filters apply."""
+        named_metadata = metadata_of(arguments)
+        if not isinstance(request, SearchRequest):
+            filters = filters_of(**{k: arguments.pop(k) for k in FILTER_NAMES if k in arguments})
+            request = SearchRequest(q=request, filters=filters, **arguments)
+        elif arguments:
+            raise TypeError(f"search() takes a SearchRequest or arguments, not both: {sorted(arguments)}")
+        q, said = split_query(request.q, request.syntax)
+        metadata = (metadata or named_metadata).merged(said).check()
+        filters = self.catalog.narrow(request.filters, metadata)
+        if filters is None:   # no document passes the metadata filters
+            return SearchResponse(0, [], {"tags": {}, **self.catalog.facets({})} if request.facets else {},
+                                  syntax="words" if request.syntax == "words" else "query")
+        request = dataclasses.replace(request, q=q, filters=filters)
         request = self.semantics.with_query_vector(request)
         response = self.index.search(request)
-        for hit in response.hits:
-            _with_document(hit)
+        list(self.catalog.cite_all(response.hits))
         if neighbours and response.hits:
             found = self.index.neighbours(response.hits)
             for hit in response.hits:
                 hit["previous"], hit["next"] = found.get(hit["id"], (None, None))
-        filters = request.filters
+        named = dict.fromkeys(filters.tags + filters.any_tags + filters.not_tags)
+        if named:   # a tag no passage has is most likely a typo: say so rather than answer 0 hits mutely
+            counts = self.index.tag_counts()
+            missing = [t for t in named if not counts.get(t)]
+            if missing:
+                said = ", ".join(f"'{t[:100]}'" for t in missing[:10])
+                notice = f"no passage has the tag {said}" if len(missing) == 1 else f"no passage has the tags {said}"
+                response.notice = f"{response.notice}; {notice}" if response.notice else notice
         if facets_before_tag_filters and request.facets and (filters.tags or filters.any_tags or filters.not_tags):
             wider = dataclasses.replace(request, filters=Filters(documents=filters.documents), limit=1, offset=0,
                                         highlight=False)
             response.facets = self.index.search(wider).facets
+        if request.facets:
+            response.facets = {"tags": response.facets.get("tags", {}),
+                               **self.catalog.facets(response.facets.get("documents", {}))}
         return response
+
+    def evaluate(self, judged: evaluation.Judgments, modes: Iterable[str] = ("lexical",),
+                 group_by: str = "document", syntax: str = "words") -> dict:
+        """nDCG@10, recall@100 and MRR of each mode on judged queries, with per-query figures (the
+        core of ``kb eval`` and ``POST /api/v1/eval``; see kb.evaluation)."""
+        return evaluation.run(self, judged, modes, group_by, syntax)
 
     def get_passage(self, passage_id: str) -> dict | None:
         passage = self.index.passage_with_neighbours(passage_id)
-        return _with_document(passage) if passage is not None else None
+        return self.catalog.cite(passage) if passage is not None else None
 
     def get_document(self, document_id: str) -> dict | None:
-        return self.index.document_with_passages(document_id)
+        doc = self.index.document_with_passages(document_id)
+        if doc is not None:
+            for passage in self.catalog.cite_all(doc["passages"]):
+                passage.pop("document", None)   # the document is the answer itself
+        return doc
 
-    def list_documents(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
+    def list_documents(self, offset: int = 0, limit: int | None = None,
+                       metadata: MetadataFilters | None = None) -> tuple[int, list[dict]]:
+        """(total, documents without their text); ``metadata`` filters them by author, date, source."""
+        if metadata:
+            return self.catalog.listed(metadata.check(), offset, limit)
         return self.index.list_documents(offset, limit)
 
     def delete(self, document_id: str) -> bool:
@@ -230,8 +297,7 @@ class KnowledgeBase:
 
     def similar(self, passage_id: str, limit: int = 10, filters: Filters = Filters()) -> list[dict] | None:
         hits = self.index.similar(passage_id, limit, filters, semantic=self.semantic)
-        for hit in hits or []:
-            _with_document(hit)
+        list(self.catalog.cite_all(hits or []))
         return hits
 
     def suggest(self, q: str, limit: int = 5) -> dict:
@@ -252,8 +318,16 @@ class KnowledgeBase:
         stats["taxonomy"] = self.taxonomy_info()
         return stats
 
-    def export(self, filters: Filters = Filters()) -> Iterator[dict]:
-        return self.index.iter_passages(filters)
+    def export(self, filters: Filters | None = None, metadata: MetadataFilters | None = None,
+               **names) -> Iterator[dict]:
+        """Every passage that passes the filters, in reading order, each citing its document (and
+        page): ``kb.export(tag="covid-19", author="Roe")`` takes the API's names too."""
+        named_metadata = metadata_of(names)
+        filters = filters if filters is not None else filters_of(**names)
+        filters = self.catalog.narrow(filters, (metadata or named_metadata).check())
+        if filters is None:
+            return iter(())
+        return self.catalog.cite_all(self.index.iter_passages(filters), keep_title=True)
 
     def export_documents(self) -> Iterator[dict]:
         """Every stored document whole, with its manual tag edits (``manual_tags``): JSON Lines of
@@ -316,11 +390,6 @@ class KnowledgeBase:
         answer["documents"] = self.rebuild(progress, lost, taxonomy=offered, source=str(path))
         answer["changed"] = True
         return answer
-
-
-def _with_document(passage: dict) -> dict:
-    passage["document"] = {"id": passage["document_id"], "title": passage.pop("document_title", "")}
-    return passage
 
 
 def _stored_sections(data: dict):

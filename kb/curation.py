@@ -9,9 +9,10 @@ from typing import Iterable
 
 from index import SearchRequest
 
+from . import limits
 from .tagging import manual
 
-TAG = re.compile(r"^[^\s,\x00-\x1f][^,\x00-\x1f]{0,199}$")
+TAG = re.compile(r"[^\s,\x00-\x1f][^,\x00-\x1f]{0,199}")
 SAMPLE = 20   # passage ids a query edit shows
 
 
@@ -21,7 +22,10 @@ class InvalidTags(ValueError):
 
 def check_tags(tags: Iterable[str]) -> list[str]:
     tags = [t.strip() if isinstance(t, str) else t for t in tags]
-    bad = [t for t in tags if not isinstance(t, str) or not TAG.match(t)]
+    bad = [t for t in tags if not isinstance(t, str) or not TAG.fullmatch(t)]
+    for tag in tags:
+        if tag not in bad:
+            limits.check_string(tag, "tags")   # a lone surrogate: kb.limits' sentence
     if bad:
         raise InvalidTags(f"not a tag: {', '.join(repr(b)[:60] for b in bad[:5])} (1 to 200 characters, no comma)")
     return list(dict.fromkeys(tags))

@@ -2,17 +2,21 @@
 batches, with a report that answers item by item. ``KnowledgeBase.ingest`` starts one."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Callable, Iterable, Iterator
 
 from index import SearchIndex
 
+from . import limits
 from .models import Document
 from .pipeline import Preparer
-from .readers import ReadError, ReadResult
+from .readers import ReadError, ReadResult, Skipped
 
 REFUSED, PREPARE = "refused", "prepare"  # kinds of ingest pipeline tasks
+NEW, REPLACED, UNCHANGED = "new", "replaced", "unchanged"   # what an ingested document did to its id
 
 Record = tuple[dict, list[dict]]         # a document and its passages, as the index stores them
 
@@ -26,16 +30,47 @@ class IngestReport:
     ids: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)   # (source, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # (source, reason): files no reader takes
+    statuses: Counter = field(default_factory=Counter)   # new / replaced / unchanged, of committed documents
     # one entry per input item, in input order, so a caller can answer item by item (the HTTP bulk
-    # endpoint, line by line): {"id", "title", "passages", "tags", "line"} or {"source", "error", "line"}
+    # endpoint, line by line): {"id", "title", "passages", "tags", "line", "outcome", "source"} or
+    # {"source", "error", "line"} (with "taken": True when the id belongs to another source)
     items: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"documents": self.documents, "passages": self.passages, "embedded": self.embedded,
-                "ids": self.ids,
+                "ids": self.ids, **{status: self.statuses[status] for status in (NEW, REPLACED, UNCHANGED)},
                 "tags": dict(self.tags.most_common()),
                 "refused": [{"source": s, "reason": r} for s, r in self.refused],
+                "skipped": [{"source": s, "reason": r} for s, r in self.skipped],
                 "warnings": [{"source": s, "warning": w} for s, w in self.warnings]}
+
+
+_LINE_MARK = re.compile(r"#\d+$")
+
+
+class IdTaken(ValueError):
+    """A document would replace one of the same id that came from another source: refused, never a
+    silent replace (a PUT, or a delete first, replaces on purpose)."""
+
+
+def same_source(stored: str, given: str, relative: str | None = None) -> bool:
+    """Whether a stored document's source names the same file as a new one's: equal, or one path ends
+    with the other (the same file named from another folder); for a file found in a folder, the stored
+    source ends with its path inside that folder (the folder moved or was named another way). The
+    ``#<line>`` a JSON Lines record's default source ends with is left out."""
+    stored, given = _LINE_MARK.sub("", stored), _LINE_MARK.sub("", given)   # lines of one .jsonl: one source
+    if stored == given:
+        return True
+    if not stored or not given:
+        return False
+    a, b = PurePosixPath(stored.replace("\\", "/")).parts, PurePosixPath(given.replace("\\", "/")).parts
+    a, b = tuple(p for p in a if p not in (".", "/")), tuple(p for p in b if p not in (".", "/"))
+    short, long_ = sorted((a, b), key=len)
+    if short and long_[len(long_) - len(short):] == short:
+        return True
+    tail = PurePosixPath(relative).parts if relative else ()
+    return bool(tail) and a[len(a) - len(tail):] == tail
 
 
 class IngestRun:
@@ -50,7 +85,7 @@ class IngestRun:
                  extra_tags: Iterable[str] = (), batch_documents: int = 5000, batch_passages: int = 5000,
                  workers: int = 0, progress: Callable[[IngestReport], None] | None = None,
                  expect: dict[str, str] | None = None,
-                 carry: Callable[[list[Record]], list[dict]] | None = None):
+                 carry: Callable[[list[Record]], list[dict]] | None = None, replace: bool = False):
         self.index = index
         self.prepare = prepare
         self.embed = embed
@@ -61,9 +96,12 @@ class IngestRun:
         self.progress = progress
         self.expect = expect   # index properties the tags were made for (the taxonomy)
         self.carry = carry     # re-applies the manual tag edits the index holds for these documents
+        self.replace = replace  # replace a document of the same id whatever its source (PUT)
+        self._claimed: dict[str, str] = {}   # id -> source, of the documents of this run
         self.report = IngestReport()
         self._batch: list[Record] = []
         self._batch_tags: Counter = Counter()
+        self._batch_statuses: Counter = Counter()
         self._batch_ids: set[str] = set()
         self._batch_passage_count = 0
 
@@ -81,6 +119,9 @@ class IngestRun:
 
     def _tasks(self, items) -> Iterator[tuple[str, object]]:
         for item in items:
+            if isinstance(item, Skipped):
+                self.report.skipped.append((item.source, item.reason))
+                continue
             if isinstance(item, ReadError):
                 yield REFUSED, (*split_reason(str(item)), item.line)
                 continue
@@ -91,10 +132,38 @@ class IngestRun:
             try:
                 doc.tags = list(doc.tags) + self.extra_tags
                 doc.validate()
+                limits.check_sections(result.sections)
+                limits.depth_and_strings(result.manual_tags or [], "manual_tags")
+                result.status = self._status(result)
+            except IdTaken as exc:
+                yield REFUSED, (_source(doc), str(exc), result.line, True)
+                continue
             except ValueError as exc:   # InvalidDocument included
                 yield REFUSED, (_source(doc), str(exc), result.line)
                 continue
             yield PREPARE, result
+
+    def _status(self, result: ReadResult) -> str:
+        """new, replaced or unchanged (the same source, or the same title and text); IdTaken when the id
+        holds a document of another source, stored or earlier in this run."""
+        doc = result.document
+        claimed = self._claimed.get(doc.id)
+        if claimed is not None:
+            if not (self.replace or same_source(claimed, doc.source, result.relative)):
+                raise IdTaken(f"id '{doc.id}' is taken by {claimed or 'a document without a source'} "
+                              "in this ingest: not replaced")
+            return REPLACED
+        stored = self.index.get_document(doc.id)
+        status = NEW
+        if stored is not None:
+            unchanged = stored.get("text") == doc.text and stored.get("title") == doc.title
+            if not (self.replace or unchanged or same_source(stored.get("source") or "", doc.source, result.relative)):
+                where = stored.get("source") or "a document without a source"
+                raise IdTaken(f"id '{doc.id}' is taken by {where}: not replaced (delete it first, "
+                              "or give this one another id)")
+            status = UNCHANGED if unchanged and stored.get("tags", []) == doc.tags else REPLACED
+        self._claimed[doc.id] = doc.source
+        return status
 
     def _prepare_task(self, task) -> object:
         """Runs in a worker: refusals pass through, a document becomes (record, passage dicts)."""
@@ -113,7 +182,8 @@ class IngestRun:
         tag_counts = Counter(t for p in passages for t in p["tags"])
         self.report.items.append({"id": doc.id, "title": doc.title, "passages": len(passages),
                                   "tags": sorted(tag_counts, key=lambda t: (-tag_counts[t], t)),
-                                  "line": result.line})
+                                  "line": result.line, "outcome": result.status, "source": _source(doc)})
+        self._batch_statuses[result.status] += 1
         self._batch.append((record, passages))
         self._batch_passage_count += len(passages)
         self._batch_tags.update(tag_counts)
@@ -127,9 +197,10 @@ class IngestRun:
             self.report.warnings.append((source, f"manual tag {sign}{e['tag']} on {e['passage']} kept but not "
                                                  f"applied: {e['reason']}"))
 
-    def _refuse(self, source: str, reason: str, line: int | None) -> None:
+    def _refuse(self, source: str, reason: str, line: int | None, taken: bool = False) -> None:
         self.report.refused.append((source, reason))
-        self.report.items.append({"source": source, "error": reason, "line": line})
+        item = {"source": source, "error": reason, "line": line}
+        self.report.items.append({**item, "taken": True} if taken else item)
 
     def _flush(self) -> None:
         batch, report = self._batch, self.report
@@ -148,8 +219,10 @@ class IngestRun:
         report.passages += sum(len(ps) for _, ps in batch)
         report.ids.extend(d["id"] for d, _ in batch)
         report.tags.update(self._batch_tags)
+        report.statuses.update(self._batch_statuses)
         self._batch = []
         self._batch_tags = Counter()
+        self._batch_statuses = Counter()
         if self.progress:
             self.progress(report)
 

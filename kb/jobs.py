@@ -115,8 +115,10 @@ def committed(report: IngestReport) -> dict:
 
 
 def line_results(report: IngestReport) -> list[dict]:
-    """Line by line, as the bulk endpoint answers: 201 landed, 422 refused with the reason."""
-    return [{"line": item["line"], "status": 422, "error": item["error"]} if "error" in item else
+    """Line by line, as the bulk endpoint answers: 201 landed, 422 refused with the reason, 409
+    refused because its id holds a document of another source."""
+    return [{"line": item["line"], "status": 409 if item.get("taken") else 422, "error": item["error"]}
+            if "error" in item else
             {"status": 201, **item} for item in report.items]
 
 

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from . import limits
+from .citation import MetadataError, check_metadata, normalize_authors, normalize_date, normalize_doi
+
 
 def slugify(value: str, max_length: int = 80) -> str:
     """A lowercase ASCII slug: letters, digits and single hyphens."""
@@ -21,12 +24,13 @@ def content_hash(text: str, length: int = 8) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:length]
 
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 
 def valid_document_id(value: str) -> bool:
-    """Document ids are safe in paths and URLs: no slashes, colons, NULs or dot-dot."""
-    return bool(ID_PATTERN.match(value)) and ".." not in value
+    """Document ids are safe in paths and URLs: no slashes, colons, NULs, newlines or dot-dot
+    (matched whole: ``$`` would let a final newline through)."""
+    return isinstance(value, str) and bool(ID_PATTERN.fullmatch(value)) and ".." not in value
 
 
 class InvalidDocument(ValueError):
@@ -68,6 +72,13 @@ class Document:
     tags: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     ingested_at: str = ""
+    # the citation record (kb.citation): authors, ISO date as precise as known, url, doi, publisher
+    authors: list[str] = field(default_factory=list)
+    date: str = ""
+    url: str = ""
+    doi: str = ""
+    publisher: str = ""
+    page_starts: list[int] | None = None   # offset where each page starts (PDF), for passages' pages
 
     @staticmethod
     def make_id(title: str, text: str) -> str:
@@ -77,19 +88,41 @@ class Document:
 
     def validate(self) -> Document:
         """Check what every document needs and fill in what may be derived (title, ingested_at);
-        raises InvalidDocument."""
+        raises InvalidDocument, or limits.OverLimit past a limit (kb.limits)."""
+        if (not isinstance(self.text, str) or not self.text.strip()) and isinstance(self.title, str) \
+                and self.title.strip():
+            self.text = " ".join(self.title.split())   # a title-only record: its title is its one passage
+        limits.check_document(self)
         if not isinstance(self.text, str) or not self.text.strip():
-            raise InvalidDocument("text: the document has no text")
+            raise InvalidDocument("text: the document has no text (and no title)")
         if not valid_document_id(self.id):
             raise InvalidDocument(f"id: '{self.id[:80]}' is not a valid document id "
                                   "(letters, digits, '.', '_', '-'; at most 200)")
         self.title = (self.title or "").strip() or self.text.strip().splitlines()[0][:200]
         self.tags = sorted({str(t).strip() for t in self.tags if str(t).strip()})
+        self._validate_citation()
         self.ingested_at = self.ingested_at or now_iso()
         return self
 
+    def _validate_citation(self) -> None:
+        try:
+            check_metadata(self.metadata)
+        except MetadataError as exc:
+            raise InvalidDocument(str(exc)) from None
+        self.authors = normalize_authors(self.authors)
+        if self.date and not normalize_date(self.date):
+            raise InvalidDocument(f"date: '{str(self.date)[:40]}' is not an ISO 8601 date (2021, 2021-03, 2021-03-04)")
+        self.date = normalize_date(self.date) if self.date else ""
+        if self.doi and not normalize_doi(self.doi):
+            raise InvalidDocument(f"doi: '{str(self.doi)[:40]}' is not a DOI (10.xxxx/...)")
+        self.doi = normalize_doi(self.doi) if self.doi else ""
+        self.url, self.publisher = str(self.url or "").strip(), " ".join(str(self.publisher or "").split())
+
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        if data["page_starts"] is None:
+            del data["page_starts"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> Document:

@@ -1,6 +1,11 @@
 """Output formats shared by ``kb search`` and ``kb export`` and by the HTTP API's text/CSV/JSONL/JSON
 answers: one implementation for both faces, rendered as a stream of strings so a server can send it
-as it goes."""
+as it goes.
+
+Every chunk is valid UTF-8 text: a lone surrogate that reached the store before kb refused them at
+the door comes out as U+FFFD rather than stopping the answer half-way. Every CSV cell that a
+spreadsheet would run as a formula (it starts with ``= + - @``, a tab or a carriage return) starts
+with ``'`` instead (the OWASP rule)."""
 from __future__ import annotations
 
 import csv
@@ -10,9 +15,30 @@ import json
 import re
 from typing import IO, Iterable, Iterator
 
-OUTPUT_FORMATS = ("text", "json", "nl", "csv")
-CSV_COLUMNS = ("id", "document_id", "document_title", "section", "score", "tags", "start", "end", "text")
+from .citation_formats import CITATION_FORMATS, render_citations
+
+OUTPUT_FORMATS = ("text", "json", "nl", "csv") + CITATION_FORMATS   # citations: one entry per document
+CSV_COLUMNS = ("id", "document_id", "document_title", "section", "score", "tags", "start", "end", "page",
+               "authors", "date", "url", "doi", "source", "text")
+DOCUMENT_CSV_COLUMNS = ("id", "title", "authors", "date", "url", "doi", "source", "passages", "tags",
+                        "ingested_at")
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def unicode_safe(text: str) -> str:
+    """``text`` with any lone surrogate (which no UTF-8 can carry) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+
+
+def csv_cell(value):
+    """A value as a CSV cell no spreadsheet runs as a formula."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
 
 
@@ -27,10 +53,28 @@ def document_title(hit: dict) -> str:
     return document.get("title", hit.get("document_title", ""))
 
 
+def pages(hit: dict) -> str:
+    """``3`` or ``3-4`` when the passage runs onto the next page; '' when pages are unknown."""
+    page, end = hit.get("page"), hit.get("page_end")
+    return "" if page is None else f"{page}-{end}" if end else str(page)
+
+
 def csv_row(hit: dict) -> list:
+    doc = hit.get("document") or {}
     return [hit.get("id"), hit.get("document_id"), document_title(hit), hit.get("section", ""),
-            hit.get("score", ""), ";".join(hit.get("tags", [])), hit.get("start"), hit.get("end"),
-            hit.get("text", "")]
+            hit.get("score", ""), ";".join(hit.get("tags", [])), hit.get("start"), hit.get("end"), pages(hit),
+            "; ".join(doc.get("authors") or []), doc.get("date", ""), doc.get("url", ""), doc.get("doi", ""),
+            doc.get("source", ""), hit.get("text", "")]
+
+
+def citation_line(hit: dict) -> str:
+    """Authors (date). URL or doi:…, p. N; '' when the document says none of these."""
+    doc = hit.get("document") or {}
+    authors = "; ".join(doc.get("authors") or [])
+    where = f"https://doi.org/{doc['doi']}" if doc.get("doi") else doc.get("url") or doc.get("source") or ""
+    parts = [authors + (f" ({doc['date']})" if doc.get("date") else "") if authors else doc.get("date", ""), where,
+             f"p. {pages(hit)}" if pages(hit) else ""]
+    return ", ".join(p for p in parts if p)
 
 
 def text_block(hit: dict, color: bool = False) -> str:
@@ -39,6 +83,8 @@ def text_block(hit: dict, color: bool = False) -> str:
     head = f"[{score:.2f}] " if isinstance(score, (int, float)) else ""
     ident = f"{BOLD}{hit['id']}{RESET}" if color else hit["id"]
     lines = [f"{head}{ident}  {document_title(hit)}"]
+    if citation_line(hit):
+        lines.append(f"  cite: {citation_line(hit)}")
     if hit.get("section"):
         lines.append(f"  section: {hit['section']}")
     if hit.get("tags"):
@@ -48,11 +94,35 @@ def text_block(hit: dict, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def document_row(doc: dict) -> list:
+    return [doc.get("id"), doc.get("title", ""), doc.get("source", ""), doc.get("passages", ""),
+            ";".join(doc.get("tags", [])), doc.get("ingested_at", "")]
+
+
+def document_block(doc: dict, color: bool = False) -> str:
+    """One document of a list for a reader: id and title, then where it came from and its size."""
+    ident = f"{BOLD}{doc['id']}{RESET}" if color else doc["id"]
+    lines = [f"{ident}  {doc.get('title', '')}"]
+    facts = [f"{doc['passages']} passages" if isinstance(doc.get("passages"), int) else "",
+             doc.get("source", ""), doc.get("ingested_at", "")]
+    lines.append("  " + " · ".join(f for f in facts if f))
+    if doc.get("tags"):
+        lines.append(f"  tags: {', '.join(doc['tags'])}")
+    return "\n".join(lines) + "\n"
+
+
 def render(items: Iterable[dict], fmt: str, *, total: int | None = None, query: str | None = None,
            facets: dict | None = None, color: bool = False, key: str = "hits",
            next_url: str | None = None) -> Iterator[str]:
-    """Hits or passages in one of OUTPUT_FORMATS, chunk by chunk (``key`` names the JSON list;
-    ``next_url``, for text, ends it with where the next page is)."""
+    """Hits, passages or (``key="documents"``) documents in one of OUTPUT_FORMATS, chunk by chunk
+    (``key`` names the JSON list; ``next_url``, for text, ends it with where the next page is)."""
+    for chunk in _render(items, fmt, total, query, facets, color, key, next_url):
+        yield unicode_safe(chunk)
+
+
+def _render(items, fmt, total, query, facets, color, key, next_url) -> Iterator[str]:
+    row, block, columns = ((document_row, document_block, DOCUMENT_CSV_COLUMNS) if key == "documents"
+                           else (csv_row, text_block, CSV_COLUMNS))
     if fmt == "json":
         yield from _json(items, total, query, facets, key)
     elif fmt == "nl":
@@ -61,17 +131,19 @@ def render(items: Iterable[dict], fmt: str, *, total: int | None = None, query: 
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow(columns)
         for item in items:
-            writer.writerow(csv_row(item))
+            writer.writerow([csv_cell(value) for value in row(item)])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
         yield buffer.getvalue()
+    elif fmt in CITATION_FORMATS:
+        yield from render_citations(items, fmt)
     elif fmt == "text":
         count = 0
         for item in items:
-            yield text_block(item, color) + "\n"
+            yield block(item, color) + "\n"
             count += 1
         if total is not None:
             yield f"{count} of {total} shown\n"
@@ -100,3 +172,43 @@ def _json(items, total, query, facets, key) -> Iterator[str]:
 def write_hits(hits: Iterable[dict], fmt: str, out: IO[str], **options) -> None:
     for chunk in render(hits, fmt, **options):
         out.write(chunk)
+
+
+EVAL_METRICS = ("ndcg@10", "recall@100", "mrr")
+EVAL_FORMATS = ("text", "json", "csv")
+
+
+def eval_lines(report: dict, fmt: str = "text") -> Iterator[str]:
+    """A ``kb eval`` report: a table of the modes side by side (text), the report itself (json), or
+    one row per mode and query, ``all`` first (csv)."""
+    modes = report["modes"]
+    if fmt == "json":
+        yield json.dumps(report, indent=1) + "\n"
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(("mode", "query", *EVAL_METRICS))
+        for mode, scored in modes.items():
+            writer.writerow((mode, "all", *(f"{scored[m]:.4f}" for m in EVAL_METRICS)))
+            for qid, figures in scored["queries"].items():
+                writer.writerow((mode, qid, *(f"{figures[m]:.4f}" for m in EVAL_METRICS)))
+        yield buffer.getvalue()
+    else:
+        yield (f"{report['queries']} judged queries, {report['judgments']} relevant judgments, "
+               f"by {report['group_by']}\n")
+        yield f"{'mode':<10} {'nDCG@10':>8} {'R@100':>7} {'MRR':>7} {'q ms mean':>10} {'q ms p95':>9}\n"
+        for mode, s in modes.items():
+            yield (f"{mode:<10} {s['ndcg@10']:>8.4f} {s['recall@100']:>7.4f} {s['mrr']:>7.4f} "
+                   f"{s['query_ms_mean']:>10.1f} {s['query_ms_p95']:>9.1f}\n")
+        if len(modes) > 1:   # where the modes disagree most, query by query
+            first, *rest = modes
+            for other in rest:
+                gaps = sorted(modes[first]["queries"], key=lambda q: modes[other]["queries"][q]["ndcg@10"]
+                              - modes[first]["queries"][q]["ndcg@10"])
+                for label, qids in (("worst", gaps[:3]), ("best", gaps[::-1][:3])):
+                    said = ", ".join(f"{q} ({_gap(modes, first, other, q):+.2f})" for q in qids)
+                    yield f"{other} vs {first}, {label} queries by nDCG@10: {said}\n"
+
+
+def _gap(modes: dict, first: str, other: str, qid: str) -> float:
+    return modes[other]["queries"][qid]["ndcg@10"] - modes[first]["queries"][qid]["ndcg@10"]

@@ -85,6 +85,19 @@ def _text(value: str) -> str | None:
     return value.strip() or None
 
 
+def _public_url(value: str) -> str | None:
+    """http(s)://host[:port][/path], without a trailing slash; '' for none."""
+    from urllib.parse import urlsplit
+
+    value = value.strip().rstrip("/")
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError("expected http(s)://host[:port][/path], the URL clients reach kb at")
+    return value
+
+
 def _setting(env: str, default: Any, parse: Callable[[str], Any], help: str, shown: str | None = None,
              option: str | None = None) -> Any:
     """A field of ``Settings``: ``env`` is its variable, ``shown`` its default as documented,
@@ -133,6 +146,12 @@ class Settings:
     max_expansions: int = _setting("KB_MAX_EXPANSIONS", 500, _count(1, 1_000_000),
                                    "Index words a prefix*, wild*card or fuzzy~ term may stand for.",
                                    option="--max-expansions")
+    query_max_chars: int = _setting("KB_QUERY_MAX_CHARS", 50_000, _count(1000, 10_000_000),
+                                    "Longest question or pasted text a search takes (syntax words or auto; "
+                                    "query syntax: 1000).")
+    long_query_terms: int = _setting("KB_LONG_QUERY_TERMS", 32, _count(0, 10_000),
+                                     "A text of more distinct words is searched by this many of its most "
+                                     "telling ones, by tf·idf (0: all of them).")
     semantic: str = _setting("KB_SEMANTIC", "auto", _switch,
                              "Embeddings: auto (when the semantic extra is installed), 1 (required) or 0 (off).")
     search_mode: str = _setting("KB_SEARCH_MODE", "lexical", _choice(*SEARCH_MODES),
@@ -150,6 +169,10 @@ class Settings:
     max_body: int = _setting("KB_MAX_BODY", 25 * 1024 ** 2, parse_size,
                              "Largest request body (25MB, 500KB, bytes); larger is a 413.", shown="25MB",
                              option="--max-body")
+    public_url: str | None = _setting("KB_PUBLIC_URL", None, _public_url,
+                                      "The URL clients reach kb at (behind a proxy): links and Location "
+                                      "headers use it, never the request's Host.", shown="none",
+                                      option="--public-url")
     cors_origins: str = _setting("KB_CORS_ORIGINS", "*", str,
                                  "Origins whose pages may read the API: * or a comma-separated list.",
                                  option="--cors-origins")
@@ -170,6 +193,26 @@ class Settings:
                                   "/api/v1/jobs/<id> to poll.", shown="1MB")
     model_wait: float = _setting("KB_MODEL_WAIT", 20.0, _seconds,
                                  "Seconds a semantic query waits for the model to load before a 503.", shown="20")
+    # what one input may hold, on every way in (HTTP, JSON Lines, front matter, files, the CLI): kb.limits
+    max_text: int = _setting("KB_MAX_TEXT", 1024 ** 2, parse_size,
+                             "Largest text of one document, in characters (1MB: 1,048,576); larger is a 413.",
+                             shown="1MB")
+    max_tags: int = _setting("KB_MAX_TAGS", 50, _count(1, 10_000),
+                             "Tags one document (or one request's `tag=`) may give; more is a 422.")
+    max_tag_length: int = _setting("KB_MAX_TAG_LENGTH", 200, _count(1, 10_000),
+                                   "Characters in one tag; longer is a 422.")
+    max_metadata: int = _setting("KB_MAX_METADATA", 64 * 1024, parse_size,
+                                 "Largest metadata of one document, as JSON; larger is a 422.", shown="64KB")
+    max_depth: int = _setting("KB_MAX_DEPTH", 32, _count(2, 500),
+                              "Deepest nesting of a JSON body, a JSON Lines record or metadata; deeper is a 422.")
+    max_pdf_pages: int = _setting("KB_MAX_PDF_PAGES", 1000, _count(1, 1_000_000),
+                                  "Pages of one PDF (counted before any is read); more is a 413.")
+    max_html_elements: int = _setting("KB_MAX_HTML_ELEMENTS", 100_000, _count(1, 100_000_000),
+                                      "Elements of one HTML page; more is a 413.")
+    max_sections: int = _setting("KB_MAX_SECTIONS", 2000, _count(1, 1_000_000),
+                                 "Headings of one document (HTML, Markdown, JSON Lines sections); more is a 413.")
+    max_bulk_lines: int = _setting("KB_MAX_BULK_LINES", 10_000, _count(1, 10_000_000),
+                                   "Documents (lines) of one POST /api/v1/documents/bulk; more is a 413.")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

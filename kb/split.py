@@ -11,6 +11,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from kb.chrome import is_chrome
 from kb.models import Passage
 from kb.sentences import sentence_spans
 
@@ -28,25 +29,6 @@ class SplitOptions:
 
 # ---------------------------------------------------------------- line classification
 
-_CHROME = re.compile(
-    r"(?:user\s+)?(?:log\s*-?\s*in|log\s*-?\s*out|sign\s*-?\s*in|sign\s*-?\s*(?:up|out)|login|logout)"
-    r"(?:\s+(?:now|here|to\s+.*))?"
-    r"|register(?:\s+(?:an?\s+)?account)?|create\s+(?:an?\s+)?account|my\s+account|forgot\s+(?:your\s+)?password\??"
-    r"|subscribe\b.*|unsubscribe|newsletter|sign\s+up\s+for\s+.*newsletter.*"
-    r"|(?:we|this\s+(?:web)?site)\s+uses?\s+cookies\b.*|(?:accept|reject|allow)(?:\s+all)?\s+cookies"
-    r"|(?:manage\s+)?cookies?(?:\s+(?:policy|settings|preferences|notice))?"
-    r"|share(?:\s+(?:this|on|via)(?:\s+\w+)?)?|tweet(?:\s+this)?|email(?:\s+this(?:\s+\w+)?)?"
-    r"|print(?:\s+(?:this\s+)?(?:article|page|story))?|(?:download\s+)?pdf"
-    r"|skip\s+to\s+(?:main\s+)?(?:content|navigation)|skip\s+navigation|back\s+to\s+top|top\s+of\s+page"
-    r"|home(?:\s*page)?|menu|main\s+menu|navigation|search|next|previous|prev|close|more"
-    r"|read\s+more|continue\s+reading|related(?:\s+(?:articles|stories|posts|content))?|recommended(?:\s+for\s+you)?"
-    r"|advertisement|sponsored(?:\s+content)?|ad|ads"
-    r"|privacy(?:\s+policy)?|terms(?:\s+(?:of\s+(?:use|service)|and\s+conditions))?|cookie\s+policy|sitemap"
-    r"|contact(?:\s+us)?|about(?:\s+us)?|follow\s+us\b.*|like\s+us\s+on\s+.*"
-    r"|facebook|twitter|linkedin|whatsapp|reddit|pinterest|instagram|youtube|rss(?:\s+feed)?"
-    r"|.*\ball\s+rights\s+reserved\b.*|(?:copyright\s*)?(?:©|\(c\)).*|copyright\s+\d{4}\b.*",
-    re.IGNORECASE,
-)
 _MD_HEADING = re.compile(r"(#{1,6})(?:\s+(.*?))?(?:\s+#+)?\s*")
 _LIST_ITEM = re.compile(r"(?:[-*+•‣◦–]|\d{1,3}[.)]|[a-z][.)]|[A-Z]\))\s+\S")  # not "J. Smith"
 _TERMINAL = re.compile(r"[.!?…][\"'”’»)\]]*$")
@@ -58,12 +40,6 @@ PROSE, LIST, TABLE, HEADING, DROPPED = "prose", "list", "table", "heading", "dro
 
 def _fold(value: str) -> str:
     return " ".join(value.casefold().split())
-
-
-def _is_chrome(line: str) -> bool:
-    """Whole short lines of site furniture ("Home | About" too), case-insensitively; long prose never is."""
-    cells = re.split(r"\s+[|·•/]\s+|\s{3,}", line.strip(" \t.:!|>»·•-–—"))
-    return len(line.split()) <= 25 and all(_CHROME.fullmatch(cell.strip(" \t.:!|>»·•-–—")) for cell in cells)
 
 
 @dataclass
@@ -110,23 +86,28 @@ def _markdown_blocks(text: str, lines: list[_Line]) -> list[_Line]:
 def _classify(text: str, title: str, sections: list[tuple[int, str]] | None) -> list[_Line]:
     """Mark each line as chrome/title (dropped), heading, list item, table row or prose."""
     lines, title_key = _markdown_blocks(text, _lines(text)), _fold(title)
+    titled = []
     for line in lines:
         if line.kind != PROSE:
             continue
         s = text[line.start:line.end]
-        md = _MD_HEADING.fullmatch(s)
+        md = _MD_HEADING.fullmatch(s) if sections is None else None  # a reader with sections rendered its headings
         name = " ".join((md.group(2) or "").split()) if md else s
         if title_key and _fold(name) == title_key and (md or not s.rstrip().endswith(".")):
             line.kind = DROPPED  # a repeated title; a full sentence that merely equals it is body
+            titled.append(line)
         elif md:
             line.kind, line.heading = HEADING, (len(md.group(1)), name)
-        elif _is_chrome(s) or ("|" not in s and not any(c.isalnum() for c in s)):  # chrome, rules, ornaments
+        elif is_chrome(s) or ("|" not in s and not any(c.isalnum() for c in s)):  # chrome, rules, ornaments
             line.kind = DROPPED
         elif _LIST_ITEM.match(s):
             line.kind = LIST
         elif "|" in s:
             line.kind = TABLE
     _drop_trailing_menu(text, lines)
+    if titled and all(line.kind == DROPPED for line in lines):  # a short text that is only its title line
+        for line in titled:
+            line.kind = PROSE
     if sections is not None:
         _apply_given_sections(text, lines, sections)
     return lines
@@ -161,7 +142,9 @@ def _apply_given_sections(text: str, lines: list[_Line], sections: list[tuple[in
         nxt = lines[i + 1].start if i + 1 < len(lines) else len(text) + 1
         names = [_fold(path.split(" > ")[-1]) for _, path in marks[bisect.bisect_left(offsets, line.start):
                                                                  bisect.bisect_right(offsets, nxt)]]
-        if line.kind == HEADING or (line.kind == PROSE and _fold(text[line.start:line.end]) in names):
+        s = text[line.start:line.end]
+        md = _MD_HEADING.fullmatch(s)   # "# Name" too, but a "# comment" in code that names no section stays
+        if line.kind == HEADING or (line.kind == PROSE and _fold(md.group(2) or "" if md else s) in names):
             line.kind = DROPPED  # a heading already accounted for by the reader's sections
 
 
@@ -383,4 +366,8 @@ def split_text(text: str, document_id: str, title: str = "", options: SplitOptio
             passages.append(Passage(id=f"{document_id}:{ordinal}", document_id=document_id, ordinal=ordinal,
                                     text=" ".join(text[start:end].split()), start=start, end=end,
                                     section=chunk[0].section))
+    if not passages and _fold(text) == _fold(title):   # a title-only record: its title is its passage
+        start = len(text) - len(text.lstrip())
+        passages.append(Passage(id=f"{document_id}:1", document_id=document_id, ordinal=1,
+                                text=" ".join(text.split()), start=start, end=len(text.rstrip())))
     return passages

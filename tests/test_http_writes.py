@@ -102,22 +102,48 @@ def test_bulk_answers_line_by_line_and_lands_the_good_lines(token_server, auth):
         '{"id": "bulk-1", "title": "Bulk one", "text": "Malaria vaccines reached Ghana through WHO programs."}',
         "",
         "{not json",
-        '{"title": "No text here"}',
+        '{"id": "nothing", "text": ""}',
         '{"id": "bulk-2", "title": "Bulk two", "text": "Science diplomacy eased the Arctic research talks."}',
+        '{"id": "bulk-3", "title": "Hash tables for symbol lookup in compilers"}',
     ]
     r = token_server.request("POST", "/api/v1/documents/bulk", data="\n".join(lines).encode(),
                              headers={**auth, "Content-Type": "application/x-ndjson"})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["documents"] == 2 and body["refused"] == 2
+    assert body["documents"] == 3 and body["refused"] == 2
     by_line = {item["line"]: item for item in body["results"]}
     assert by_line[1]["status"] == 201 and by_line[1]["id"] == "bulk-1" and by_line[1]["passages"] == 1
     assert by_line[3]["status"] == 422 and "invalid JSON" in by_line[3]["error"]
     assert by_line[4]["status"] == 422 and "text" in by_line[4]["error"]
     assert by_line[5]["status"] == 201 and by_line[5]["id"] == "bulk-2"
+    assert by_line[6]["status"] == 201 and by_line[6]["passages"] == 1   # title only: one passage, its title
     assert 2 not in by_line  # blank lines are skipped, not reported
+    assert hits_for(token_server, q="symbol tables")["hits"][0]["document"]["id"] == "bulk-3"
     assert hits_for(token_server, q="malaria Ghana")["hits"][0]["document"]["id"] == "bulk-1"
     assert hits_for(token_server, q="Arctic", document="bulk-2")["total"] == 1
+
+
+def test_title_only_records_from_json_jsonl_and_uploads(token_server, auth):
+    before = token_server.get("/api/v1/stats").json()
+    made = token_server.request("POST", "/api/v1/documents", headers=auth,
+                                json={"id": "title-only", "title": "Recursive descent parsing of ALGOL 60"})
+    assert made.status_code == 201 and made.json()["passages"] == 1, made.text
+    empty_text = token_server.request("PUT", "/api/v1/documents/title-empty", headers=auth,
+                                      json={"title": "Garbage collection in LISP systems", "text": ""})
+    assert empty_text.status_code == 201, empty_text.text
+    upload = token_server.request("POST", "/api/v1/documents/bulk", headers=auth, files={"file": (
+        "refs.jsonl", b'{"_id": "ref-1", "title": "Sorting networks and their applications"}\n'
+                      b'{"_id": "ref-2", "title": ""}\n')})
+    body = upload.json()
+    assert upload.status_code == 200 and body["documents"] == 1 and body["refused"] == 1, upload.text
+    doc = token_server.get("/api/v1/documents/title-only").json()
+    assert doc["text"] == doc["title"] == "Recursive descent parsing of ALGOL 60"
+    assert [p["text"] for p in doc["passages"]] == [doc["title"]]
+    for q, doc_id in (("ALGOL parsing", "title-only"), ("garbage collection LISP", "title-empty"),
+                      ("sorting networks", "ref-1"), ("title:sorting", "ref-1")):
+        assert hits_for(token_server, q=q)["hits"][0]["document"]["id"] == doc_id, q
+    after = token_server.get("/api/v1/stats").json()
+    assert after["documents"] == before["documents"] + 3 and after["passages"] == before["passages"] + 3
 
 
 def test_writes_need_the_token(token_server, auth):
@@ -146,9 +172,9 @@ def test_limits_malformed_json_and_missing_fields(token_server, auth):
     malformed = token_server.request("POST", "/api/v1/documents", data=b'{"title": "x", "text": ',
                                      headers={**auth, "Content-Type": "application/json"})
     assert "malformed JSON" in error(malformed, 400)["message"]
-    missing = error(token_server.request("POST", "/api/v1/documents", json={"title": "No text"}, headers=auth), 422)
-    assert "text" in missing["errors"]["json"] and "text" in missing["message"]
-    blank = error(token_server.request("POST", "/api/v1/documents", json={"title": "t", "text": " \n "},
+    missing = error(token_server.request("POST", "/api/v1/documents", json={"text": "No title"}, headers=auth), 422)
+    assert "title" in missing["errors"]["json"] and "title" in missing["message"]
+    blank = error(token_server.request("POST", "/api/v1/documents", json={"title": " ", "text": " \n "},
                                        headers=auth), 422)
     assert "text" in blank["errors"]["json"]
     not_an_object = error(token_server.request("POST", "/api/v1/documents", json=[NOTE], headers=auth), 422)

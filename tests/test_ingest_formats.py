@@ -54,7 +54,7 @@ def test_a_folder_of_html_markdown_and_pdf_lands_clean(folder_home):
     notes = json.loads(kb("show", "retreat-notes", "--home", folder_home).stdout)
     assert notes["title"] == "Retreat notes on science diplomacy"
     assert notes["tags"] == ["public-health", "science-diplomacy"]
-    assert notes["metadata"]["author"] == "Ana Pereira" and "---" not in notes["text"][:3]
+    assert notes["authors"] == ["Ana Pereira"] and "---" not in notes["text"][:3]
     assert "Notes > Retreat" in {p["section"] for p in by_doc["retreat-notes"]}
     assert all({"science-diplomacy", "public-health"} <= set(p["tags"]) for p in by_doc["retreat-notes"])
     hits = json.loads(kb("search", "international partners", "--json", "--home", folder_home).stdout)["hits"]

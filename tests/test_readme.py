@@ -1,5 +1,6 @@
 """Docs that stay true: every curl command in the README's ```sh blocks runs, in order, against a live
-server (with an API token) and its answer is checked."""
+server (with an API token) and its answer is checked, and every JSON or JSON Lines answer validates
+against its operation's schema in /openapi.json (export lines included)."""
 from __future__ import annotations
 
 import csv
@@ -10,9 +11,12 @@ import re
 import shutil
 import subprocess
 
+import bibtexparser
+import jsonschema
 import pytest
 
 from helpers import API_TOKEN, ROOT
+from helpers.answers import check_answer
 from helpers.servers import LiveServer, SphinxCluster, ingest_sample
 
 README_URL = "http://127.0.0.1:5000"
@@ -171,6 +175,20 @@ def check_tag_query(out, server):
     assert body["dry_run"] is True and body["to_change"] >= 1 and "changed" not in body
 
 
+def check_bibtex(out, server):
+    library = bibtexparser.parse_string(out)
+    assert not library.failed_blocks and [e.key for e in library.entries] == ["pereira2024retreat"]
+    fields = library.entries[0].fields_dict
+    assert fields["author"].value == "Pereira, Ana" and fields["date"].value == "2024-03-15"
+    assert fields["url"].value == "https://example.org/notes/retreat" and "[retreat-notes:" in fields["note"].value
+
+
+def check_csl(out, server):
+    items = json.loads(out)
+    jsonschema.validate(items, json.loads((ROOT / "tests" / "data" / "csl" / "csl-data.json").read_text()))
+    assert [i["id"] for i in items] == ["pereira2024retreat"] and items[0]["issued"] == {"date-parts": [[2024, 3, 15]]}
+
+
 CHECKS = [  # (a piece of the command, check of its output), in README order
     ("search?q=public+health'", check_search_json),
     ("q=public+health&format=text", check_search_text),
@@ -197,6 +215,8 @@ CHECKS = [  # (a piece of the command, check of its output), in README order
     ("Accept: application/yaml", check_taxonomy_yaml),
     ("-X PATCH", check_tag_edit),
     ("tags/health-review/passages", check_tag_query),
+    ("author=pereira&date_from=2024&format=bibtex", check_bibtex),
+    ("q=vaccine author:pereira date:>=2024-03", check_csl),
 ]
 
 
@@ -230,7 +250,22 @@ def test_every_curl_example_in_the_readme_is_checked():
         assert piece in command, (piece, command)
 
 
+def request_of(command: str) -> tuple[str, str] | None:
+    """The method and path a README curl command sends; None when it prints no body (headers, a status)."""
+    if " -sI " in command or "-o /dev/null" in command or "-w '%{http_code}" in command:
+        return None
+    path = re.search(r"http://127\.0\.0\.1:5000(/[^'\"?\s]*)", command).group(1)
+    explicit = re.search(r"-X ([A-Z]+)", command)
+    if explicit:
+        return explicit.group(1), path
+    posts = (" --json ", " -F ", "--data-binary", " -d ") if " -G " in command else \
+        (" --json ", " -F ", "--data-binary", " -d ", "--data-urlencode")
+    return ("POST" if any(p in command for p in posts) else "GET"), path
+
+
 def test_readme_curl_examples_answer_as_documented(readme_server):
+    spec = readme_server.get("/openapi.json").json()
+    validated = []
     checks = iter(CHECKS)
     for block in readme_curl_blocks():
         assignments: list[str] = []  # an example may set a shell variable that the next one uses
@@ -243,7 +278,12 @@ def test_readme_curl_examples_answer_as_documented(readme_server):
             assert proc.returncode == 0, (command, proc.stderr)
             try:
                 check(proc.stdout, readme_server)
+                sent = request_of(command)
+                if sent and (checked := check_answer(spec, *sent, proc.stdout)):   # every answer is what the
+                    validated.append((command, checked))                             # OpenAPI document says
             except Exception as exc:  # say which example failed and what it printed
                 raise AssertionError(f"README example failed: {command}\n--- output:\n{proc.stdout}") from exc
             if re.match(r"^[A-Za-z_]+=", command):
                 assignments.append(command)
+    kinds = [kind for _, kind in validated]
+    assert len(validated) >= 17 and "application/x-ndjson" in kinds, validated   # text, CSV, YAML, headers: not JSON

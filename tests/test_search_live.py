@@ -102,18 +102,61 @@ def test_invalid_syntax_is_a_400_that_says_what_and_where_in_query_mode(http):
 
 
 def test_auto_mode_searches_natural_text_with_stray_syntax_as_words(http):
-    assert "unbalanced quote" in http('Nurses kept "records (of every village', expect=400)["message"]
-    body = http('Nurses kept "records (of every village', syntax="auto")
+    assert "unbalanced quote" in http('Nurses kept "records (of every village', expect=400,
+                                      syntax="query")["message"]
+    body = http('Nurses kept "records (of every village')   # auto, the default
     assert body["syntax"] == "words" and "unbalanced quote" in body["notice"]
     assert body["hits"][0]["id"] == "vaccines:1"
     words = http("health NOT pandemic", syntax="words", limit=100)
     assert "pandemic:1" in passage_ids(words)                      # NOT is a word here, not an operator
 
 
+# CACM questions (SMART's test collection) as a user types them: sentence punctuation, not syntax
+CACM_QUESTIONS = [
+    "What articles exist which deal with TSS (Time Sharing System), an operating system for IBM computers?",
+    "Articles on text formatting systems. Examples: t/nroff, scribe, bravo.",
+    "Articles describing the relationship between data types and concurrency (e.g. what is the type of a "
+    "process? when is a synchronization attempt between two processes \"type correct\"?)",
+    "List all articles dealing with data types in the following languages: Pascal, CLU, Alphard, Ada.",
+    "What is the type of a module? (I don't want the entire literature on Abstract Data Types here.)",
+]
+
+
+@pytest.mark.parametrize("q", CACM_QUESTIONS)
+def test_natural_language_questions_are_answered_under_the_default_syntax(http, q):
+    body = http(q)                                   # no syntax=: auto
+    assert body["syntax"] == "query" and body["notice"] is None, body["notice"]
+    assert http(q, syntax="query")["total"] == body["total"]   # strict mode reads it the same way
+
+
+def test_sentence_punctuation_finds_what_the_words_find(http):
+    asked = http("Which rivals met at a retreat: China and India?", limit=100)
+    assert passage_ids(asked) == passage_ids(http("Which rivals met at a retreat China and India", limit=100))
+    assert "diplomacy:1" in passage_ids(asked)
+
+
 def test_limits_are_clear_400s(http):
-    assert "limit is 200" in http("x " * 201, expect=400)["message"]
+    assert "limit in query syntax is 200" in http("x " * 201, expect=400, syntax="query")["message"]
+    assert "searched as plain words" in http("x " * 201)["notice"]
     assert "too many wildcards" in http("h*e*a*l*t*h", expect=400, syntax="query")["message"]
-    assert http("x" * 1001, expect=422)["errors"]
+    assert "limit in query syntax is 1000" in http("x " * 501, expect=400, syntax="query")["message"]
+
+
+def test_a_long_question_is_answered_by_its_most_telling_words(server, http):
+    pasted = ("Scientists from China and India met at a retreat to discuss science diplomacy. " * 40
+              + " ".join(f"filler{i}" for i in range(300)))
+    assert 6_000 < len(pasted) < 20_000
+    body = requests.post(server.url + "/api/v1/search", json={"q": pasted, "limit": 5}, timeout=30)
+    assert body.status_code == 200, body.text
+    body = body.json()
+    assert body["syntax"] == "words" and "most telling words" in body["notice"]
+    assert body["hits"][0]["id"] == "diplomacy:1"
+    medium = http(pasted[:3000])                                     # fits in a URL: GET takes it too
+    assert medium["hits"][0]["id"] == "diplomacy:1"
+    too_long = requests.post(server.url + "/api/v1/search", json={"q": "word " * 12_000}, timeout=30)
+    assert too_long.status_code == 400 and "POST /api/v1/search" in too_long.json()["message"]
+    filtered = requests.post(server.url + "/api/v1/search", json={"q": pasted, "tag": ["no-such-tag"]}, timeout=30)
+    assert filtered.status_code == 200 and filtered.json()["total"] == 0
 
 
 def test_group_by_document_and_sort_by_document(http):

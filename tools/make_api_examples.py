@@ -50,7 +50,8 @@ def main() -> None:
         new = {"id": "field-note-1", "title": "Field note",
                "text": "Vaccines were shipped to developing countries last spring, and public health "
                        "programs trained local scientists.",
-               "tags": ["field-notes"], "source": "notebook", "metadata": {"author": "A. Researcher"}}
+               "tags": ["field-notes"], "source": "notebook", "authors": ["A. Researcher"], "date": "2024-05",
+               "metadata": {"project": "vaccine logistics"}}
         values["NEW_DOCUMENT"] = new
         created = client.post("/api/v1/documents", json=new, headers=auth, base_url=BASE).get_json()
         values["CREATED"] = created
@@ -71,6 +72,8 @@ def main() -> None:
             406: client.get("/api/v1/search?q=health", headers={"Accept": "image/png"}),
             413: client.post("/api/v1/documents", data=b"x" * 5000, headers=auth, content_type="text/plain"),
             415: client.post("/api/v1/documents", data=b"x", headers=auth, content_type="image/png"),
+            409: client.post("/api/v1/documents", json={**new, "text": "Another note.", "source": "another notebook"},
+                             headers=auth),
             422: client.post("/api/v1/documents", json={"title": "No text"}, headers=auth),
         }
         values["ERRORS"] = {code: r.get_json() if r is not None else None for code, r in errors.items()}

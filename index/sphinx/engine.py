@@ -138,7 +138,7 @@ class SphinxIndex(CurationSupport, TagNames, SearchIndex):
         started = time.perf_counter()
         translated = self.translator.translate(request.q, request.syntax)
         read = {"syntax": translated.syntax, "notice": translated.notice}
-        facets_empty = {"tags": {}} if request.facets else {}
+        facets_empty = {"tags": {}, "documents": {}} if request.facets else {}
         where, args = self._where(request.filters, translated.match)
         if translated.nothing or where is None:
             return SearchResponse(0, [], facets_empty, round((time.perf_counter() - started) * 1000, 2), **read)
@@ -157,12 +157,14 @@ class SphinxIndex(CurationSupport, TagNames, SearchIndex):
         if not browse:
             sql += f", {self.options}"
         if request.facets:  # FACET keeps at most max_matches groups: if it is full, count them all apart
-            sql += f" FACET tag_ids ORDER BY COUNT(*) DESC LIMIT {max_matches}"
+            sql += (f" FACET tag_ids ORDER BY COUNT(*) DESC LIMIT {max_matches}"
+                    f" FACET document_id ORDER BY COUNT(*) DESC LIMIT {max_matches}")
         answer = self.sql.read(sql, args)
-        if request.facets and len(answer.sets) > 1 and len(answer.sets[1]) >= max_matches:
-            answer.sets[1] = self.sql.read(
-                f"SELECT GROUPBY(), COUNT(*) FROM {DIST_INDEX}{where} GROUP BY tag_ids LIMIT {FACET_LIMIT} "
-                f"OPTION max_matches={FACET_LIMIT}" + ("" if browse else f", {self.options}"), args).rows
+        for position, column in ((1, "tag_ids"), (2, "document_id")) if request.facets else ():
+            if len(answer.sets) > position and len(answer.sets[position]) >= max_matches:
+                answer.sets[position] = self.sql.read(
+                    f"SELECT GROUPBY(), COUNT(*) FROM {DIST_INDEX}{where} GROUP BY {column} LIMIT {FACET_LIMIT} "
+                    f"OPTION max_matches={FACET_LIMIT}" + ("" if browse else f", {self.options}"), args).rows
         hits = []
         for row in answer.rows:
             record = rec.passage_from_row(row)
@@ -170,7 +172,8 @@ class SphinxIndex(CurationSupport, TagNames, SearchIndex):
             hits.append(record)
         if request.highlight:
             self._snippets(hits, translated.highlight)
-        facets = {"tags": self._facets(answer)} if request.facets else {}
+        facets = {"tags": self._facets(answer), "documents": {str(d): int(n) for d, n in (
+            answer.sets[2] if len(answer.sets) > 2 else []) if int(n)}} if request.facets else {}
         took = round((time.perf_counter() - started) * 1000, 2)
         return SearchResponse(total=answer.total_found, hits=hits, facets=facets, took_ms=took,
                               partial=answer.partial, **read)

@@ -16,6 +16,7 @@ from html import escape
 from whoosh import query as wq
 
 from ..base import Unsupported
+from ..query_text import punctuation_as_text
 from ..querying import QueryBuilder
 from ..text.analysis import TOKEN_PATTERN, text_analyzer
 from ..text.highlight import ELLIPSIS
@@ -59,7 +60,7 @@ class Translator:
             return Translated(None, False, "", **read)
         if tree is wq.NullQuery or isinstance(tree, type(wq.NullQuery)):
             return Translated(None, True, "", **read)
-        writer = _Writer(self._surfaces(q), _patterns(q) if parsed.syntax == "query" else [])
+        writer = _Writer(self._surfaces(q), _patterns(punctuation_as_text(q)) if parsed.syntax == "query" else [])
         match = writer.node(tree)
         highlight = " | ".join(dict.fromkeys(writer.positive(tree)))
         return Translated(match, False, highlight, tuple(dict.fromkeys(writer.expanded)), **read)

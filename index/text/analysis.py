@@ -1,7 +1,8 @@
 """Text analysis shared by indexing and querying, so that both see the same terms.
 
 Words keep internal dots (``3.5``, ``U.S.``) and apostrophes; possessives are dropped
-(``China's`` → ``china``), dotted abbreviations are joined (``U.S.`` → ``us``), hyphenated
+(``China's`` → ``china``), dotted abbreviations are joined (``U.S.`` → ``us``), dotted identifiers
+are indexed whole and by their parts (``os.path.join`` → ``os.path.join os path join``), hyphenated
 words are split into their parts (``COVID-19`` → ``covid 19``, matched as a phrase at query
 time), accents are folded, and words are Porter-stemmed. Stop words stay in the index so that
 quoted phrases keep them; free-text queries drop them (see ``index.querying``).
@@ -30,10 +31,14 @@ while who whom why will with would you your yours yourself yourselves
 """.split())
 
 _ABBREVIATION = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]$")
+_IDENTIFIER_PART = re.compile(r"\w+")
 
 
 class NormalizeFilter(Filter):
-    """Possessives off, apostrophes out, dotted abbreviations joined."""
+    """Possessives off, apostrophes out, dotted abbreviations joined (``U.S.`` is ``us``). A dotted
+    identifier (``fs.readFileSync``, ``os.path.join``) is indexed whole and, at the same position,
+    as each of its parts, so that ``readFileSync`` and ``join`` find it; a query's dotted word is
+    searched whole. Numbers (``3.5``, ``v1.2``) stay whole."""
 
     def __call__(self, tokens):
         for t in tokens:
@@ -46,7 +51,18 @@ class NormalizeFilter(Filter):
             if not text:
                 continue
             t.text = text
+            parts = text.split(".") if "." in text and getattr(t, "mode", "") != "query" else ()
+            if parts and not all(_IDENTIFIER_PART.fullmatch(p) and not p.isdigit() for p in parts):
+                parts = ()
+            chars = getattr(t, "chars", False)
+            start = t.startchar if chars else 0
             yield t
+            for part in parts:   # the parts, at the whole's position (so phrases still see it)
+                t.text = part
+                if chars:
+                    t.startchar, t.endchar = start, start + len(part)
+                    start += len(part) + 1
+                yield t
 
 
 class NFKCFilter(Filter):

@@ -17,7 +17,8 @@ from whoosh.analysis.analyzers import CompositeAnalyzer
 
 from .analysis import NFKCFilter, NormalizeFilter
 
-# filters whose output for a token depends on its text alone: one token in, at most one out
+# filters whose output for a token depends on its text alone (NormalizeFilter may add a dotted
+# identifier's parts: remembered as a tuple, the whole first, all at the word's position)
 PER_WORD = (LowercaseFilter, CharsetFilter, StemFilter, NFKCFilter, NormalizeFilter)
 _DROPPED = object()
 
@@ -61,6 +62,11 @@ class MemoAnalyzer:
                 text = self._learn(t.text, no_morph)
             if text is _DROPPED:
                 continue
+            if type(text) is tuple:   # a query's dotted word is searched whole
+                if getattr(t, "mode", "") != "query":
+                    yield from _with_parts(t, text, t.text)
+                    continue
+                text = text[0]
             t.text = text
             yield t
 
@@ -88,6 +94,11 @@ class MemoAnalyzer:
             if chars:
                 t.startchar = start_char + match.start()
                 t.endchar = start_char + match.end()
+            if type(text) is tuple:
+                if mode != "query":
+                    yield from _with_parts(t, text, raw)
+                    continue
+                t.text = text[0]
             yield t
 
     def terms_and_spans(self, text: str) -> tuple[list, list, list] | None:
@@ -109,6 +120,8 @@ class MemoAnalyzer:
             terms = [t if t is not None else self._learn(w, False) for t, w in zip(terms, raw)]
         if _DROPPED in terms:
             terms = [None if t is _DROPPED else t for t in terms]
+        if any(type(t) is tuple for t in terms):
+            return None   # a dotted identifier: several terms for one word
         return terms, ends[0:-1:2], ends[1::2]
 
     def term(self, word: str) -> str | None:
@@ -116,7 +129,23 @@ class MemoAnalyzer:
         text = self._words[False].get(word)
         if text is None:
             text = self._learn(word, False)
-        return None if text is _DROPPED else text
+        return None if text is _DROPPED else text[0] if type(text) is tuple else text
+
+    def word_terms(self, word: str) -> list[tuple[int, int, str]]:
+        """(start, end, term) within ``word`` of each of its index terms: one, or a dotted
+        identifier's whole and parts; exact chains only."""
+        text = self._words[False].get(word)
+        if text is None:
+            text = self._learn(word, False)
+        if text is _DROPPED:
+            return []
+        if type(text) is not tuple:
+            return [(0, len(word), text)]
+        out, start = [(0, len(word), text[0])], 0
+        for term, piece in zip(text[1:], word.split(".")):
+            out.append((start, start + len(piece), term))
+            start += len(piece) + 1
+        return out
 
     def _learn(self, word: str, no_morph: bool):
         stream = iter([Token(text=word, stopped=False, boost=1.0)])
@@ -124,9 +153,24 @@ class MemoAnalyzer:
             if not (no_morph and getattr(f, "is_morph", False)):
                 stream = f(stream)
         out = [t.text for t in stream]
-        text = out[0] if out else _DROPPED
+        text = (out[0] if len(out) == 1 else tuple(out)) if out else _DROPPED
         words = self._words[no_morph]
         if len(words) >= self.max_words:
             words.clear()
         words[word] = text
         return text
+
+
+def _with_parts(t, texts: tuple, raw: str):
+    """A word that is several terms (``os.path.join``: whole, then parts), at one position; each
+    part's characters are its share of the word as written."""
+    whole = (t.startchar, t.endchar) if t.chars else None
+    t.text = texts[0]
+    yield t
+    start = whole[0] if whole else 0
+    for text, piece in zip(texts[1:], raw.split(".")):
+        t.text = text
+        if whole:
+            t.startchar, t.endchar = start, start + len(piece)
+            start += len(piece) + 1
+        yield t

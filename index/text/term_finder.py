@@ -44,12 +44,12 @@ class TermFinder:
         if candidates is None:
             return None
         found = []
-        term_of, token = self.memo.term, self._token
+        terms_of, token = self.memo.word_terms, self._token
         for m in candidates.finditer(text.lower()):   # ASCII: the same offsets
             word = token(text, m.start())
-            term = term_of(word.group())
-            if term in terms:
-                found.append((word.start(), word.end(), term))
+            for start, end, term in terms_of(word.group()):   # a dotted identifier: whole and parts
+                if term in terms:
+                    found.append((word.start() + start, word.start() + end, term))
         return found
 
 
@@ -57,9 +57,10 @@ class TermFinder:
 def _candidates(terms: frozenset) -> re.Pattern | None:
     """Word starts that may be one of ``terms`` in lowercased text: each term's first letters
     (all but its last two, at most four), and any word with an apostrophe or a dot among its
-    first four characters (``O'Brien``, ``U.S.``: its term lacks them)."""
+    first four characters (``O'Brien``, ``U.S.``: its term lacks them), and any dotted word
+    (``fs.readFileSync``: its parts are terms too)."""
     if not terms or not all(t.isascii() and t for t in terms):
         return None
     prefixes = {re.escape(term[:min(PREFIX_CHARS, max(1, len(term) - 2))]) for term in terms}
     alternatives = "|".join(sorted(prefixes, key=len, reverse=True))
-    return re.compile(f"{WORD_START}(?:{alternatives}|\\w{{1,{PREFIX_CHARS - 1}}}[.'])")
+    return re.compile(f"{WORD_START}(?:{alternatives}|\\w{{1,{PREFIX_CHARS - 1}}}[.']|\\w+\\.\\w)")

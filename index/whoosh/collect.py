@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import numpy as np
 from whoosh import collectors, query
@@ -179,6 +179,16 @@ class SearcherCache:
     def documents_count(self, docnums: np.ndarray) -> int:
         document_of = self.document_of
         return len({document_of[d] for d in docnums.tolist()})
+
+    def facets(self, matched) -> dict[str, dict[str, int]]:
+        """Passages per tag, and per document (the year and author facets are counted from these)."""
+        return {"tags": self.facet_counts(matched), "documents": self.document_counts(matched)}
+
+    def document_counts(self, matched) -> dict[str, int]:
+        """Matching passages per document (what the year and author facets are counted from)."""
+        document_of = self.document_of
+        docnums = matched.tolist() if isinstance(matched, np.ndarray) else matched
+        return dict(Counter(document_of[d] for d in docnums))
 
     def facet_counts(self, matched) -> dict[str, int]:
         docnums = matched if isinstance(matched, np.ndarray) else np.fromiter(matched, dtype=np.int64)

@@ -13,6 +13,7 @@ from whoosh.fields import ID, STORED
 
 from .. import storage
 from ..base import Conflict
+from . import merging
 from .records import OPTIONAL_FIELDS, PROPERTY_PREFIX, passage_from_stored, passage_record, property_record
 
 _FIELD_TYPES = {"suggested": STORED, "manual": STORED, "curated": ID}
@@ -59,7 +60,7 @@ class CurationSupport:
                 return held
             writer = self._writer(ix)
             writer.update_document(**property_record(name, value))
-            writer.commit()
+            writer.commit(mergetype=merging.tiered)
         return value
 
     def update_passages(self, passage_ids: Iterable[str], change: Callable[[dict], dict | None]) -> list[dict]:
@@ -78,13 +79,13 @@ class CurationSupport:
                         if new is None:
                             continue
                         doc = {"id": fields["document_id"], "title": fields.get("title", "")}
-                        writer.update_document(**passage_record(doc, new))
+                        writer.update_document(**passage_record(doc, new, legacy_spell="spell" in writer.schema))
                         written.append(new)
             except BaseException:
                 writer.cancel()
                 raise
             if written:
-                writer.commit()
+                writer.commit(mergetype=merging.tiered)
             else:
                 writer.cancel()
         return written

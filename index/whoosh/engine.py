@@ -11,39 +11,36 @@ import json
 import threading
 import time
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from whoosh import index as whoosh_index
 from whoosh import query
-from whoosh.analysis.analyzers import CompositeAnalyzer
-from whoosh.index import EmptyIndexError, LockError
+from whoosh.index import EmptyIndexError
 
 from .. import storage
-from ..base import Filters, IndexBusy, SearchIndex, SearchRequest, SearchResponse
+from ..base import Filters, SearchIndex, SearchRequest, SearchResponse
 from ..querying import QueryBuilder, QueryLimits
 from ..schema import make_schema
 from ..text.highlight import Highlighter, MatchPlan, match_plan
 from ..text.memo_analyzer import MemoAnalyzer
 from . import collect, suggest
-from .curation import CurationSupport, add_missing_fields, check_expected
+from .curation import CurationSupport
 from .postings_cache import PostingsCache
 from .records import (
     DOCUMENTS,
-    document_record,
     passage_from_stored,
-    passage_record,
-    property_record,
     read_document,
     read_passage,
     read_passages_of,
 )
 from .scoring import PassageBM25
 from .semantic import VectorSupport
+from .writing import WritingSupport
 
 READ_RETRIES = 5
 
 
-class WhooshIndex(CurationSupport, VectorSupport, SearchIndex):
+class WhooshIndex(WritingSupport, CurationSupport, VectorSupport, SearchIndex):
     def __init__(self, home: str | Path, lock_timeout: float = 10.0, limits: QueryLimits | None = None,
                  k1: float = 1.2, b: float = 0.75, vector_model: str | None = None,
                  postings_cache: int = 4_000_000):
@@ -129,106 +126,6 @@ class WhooshIndex(CurationSupport, VectorSupport, SearchIndex):
             self._searcher = None
             self._ix = None
 
-    # ------------------------------------------------------------------ writing
-
-    def replace_documents(self, items: Iterable[tuple[dict, list[dict]]], expect: dict[str, str] | None = None) -> int:
-        items = list(items)
-        if not items:
-            return 0
-        with storage.write_lock(self.home, self.lock_timeout):
-            ix = self._writable_index()
-            with ix.searcher() as s:
-                check_expected(s, expect)
-            self._write(ix, items)
-        return len(items)
-
-    def _writable_index(self):
-        """The live index, opened under the write lock after clearing what killed writers left."""
-        storage.remove_debris(self.home)
-        return self._index(locked=True)
-
-    def _writer(self, ix, **options):
-        """Whoosh's writer; its own lock is only contended by a writer outside kb's lock."""
-        try:
-            return ix.writer(timeout=self.lock_timeout, **options)
-        except LockError:
-            raise IndexBusy(f"the index is locked by another program (waited {self.lock_timeout:g} s)") from None
-
-    def _write(self, ix, items, properties: dict[str, str] | None = None) -> None:
-        writer = self._writer(ix, limitmb=256)
-        plain = self._memoize(writer.schema)
-        try:
-            add_missing_fields(writer)
-            for name, value in (properties or {}).items():
-                writer.update_document(**property_record(name, value))
-            for doc, passages in items:
-                writer.delete_by_term("document_id", doc["id"])
-                writer.add_document(**document_record(doc))
-                for p in passages:
-                    writer.add_document(**passage_record(doc, p))
-            self._write_vectors(Path(ix.storage.folder), items)
-        except BaseException:
-            writer.cancel()
-            raise
-        finally:
-            for name, analyzer in plain.items():  # the schema saved with the commit stays as it was
-                writer.schema[name].analyzer = analyzer
-        writer.commit()
-        self._compact_vectors(ix, Path(ix.storage.folder))
-
-    def _memoize(self, schema) -> dict:
-        """The writer analyses through per-word memos kept between commits (same tokens, see
-        MemoAnalyzer); returns the plain analyzers, to be put back before the commit."""
-        plain = {}
-        for name, field in schema.items():
-            analyzer = getattr(field, "analyzer", None)
-            if isinstance(analyzer, CompositeAnalyzer):
-                memo = self._memos.get(name)
-                if memo is None or memo.analyzer != analyzer:
-                    memo = self._memos[name] = MemoAnalyzer(analyzer)
-                plain[name], field.analyzer = analyzer, memo
-        return plain
-
-    def delete_document(self, document_id: str) -> bool:
-        with storage.write_lock(self.home, self.lock_timeout):
-            ix = self._writable_index()
-            with ix.searcher() as s:
-                if s.document_number(id=document_id) is None:
-                    return False
-            writer = self._writer(ix)
-            writer.delete_by_term("document_id", document_id)
-            writer.commit()
-        return True
-
-    def rebuild(self, items: Iterable[tuple[dict, list[dict]]], batch: int = 500,
-                progress=None, properties: dict[str, str] | None = None) -> int:
-        """Write every document (and the properties) into a new index directory, then switch to it
-        atomically; the properties the old index had and these do not name are carried over."""
-        count = 0
-        with storage.write_lock(self.home, self.lock_timeout):
-            storage.remove_debris(self.home)
-            kept = self._properties()
-            path = storage.new_dir(self.home)
-            ix = whoosh_index.create_in(path, self.schema)
-            self._write(ix, [], {**kept, **(properties or {})})
-            chunk = []
-            for item in items:
-                chunk.append(item)
-                if len(chunk) >= batch:
-                    self._write(ix, chunk)
-                    count += len(chunk)
-                    if progress:
-                        progress(len(chunk))
-                    chunk = []
-            if chunk:
-                self._write(ix, chunk)
-                count += len(chunk)
-                if progress:
-                    progress(len(chunk))
-            storage.switch_to(self.home, path.name)
-            storage.remove_stale_dirs(self.home, keep=path.name)
-        return count
-
     # ------------------------------------------------------------------ searching
 
     def search(self, request: SearchRequest) -> SearchResponse:
@@ -247,7 +144,7 @@ class WhooshIndex(CurationSupport, VectorSupport, SearchIndex):
             matched, fused, partial = self._semantic_rank(cache, q, cache.allowed(request.filters), request,
                                                           deadline)
             total = len({cache.document_of[d] for d in matched}) if grouped else len(matched)
-            facets = {"tags": cache.facet_counts(matched)} if request.facets else {}
+            facets = cache.facets(matched) if request.facets else {}
             docnums = matched
             page = fused[request.offset:want] if request.sort != "document" else None
         else:
@@ -255,7 +152,7 @@ class WhooshIndex(CurationSupport, VectorSupport, SearchIndex):
             key = (request.q, request.syntax, request.filters, grouped, request.facets)
             total, facets = cache.remembered(key, lambda: (
                 cache.documents_count(matches.docnums) if grouped else len(matches),
-                {"tags": cache.facet_counts(matches.docnums)} if request.facets else {}))
+                cache.facets(matches.docnums) if request.facets else {}))
             docnums = matches.docnums
             if browse or request.sort == "document":
                 page = None

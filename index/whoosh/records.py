@@ -2,7 +2,7 @@
 documents to and from kb's dicts.
 
 One index holds both kinds of record: passages (``kind=p``, searchable: ``content`` is title +
-section + text, ``spell`` the same words unstemmed for suggestions) and the original documents
+section + text, an index made before #18 also ``spell``, the same words unstemmed) and the original documents
 (``kind=d``, stored only, for rebuild and export), so a document and all its passages land in
 one commit."""
 from __future__ import annotations
@@ -48,18 +48,22 @@ def document_record(doc: dict) -> dict:
             "data": json.dumps(doc, ensure_ascii=False)}
 
 
-def passage_record(doc: dict, p: dict) -> dict:
+def passage_record(doc: dict, p: dict, legacy_spell: bool = False) -> dict:
+    """The passage's fields; ``legacy_spell``: the index has the old unstemmed ``spell`` field
+    (the suggestions of newer indexes read a word list instead, see ``words``)."""
     title, section, text = doc.get("title", ""), p.get("section", ""), p["text"]
-    return {
+    record = {
         "id": p["id"], "kind": "p", "document_id": doc["id"], "ordinal": p["ordinal"],
         "title": title, "section": section,
         "content": f"{title}\n{section}\n{text}",
-        "spell": f"{title}\n{section}\n{text}",
         "text": text, "tags": ",".join(p.get("tags", [])),
         "keywords": list(p.get("keywords", [])), "evidence": list(p.get("evidence", [])),
         "suggested": list(p.get("suggested_tags", [])), "start": p["start"], "end": p["end"],
         "manual": list(p.get("manual") or []), "curated": "1" if p.get("manual") else None,
     }
+    if legacy_spell:
+        record["spell"] = record["content"]
+    return record
 
 
 def property_record(name: str, value: str) -> dict:

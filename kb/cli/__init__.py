@@ -1,11 +1,12 @@
 """The ``kb`` command: the same core as the HTTP API, from a shell. Each family of commands has
 its module (``documents``: ingest, delete, rebuild; ``search``: search, export, show, tags, stats;
-``serve``; ``taxonomy``; ``curation``: tag; ``cluster``); the options they share live in ``options``."""
+``browse``: similar, suggest, documents; ``serve``; ``taxonomy``; ``evaluate``: eval; ``curation``:
+tag; ``cluster``); the options they share live in ``options``."""
 from __future__ import annotations
 
 import click
 
-from . import cluster, curation, documents, search, serve, taxonomy
+from . import browse, cluster, curation, documents, evaluate, search, serve, taxonomy
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,5 +17,5 @@ def main():
 
 for command in (documents.ingest, search.search, search.export, serve.serve, search.tags, search.stats,
                 search.show, documents.delete, documents.rebuild, cluster.cluster, taxonomy.taxonomy,
-                curation.tag):
+                curation.tag, browse.similar, browse.suggest, browse.documents, evaluate.evaluate):
     main.add_command(command)

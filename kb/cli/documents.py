@@ -7,7 +7,7 @@ import click
 
 from index import IndexBusy
 
-from ..readers import ReadError, read_bytes
+from ..readers import ReadError, read_bytes, walk
 from ..settings import Settings
 from ..split import SplitOptions
 from .options import (
@@ -39,50 +39,76 @@ _DEFAULTS = Settings()
 @click.option("--embed/--no-embed", default=None,
               help="Embed passages for semantic search (default: when the semantic extra is installed "
                    "and KB_SEMANTIC is not 0).")
+@click.option("--verbose", "-v", is_flag=True,
+              help="A line per file: new, replaced, unchanged, refused or skipped, with its id.")
 @home_option
 @taxonomy_option
 @backend_options
 @friendly_errors
-def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, embed):
-    """Ingest files and folders (.txt .md .html .pdf .jsonl); '-' reads one document from stdin."""
+def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, embed, verbose):
+    """Ingest files and folders (.txt .md .html .pdf .jsonl); '-' reads one document from stdin.
+
+    A file found in a folder gets its id from its path inside that folder (a/README.md and b/README.md
+    are two documents); ingesting it again replaces it; a file whose id holds a document of another
+    source is refused, never replaced."""
     if not min_words <= target_words <= max_words:
         raise CliError("need --min-words <= --target-words <= --max-words")
-    kb = open_kb(SplitOptions(target_words, min_words, max_words), semantic="on" if embed else None)
+    kb = open_kb(SplitOptions(target_words, min_words, max_words), create=True, semantic="on" if embed else None)
     if embed is False:
         kb.semantics.embed_on_ingest = False
     kb.load_tagger()  # a bad taxonomy fails here, before any work
+    tty = sys.stderr.isatty()
+    files = list(walk(p for p in paths if p != "-"))
+    bar = click.progressbar(length=len(files), label="reading", file=sys.stderr) if tty and len(files) > 1 else None
 
     def items():
-        files = [p for p in paths if p != "-"]
         if "-" in paths:
             data = sys.stdin.buffer.read()
             yield from _tagged_errors("<stdin>", read_bytes(data, "", title=title, doc_id=doc_id))
-        yield from kb.read_paths(files)
+        for entry in files:
+            yield from kb.read_paths((), files=[entry])
+            if bar is not None:
+                bar.update(1)
 
-    tty = sys.stderr.isatty()
     committed = [0, 0]
 
     def progress(report):
-        if not tty and report.documents == committed[0]:   # logs get a line per commit only
+        if report.documents == committed[0] and not tty:   # logs get a line per commit only
             return
         committed[:] = [report.documents, report.passages]
         line = f"committed {report.documents} documents, {report.passages} passages"
         if kb.semantics.embed_on_ingest:
             line += f"; embedded {report.embedded} passages"
-        click.echo(f"\r{line}" if tty else line, nl=not tty, err=True)
+        if bar is not None:
+            bar.label = line
+        elif not tty:
+            click.echo(line, err=True)
 
     try:
-        report = kb.ingest(items(), tags, progress=progress)
+        if bar is not None:
+            with bar:
+                report = kb.ingest(items(), tags, progress=progress)
+        else:
+            report = kb.ingest(items(), tags, progress=progress)
     except IndexBusy as exc:  # say how far it got: what was committed stays
         raise CliError(f"{exc}; stopped after committing {committed[0]} documents, "
                        f"{committed[1]} passages") from None
-    if tty and report.documents:
-        click.echo("", err=True)
     for source, warning in report.warnings:
         click.echo(f"kb: warning: {source}: {warning}", err=True)
     for source, reason in report.refused:
         click.echo(f"kb: refused {source}: {reason}" if source else f"kb: refused: {reason}", err=True)
+    if verbose:
+        for item in report.items:
+            if "error" not in item:
+                click.echo(f"{item['outcome']:<9} {item['id']}  {item['source']}")
+        for source, reason in report.skipped:
+            click.echo(f"{'skipped':<9} {source}: {reason}")
     click.echo(f"ingested {report.documents} documents, {report.passages} passages")
+    counts = [f"{report.statuses[s]} {s}" for s in ("new", "replaced", "unchanged")]
+    counts.append(f"{len(report.refused)} refused")
+    if report.skipped:
+        counts.append(f"{len(report.skipped)} skipped (not a known type{'' if verbose else '; --verbose names them'})")
+    click.echo("  " + ", ".join(counts))
     for tag, count in report.tags.most_common():
         click.echo(f"  {tag}: {count}")
     if report.refused:

@@ -12,8 +12,10 @@ import click
 
 from index import IndexError_
 
-from ..core import KnowledgeBase
+from ..core import KnowledgeBase, NoKnowledgeBase
 from ..embedding import SemanticUnavailable
+from ..limits import OverLimit
+from ..metadata_filters import MetadataFilters
 from ..output import OUTPUT_FORMATS
 from ..readers import ReadError
 from ..settings import BACKENDS, Settings, SettingsError
@@ -40,7 +42,7 @@ def friendly_errors(func):
             raise
         except BrokenPipeError:   # `kb search ... | head -1`: the reader has what it wanted
             quiet_exit()
-        except (IndexError_, TaxonomyError, ReadError, SemanticUnavailable, SettingsError) as exc:
+        except (IndexError_, TaxonomyError, ReadError, SemanticUnavailable, SettingsError, OverLimit) as exc:
             raise CliError(str(exc)) from None
         except OSError as exc:
             raise CliError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
@@ -96,8 +98,13 @@ def settings(**overrides) -> Settings:
     return Settings.from_env(**given)
 
 
-def open_kb(split_options: SplitOptions | None = None, **overrides) -> KnowledgeBase:
-    return KnowledgeBase(settings(**overrides), split_options=split_options)
+def open_kb(split_options: SplitOptions | None = None, create: bool = False, **overrides) -> KnowledgeBase:
+    """The knowledge base the options name. Only the commands that make one pass ``create`` (ingest,
+    serve, taxonomy use): a read of a missing one is an error that says where it looked."""
+    try:
+        return KnowledgeBase(settings(**overrides), split_options=split_options, create=create)
+    except NoKnowledgeBase as exc:
+        raise CliError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------- search and output options
@@ -110,15 +117,33 @@ def filter_options(func):
     return func
 
 
+def metadata_options(func):
+    """--author/--date-from/--date-to/--source, passed on as one ``metadata`` (MetadataFilters)."""
+    @functools.wraps(func)
+    def wrapper(*args, author=(), date_from=None, date_to=None, source=None, **kwargs):
+        return func(*args, metadata=MetadataFilters(tuple(author), date_from or "", date_to or "", source or ""),
+                    **kwargs)
+
+    wrapper = click.option("--source", metavar="PREFIX", help="Documents whose source starts with this.")(wrapper)
+    wrapper = click.option("--date-to", metavar="DATE", help="Documents dated on or before (ISO, inclusive).")(wrapper)
+    wrapper = click.option("--date-from", metavar="DATE",
+                           help="Documents dated on or after (ISO: 2020, 2020-03, 2020-03-04).")(wrapper)
+    return click.option("--author", multiple=True,
+                        help="Documents by this author (repeatable: any; case and accents ignored).")(wrapper)
+
+
 def output_options(func):
-    """--text/--json/--nl/--csv and --color, shared by `kb search` and `kb export` (and rendered by
+    """--text/--json/--nl/--csv/--csl/--bibtex/--ris and --color, shared by `kb search` and `kb export` (and rendered by
     kb.output, like the HTTP API's format=text|json|jsonl|csv)."""
     func = click.option("--color/--no-color", default=None,
                         help="Bold matches and ids in --text (default: when writing to a terminal).")(func)
     for name in reversed(OUTPUT_FORMATS):
         func = click.option(f"--{name}", "output", flag_value=name,
                             help={"json": "One JSON document.", "nl": "JSON Lines, one item a line.",
-                                  "csv": "CSV with a header row.", "text": "Readable blocks."}[name])(func)
+                                  "csv": "CSV with a header row.", "text": "Readable blocks.",
+                                  "csl": "CSL-JSON: one item per document, passages as its note.",
+                                  "bibtex": "BibTeX: one entry per document.",
+                                  "ris": "RIS: one entry per document."}[name])(func)
     return func
 
 

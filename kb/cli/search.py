@@ -9,7 +9,7 @@ import click
 
 from index import Filters, SearchRequest
 
-from ..output import write_hits
+from ..output import unicode_safe, write_hits
 from ..settings import SEARCH_MODES
 from .options import (
     CliError,
@@ -17,6 +17,7 @@ from .options import (
     filter_options,
     friendly_errors,
     home_option,
+    metadata_options,
     open_kb,
     output_options,
     taxonomy_option,
@@ -27,11 +28,13 @@ from .options import (
 @click.command()
 @click.argument("query", nargs=-1)
 @filter_options
+@metadata_options
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--group-by", type=click.Choice(["document"]), default=None)
-@click.option("--syntax", type=click.Choice(["auto", "query", "words"]), default="query", show_default=True,
-              help="query: query syntax (invalid is an error); words: plain words; auto: query if valid.")
+@click.option("--syntax", type=click.Choice(["auto", "query", "words"]), default="auto", show_default=True,
+              help="auto: query syntax if valid, else plain words (with a notice); query: query syntax "
+                   "(invalid is an error); words: plain words.")
 @click.option("--mode", type=click.Choice(SEARCH_MODES), default=None,
               help="lexical (BM25), semantic (embeddings) or hybrid (both fused); default KB_SEARCH_MODE or lexical.")
 @click.option("--fusion", type=click.Choice(["rrf", "normalized"]), default=None, help="How hybrid fuses.")
@@ -39,14 +42,15 @@ from .options import (
 @home_option
 @backend_options
 @friendly_errors
-def search(query, tags, any_tags, not_tags, documents, limit, offset, group_by, syntax, mode, fusion, output,
-           color):
-    """Search passages: words, "phrases", AND/OR/NOT, prefix*, tags:... (--text by default)."""
+def search(query, tags, any_tags, not_tags, documents, metadata, limit, offset, group_by, syntax, mode, fusion,
+           output, color):
+    """Search passages: words, "phrases", AND/OR/NOT, prefix*, tags:..., author:..., date:>=2020 (--text by
+    default)."""
     kb = open_kb()
     request = SearchRequest(q=" ".join(query), limit=limit, offset=offset, group_by=group_by,
                             filters=Filters(tags, any_tags, not_tags, documents), syntax=syntax, mode=mode,
                             fusion=fusion)
-    response = kb.search(request)
+    response = kb.search(request, metadata=metadata)
     if response.notice:
         click.echo(f"kb: note: {response.notice}", err=True)
     write_hits(response.hits, output or "text", sys.stdout, total=response.total, query=request.q,
@@ -57,22 +61,23 @@ def search(query, tags, any_tags, not_tags, documents, limit, offset, group_by, 
 
 @click.command()
 @filter_options
+@metadata_options
 @output_options
 @click.option("--documents", "whole_documents", is_flag=True,
               help="Every stored document whole, as JSON Lines that `kb ingest FILE.jsonl` reads back.")
 @home_option
 @backend_options
 @friendly_errors
-def export(tags, any_tags, not_tags, documents, output, color, whole_documents):
+def export(tags, any_tags, not_tags, documents, metadata, output, color, whole_documents):
     """Every passage (JSON Lines by default): id, document_id, ordinal, section, start, end, text, tags."""
     kb = open_kb()
     if whole_documents:
-        if tags or any_tags or not_tags or documents or output not in (None, "nl"):
+        if tags or any_tags or not_tags or documents or metadata or output not in (None, "nl"):
             raise CliError("--documents writes every document as JSON Lines: no filters or other formats")
         for doc in kb.export_documents():
-            click.echo(json.dumps(doc, ensure_ascii=False))
+            click.echo(unicode_safe(json.dumps(doc, ensure_ascii=False)))
         return
-    write_hits(kb.export(Filters(tags, any_tags, not_tags, documents)), output or "nl", sys.stdout,
+    write_hits(kb.export(Filters(tags, any_tags, not_tags, documents), metadata), output or "nl", sys.stdout,
                color=wants_color(color), key="passages")
 
 

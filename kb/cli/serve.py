@@ -39,6 +39,7 @@ class Size(click.ParamType):
               help="File holding a bearer token reads need too (else KB_READ_TOKEN; unset: reads are open).")
 @setting_option("max_body", type=Size())
 @setting_option("cors_origins")
+@setting_option("public_url")
 @setting_option("http_lock_timeout", type=click.FloatRange(0, 3600))
 @setting_option("query_time_limit", type=click.FloatRange(0, 3600))
 @setting_option("max_expansions", type=click.IntRange(1, 1_000_000))
@@ -53,7 +54,8 @@ def serve(token_file, read_token_file):
         if token and len(token) < 16:
             click.echo(f"kb: warning: the {variable} token is short ({len(token)} characters); "
                        "32 random characters are safer", err=True)
-    kb = open_kb()
+    check_port_free(config.host, config.port)
+    kb = open_kb(create=True)   # `make serve` on a fresh clone serves the sample
     kb.load_taxonomy()   # a taxonomy other than the knowledge base's is refused before serving
     if kb.semantic:   # embedding loads torch, which must not be in the process gunicorn forks workers from
         import multiprocessing
@@ -66,13 +68,38 @@ def serve(token_file, read_token_file):
     kb.index.close()
     if config.api_token:
         click.echo("kb: writes need 'Authorization: Bearer <token>'", err=True)
+    elif config.read_token:
+        click.echo("kb: no write token (KB_API_TOKEN or --token-file): writes need the read token", err=True)
     else:
-        click.echo("kb: no API token (KB_API_TOKEN or --token-file): writes are accepted only from loopback",
-                   err=True)
+        click.echo("kb: no API token (KB_API_TOKEN or --token-file): writes are accepted only from loopback, "
+                   "for a Host that names this machine", err=True)
     click.echo("kb: reads need a bearer token too (KB_READ_TOKEN)" if config.read_token else "kb: reads are open",
                err=True)
     from ..server import run  # imports api: only here
     run(config)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """One clear line (and exit 1) when the address is taken, before anything says 'serving'."""
+    import errno
+    import socket
+
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise CliError(f"cannot listen on {host}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as gunicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = "already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+            raise CliError(f"cannot listen on {host}:{port}: {reason}"
+                           + (" (another server? choose another with --port)" if exc.errno == errno.EADDRINUSE
+                              else "")) from None
 
 
 def _token_file(path: str | None) -> str | None:

@@ -77,7 +77,7 @@ def taxonomy_use(file):
         click.echo(f"committed {done[0]} documents (re-tagging)", err=True)
 
     lost: list = []
-    answer = open_kb().use_taxonomy(file, progress, lost)
+    answer = open_kb(create=True).use_taxonomy(file, progress, lost)
     old, new = answer["from"], answer["to"]
     if not answer["changed"]:
         click.echo(f"already uses {new['name']} ({new['fingerprint']}): nothing to do")

@@ -13,16 +13,18 @@ belongs to that section. Plain text and PDF give ``None``.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from kb.limits import OverLimit
 from kb.models import Document
 
 from . import html, jsonl, markdown, pdf, text
-from .base import TITLE_MAX, Reader, ReadError, ReadResult, clean_id
+from .base import TITLE_MAX, Reader, ReadError, ReadResult, clean_id, path_id, stem_id
 
-__all__ = ["ReadError", "ReadResult", "SUPPORTED_EXTENSIONS", "TITLE_MAX", "iter_paths", "read_path", "read_bytes",
-           "read_jsonl", "reader_for", "register"]
+__all__ = ["ReadError", "ReadResult", "SUPPORTED_EXTENSIONS", "Skipped", "TITLE_MAX", "iter_paths", "path_id",
+           "read_path", "read_bytes", "read_jsonl", "reader_for", "register", "supported", "walk"]
 
 STREAM_BYTES = 64 << 20   # files larger than this are read line by line where the format allows
 _BY_EXTENSION: dict[str, Reader] = {}
@@ -66,12 +68,32 @@ def reader_for(filename: str = "", content_type: str = "") -> Reader | None:
     return reader
 
 
-def iter_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files as given (whatever their name); folders recursively, sorted, skipping hidden files and folders
-    and keeping only files with a supported extension. Symlinked folders are not followed."""
+@dataclass
+class Skipped:
+    """A file found in a folder that no reader takes (``.png``, ``.css``): counted and named, not read."""
+    source: str
+    reason: str
+
+
+def walk(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str | None]]:
+    """``(file, its path relative to the folder given)`` for every file in these folders (recursively, sorted,
+    skipping hidden files and folders, not following symlinked folders), supported or not; a file given
+    directly comes as ``(file, None)``."""
     for given in paths:
         path = Path(given)
-        yield from _walk(path) if path.is_dir() else (path,)
+        if path.is_dir():
+            yield from ((entry, entry.relative_to(path).as_posix()) for entry in _walk(path))
+        else:
+            yield path, None
+
+
+def supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_EXTENSIONS
+
+
+def iter_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files as given (whatever their name); in folders, the files with a supported extension (see walk)."""
+    return (path for path, relative in walk(paths) if relative is None or supported(path))
 
 
 def _walk(folder: Path) -> Iterator[Path]:
@@ -85,13 +107,27 @@ def _walk(folder: Path) -> Iterator[Path]:
         if entry.is_dir():
             if not entry.is_symlink():
                 yield from _walk(entry)
-        elif entry.is_file() and entry.suffix.lower() in SUPPORTED_EXTENSIONS:
+        elif entry.is_file():
             yield entry
 
 
-def read_path(path: str | Path) -> Iterator[ReadResult | ReadError]:
+def read_path(path: str | Path, relative: str | None = None) -> Iterator[ReadResult | ReadError]:
     """Read one file. Raises ReadError (on first iteration) for a whole-file problem; yields a ReadError for
-    each bad record of a multi-document file."""
+    each bad record of a multi-document file. ``relative``: the file's path inside the folder it was found
+    in; a one-document file's id then comes from it (base.path_id) unless the file names its own id."""
+    if relative is None:
+        yield from _read_path(path)
+        return
+    for item in _read_path(path):
+        if isinstance(item, ReadResult):
+            item.relative = relative
+            doc = item.document
+            if item.line is None and doc.id == stem_id(str(path), doc.title, doc.text):  # the id came from the name
+                doc.id = path_id(relative)
+        yield item
+
+
+def _read_path(path: str | Path) -> Iterator[ReadResult | ReadError]:
     path = Path(path)
     name = str(path)
     reader = reader_for(name)
@@ -151,5 +187,7 @@ def _run(reader: Reader, data: bytes, name: str) -> Iterator[ReadResult | ReadEr
         if exc.path is None and name:
             exc.path = name
         raise
+    except OverLimit as exc:   # a page count, an element count ... over its limit
+        raise ReadError(exc.reason, path=name or None, status=exc.status) from None
     except RecursionError:
         raise ReadError("file too deeply nested to read", path=name or None) from None

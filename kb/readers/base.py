@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import codecs
 import datetime as _dt
+import hashlib
 import math
 import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+from kb.citation import from_mapping
 from kb.models import Document, slugify, valid_document_id
 
 TITLE_MAX = 200
@@ -20,10 +22,11 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 class ReadError(Exception):
     """A one-line reason why a file (or one record of it) could not be read. ``path``/``line`` when known."""
 
-    def __init__(self, message: str, path: str | None = None, line: int | None = None):
+    def __init__(self, message: str, path: str | None = None, line: int | None = None, status: int = 422):
         super().__init__(" ".join(str(message).split()))
         self.path = path
         self.line = line
+        self.status = status   # what HTTP answers: 413 for a file over a size limit (kb.limits)
 
 
 @dataclass
@@ -33,6 +36,8 @@ class ReadResult:
     warnings: list[str] = field(default_factory=list)
     line: int | None = None  # the line of a multi-document file (.jsonl) it came from
     manual_tags: list[dict] | None = None   # tag edits by hand, as `kb export --documents` writes them
+    relative: str | None = None  # the file's path inside the folder given to `kb ingest` (its id comes from it)
+    status: str = ""   # new, replaced or unchanged: set by the ingest (kb.ingest)
 
 
 Reader = Callable[[bytes, str], Iterator["ReadResult | ReadError"]]
@@ -122,6 +127,14 @@ def json_safe(value: Any) -> Any:
     return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
 
 
+def citation_and_metadata(mapping: dict) -> dict:
+    """Document fields from a mapping of free keys (front matter, a JSON Lines record's extra keys):
+    the citation fields kb.citation knows (``author``/``authors``, ``date``/``year``, ``url``,
+    ``doi``, ``publisher``), and every other key under ``metadata``, never dropped."""
+    record, rest = from_mapping(mapping)
+    return {**record, "metadata": json_safe(rest)}
+
+
 def make_title(text: str, limit: int = TITLE_MAX) -> str:
     """The first non-empty line, whitespace collapsed, cut at a word boundary to at most ``limit`` chars."""
     for line in text.split("\n"):
@@ -146,6 +159,22 @@ def stem_id(name: str, title: str, text: str) -> str:
     """The default id of a one-document file: slug of the file name's stem, else title + content hash."""
     stem = os.path.splitext(os.path.basename(name or ""))[0]
     return slugify(stem) or Document.make_id(title, text)
+
+
+_CANONICAL_PATH = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*(?:/[a-z0-9]+(?:-[a-z0-9]+)*)*")
+
+
+def path_id(relative: str) -> str:
+    """The id of a one-document file found in a folder, from its path inside that folder (never its name
+    alone): ``guide/intro.md`` gives ``guide-intro``; a path the slug would not spell back exactly (capitals,
+    spaces, underscores, a long path) gets a short hash of that path too (``a/README.md`` gives
+    ``a-readme-<6 hex>``), so ``faq.html`` and ``FAQ.html`` stay two documents. Stable across runs and machines."""
+    relative = relative.replace(os.sep, "/").strip("/")
+    stem = os.path.splitext(relative)[0] or relative
+    slug = slugify(stem.replace("/", "-"), 120)
+    if slug and _CANONICAL_PATH.fullmatch(stem) and slug == stem.replace("/", "-"):
+        return slug
+    return f"{slug or 'doc'}-{hashlib.sha1(relative.encode('utf-8')).hexdigest()[:6]}"
 
 
 def clean_tags(value: Any) -> list[str]:

@@ -7,9 +7,11 @@ from typing import Iterator
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from kb import limits
 from kb.models import Document
 
 from .base import TITLE_MAX, ReadError, ReadResult, decode_text, make_title, nest, stem_id
+from .html_meta import page_citation
 
 EXTENSIONS = (".html", ".htm", ".xhtml")
 CONTENT_TYPES = ("text/html", "application/xhtml+xml")
@@ -196,19 +198,18 @@ def _pick_title(page_title: str, h1: str) -> str:
     return page_title
 
 
+def check_size(tree: LexborHTMLParser) -> None:
+    """Elements and headings within KB_MAX_HTML_ELEMENTS and KB_MAX_SECTIONS, counted by the parser
+    (in C) before a Python loop walks them."""
+    limits.check_count(len(tree.css("*")), "html_elements", "file", "HTML elements")
+    limits.check_count(len(tree.css("h1, h2, h3, h4, h5, h6")), "sections", "file", "headings")
+
+
 def read_html(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
     html, warnings = decode_text(_maybe_declared(data))
     tree = LexborHTMLParser(html)
-    metadata = {}
-    desc = tree.css_first('meta[name="description" i], meta[property="og:description"]')
-    if desc is not None and _collapse(desc.attributes.get("content") or ""):
-        metadata["description"] = _collapse(desc.attributes.get("content") or "")
-    lang = tree.root.attributes.get("lang") if tree.root is not None else None
-    if lang and lang.strip():
-        metadata["lang"] = lang.strip()
-    canonical = tree.css_first('link[rel="canonical"]')
-    if canonical is not None and (canonical.attributes.get("href") or "").strip():
-        metadata["url"] = canonical.attributes["href"].strip()
+    check_size(tree)
+    citation, metadata = page_citation(tree)
 
     title_node = tree.css_first("title")
     page_title = _collapse(title_node.text()) if title_node is not None else ""
@@ -223,7 +224,8 @@ def read_html(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
     if not first_h1:
         h1 = tree.css_first("h1")
         first_h1 = _collapse(h1.text()) if h1 is not None else ""
-    title = _pick_title(page_title, first_h1)[:TITLE_MAX] or make_title(builder.blocks[0][0])
+    title = (citation.pop("title", "") or _pick_title(page_title, first_h1))[:TITLE_MAX] \
+        or make_title(builder.blocks[0][0])
 
     parts: list[str] = []
     headings: list[tuple[int, str, int]] = []
@@ -240,7 +242,8 @@ def read_html(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
         prev_kind = kind
     body = "".join(parts)
     sections = [(min(off, len(body)), path) for off, path in nest(headings)]
-    doc = Document(id=stem_id(name, title, body), title=title, text=body, source=name, metadata=metadata)
+    doc = Document(id=stem_id(name, title, body), title=title, text=body, source=name, metadata=metadata,
+                   **citation)
     yield ReadResult(doc, sections, warnings)
 
 

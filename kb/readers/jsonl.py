@@ -1,7 +1,10 @@
 """JSON Lines: one document per line (``{"id"?, "title"?, "text", "tags"?, "metadata"?,
-"source"?, "sections"?, "manual_tags"?}``, or ``_id`` as in BEIR collections). A bad line is reported with its
-number and the good lines still land. Files over ``readers.STREAM_BYTES`` are read line by line
-(a million-line file is never held in memory), as UTF-8, which JSON text is (RFC 8259)."""
+"source"?, "sections"?, "manual_tags"?}``, or ``_id`` as in BEIR collections); any other top-level
+key is a citation field (``author``, ``date``, ``year``, ``url``, ``doi`` ..., see kb.citation) or
+kept in metadata. A record with a title and no text is accepted: its title is its text (a
+bibliographic entry, a bookmark). A bad line is reported with its number and the good lines still
+land. Files over ``readers.STREAM_BYTES`` are read line by line (a million-line file is never held
+in memory), as UTF-8, which JSON text is (RFC 8259)."""
 from __future__ import annotations
 
 import codecs
@@ -9,11 +12,25 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+from kb import limits
 from kb.models import Document
 
-from .base import TITLE_MAX, ReadError, ReadResult, clean_id, clean_tags, decode_text, json_safe, make_title
+from .base import (
+    TITLE_MAX,
+    ReadError,
+    ReadResult,
+    citation_and_metadata,
+    clean_id,
+    clean_tags,
+    decode_text,
+    json_safe,
+    make_title,
+)
 
 EXTENSIONS = (".jsonl", ".ndjson")
+# keys of a record read as such; any other top-level key is a citation field (kb.citation) or metadata
+KNOWN_KEYS = {"id", "_id", "title", "text", "tags", "metadata", "source", "sections", "manual_tags", "ingested_at",
+              "page_starts"}
 CONTENT_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines",
                  "application/jsonlines")
 
@@ -51,19 +68,27 @@ def _jsonl_record(line: str, default_source: str) -> ReadResult:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         raise ReadError(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise ReadError(limits.too_deep("line").reason) from None
+    except ValueError as exc:
         raise ReadError(f"invalid JSON: {exc}") from None
+    try:
+        limits.depth_and_strings(obj, "line", strings=False)   # fields: Document.validate
+    except limits.OverLimit as exc:
+        raise ReadError(exc.reason) from None
     if not isinstance(obj, dict):
         raise ReadError(f"expected a JSON object, got {type(obj).__name__}")
-    text = obj.get("text")
-    if text is None:
-        raise ReadError("missing 'text'")
-    if not isinstance(text, str) or not text.strip():
-        raise ReadError("'text' must be a non-empty string")
+    text, title = obj.get("text"), obj.get("title")
+    titled = isinstance(title, (str, int, float)) and not isinstance(title, bool) and str(title).strip()
+    if text is not None and not isinstance(text, str):
+        raise ReadError("'text' must be a string")
+    if not (text or "").strip():
+        if not titled:
+            raise ReadError("missing 'text' (or a 'title', for a title-only record)" if text is None
+                            else "'text' is empty and there is no 'title'")
+        text = " ".join(str(title).split())[:TITLE_MAX]   # a title-only record (a reference, a bookmark)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    title = obj.get("title")
-    title = " ".join(str(title).split())[:TITLE_MAX] if isinstance(title, (str, int, float)) and str(title).strip() \
-        else make_title(text)
+    title = " ".join(str(title).split())[:TITLE_MAX] if titled else make_title(text)
     given = obj.get("id", obj.get("_id"))
     if isinstance(given, bool) or not isinstance(given, (str, int, float, type(None))):
         raise ReadError("'id' must be a string or a number")
@@ -75,12 +100,24 @@ def _jsonl_record(line: str, default_source: str) -> ReadResult:
         raise ReadError("'metadata' must be an object")
     source = obj.get("source")
     ingested_at = obj.get("ingested_at")
+    fields = citation_and_metadata({k: v for k, v in obj.items() if k not in KNOWN_KEYS})
+    fields["metadata"] = {**fields["metadata"], **json_safe(metadata)}
     doc = Document(id=clean_id(given, title, text), title=title, text=text,
                    source=str(source) if source not in (None, "") else default_source,
-                   tags=clean_tags(tags), metadata=json_safe(metadata),
-                   ingested_at=ingested_at if isinstance(ingested_at, str) else "")
+                   tags=clean_tags(tags), ingested_at=ingested_at if isinstance(ingested_at, str) else "",
+                   page_starts=_page_starts(obj.get("page_starts"), len(text)), **fields)
     return ReadResult(doc, _jsonl_sections(obj.get("sections"), len(text)), [],
                       manual_tags=_manual_tags(obj.get("manual_tags")))
+
+
+def _page_starts(value: Any, length: int) -> list[int] | None:
+    """``page_starts`` as `kb export --documents` writes them: ascending offsets, one per page."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(type(v) is int and 0 <= v <= length for v in value) \
+            or value != sorted(value):
+        raise ReadError("'page_starts' must be a list of ascending offsets into the text")
+    return value
 
 
 def _manual_tags(value: Any) -> list[dict] | None:

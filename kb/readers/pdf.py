@@ -8,6 +8,8 @@ import warnings as _warnings
 from collections import Counter
 from typing import Iterator
 
+from kb import limits
+from kb.citation import normalize_authors, normalize_date, normalize_doi
 from kb.models import Document
 
 from .base import TITLE_MAX, ReadError, ReadResult, make_title, stem_id
@@ -24,13 +26,22 @@ _TERMINAL = re.compile(r"""[.!?:;)\]"'”’»…]\s*$""")
 _BAD_TITLES = re.compile(r"^(untitled|title|document\d*|microsoft word\b.*|.*\.(docx?|pdf|rtf|odt|tex|indd))$", re.I)
 
 
+def unreadable(exc: Exception) -> ReadError:
+    """kb's sentence for what pypdf raised (its class names are not for readers)."""
+    if type(exc).__name__ == "LimitReachedError":
+        return ReadError("the PDF holds a stream that decompresses past pypdf's size limit (a compression bomb?)",
+                         status=413)
+    reason = " ".join(str(exc).split())[:200].rstrip(".")
+    return ReadError(f"not a readable PDF ({reason})" if reason else "not a readable PDF")
+
+
 def _open(data: bytes):
     from pypdf import PdfReader
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
     except Exception as exc:
-        raise ReadError(f"not a readable PDF ({type(exc).__name__}: {exc})") from None
+        raise unreadable(exc) from None
     if reader.is_encrypted:
         try:
             ok = reader.decrypt("")
@@ -39,6 +50,41 @@ def _open(data: bytes):
         if not ok:
             raise ReadError("encrypted PDF (password required)")
     return reader
+
+
+def check_page_count(reader) -> None:
+    """Refuse a PDF of more pages than KB_MAX_PDF_PAGES before pypdf lists them: its /Count first,
+    then the page tree walked with a budget (a 4 KB file can name one page 90,000 times, and a /Count
+    may lie; pypdf's own listing of those takes seconds, their text minutes)."""
+    limit = limits.current().pdf_pages
+    try:
+        pages = reader.trailer["/Root"]["/Pages"].get_object()
+        claimed = pages.get("/Count")
+    except Exception:
+        return   # no page tree where it should be: pypdf's own reading says what is wrong
+    if isinstance(claimed, int) and claimed > limit:
+        raise limits.over("file", "pages", int(claimed), "pdf_pages")
+    count, visits, stack = 0, 0, [pages]
+    while stack:
+        node = stack.pop()
+        visits += 1
+        if visits > 4 * limit + 100:   # kids that loop back, or a tree of empty branches
+            raise limits.OverLimit("file", f"a page tree of more than {4 * limit + 100:,} nodes "
+                                           f"(KB_MAX_PDF_PAGES is {limit:,})", 413)
+        try:
+            node = node.get_object()
+            kids = node.get("/Kids") if hasattr(node, "get") else None
+        except Exception:
+            continue
+        if kids is None:
+            count += 1
+            if count > limit:
+                raise limits.over("file", "pages or more", count, "pdf_pages")
+        else:
+            try:
+                stack.extend(kids.get_object())
+            except Exception:
+                continue
 
 
 def _page_texts(reader) -> list[str]:
@@ -80,23 +126,29 @@ def drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
     return out
 
 
-def join_pages(pages: list[list[str]]) -> str:
+def join_pages(pages: list[list[str]]) -> tuple[str, list[int]]:
     """Pages joined by a blank line, unless a page ends mid-sentence: then the next page's first paragraph
-    continues it on the next line (and a word hyphenated across the break is rejoined)."""
-    text = ""
+    continues it on the next line (and a word hyphenated across the break is rejoined). Returns the text
+    and the offset where each page starts in it (an empty page starts where the next one does)."""
+    text, starts = "", []
     for lines in pages:
-        page = "\n".join(lines).strip()
+        page = _HYPHEN_BREAK.sub(r"\1", "\n".join(lines).strip())
         if not page:
+            starts.append(len(text))
             continue
         if not text:
             text = page
+            starts.append(0)
         elif text.endswith("-") and re.match(r"[a-zà-ÿ]", page) and re.search(r"\w-$", text):
+            starts.append(len(text) - 1)
             text = text[:-1] + page
         elif not _TERMINAL.search(text) or re.match(r"[a-zà-ÿ]", page):
+            starts.append(len(text) + 1)
             text += "\n" + page
         else:
+            starts.append(len(text) + 2)
             text += "\n\n" + page
-    return _HYPHEN_BREAK.sub(r"\1", text)
+    return text, [min(s, len(text)) for s in starts]
 
 
 def _meta_str(meta, key: str) -> str:
@@ -119,25 +171,69 @@ def read_pdf(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore")
             reader = _open(data)
+            check_page_count(reader)
             try:
                 n_pages = len(reader.pages)
                 pages = _page_texts(reader)
                 meta = reader.metadata
+                xmp = _xmp(reader)
             except ReadError:
                 raise
             except Exception as exc:
-                raise ReadError(f"not a readable PDF ({type(exc).__name__}: {exc})") from None
+                raise unreadable(exc) from None
     finally:
         logger.setLevel(level)
-    text = join_pages(drop_running_lines([p.split("\n") for p in pages]))
+    text, page_starts = join_pages(drop_running_lines([p.split("\n") for p in pages]))
     if not text.strip():
         raise ReadError("PDF has no extractable text (scanned or image-only?)")
-    meta_title = _meta_str(meta, "/Title")
+    record, metadata = pdf_citation(meta, xmp)
+    meta_title = record.pop("title", "")
     title = meta_title if meta_title and not _BAD_TITLES.match(meta_title) else make_title(text)
-    metadata: dict = {"pages": n_pages}
-    author = _meta_str(meta, "/Author")
-    if author:
-        metadata["author"] = author
     doc = Document(id=stem_id(name, title, text), title=title[:TITLE_MAX], text=text, source=name,
-                   metadata=metadata)
+                   metadata={"pages": n_pages, **metadata}, page_starts=page_starts, **record)
     yield ReadResult(doc, None, [])
+
+
+def _xmp(reader) -> dict:
+    """Dublin Core and XMP dates of the document's XMP packet, as plain values ({} when none)."""
+    try:
+        x = reader.xmp_metadata
+        if x is None:
+            return {}
+        alt = lambda v: (v.get("x-default") or next(iter(v.values()), "")) if isinstance(v, dict) else v  # noqa: E731
+        return {"title": alt(x.dc_title), "authors": list(x.dc_creator or []), "subject": list(x.dc_subject or []),
+                "description": alt(x.dc_description), "date": x.xmp_create_date or (x.dc_date or [None])[0],
+                "publisher": (x.dc_publisher or [""])[0], "keywords": x.pdf_keywords or ""}
+    except Exception:   # a broken XMP packet is no reason to refuse the text
+        return {}
+
+
+def pdf_citation(meta, xmp: dict) -> tuple[dict, dict]:
+    """(citation fields with ``title``, metadata) from the info dictionary, XMP where it has none."""
+    record: dict = {}
+    title = _meta_str(meta, "/Title") or " ".join(str(xmp.get("title") or "").split())
+    if title:
+        record["title"] = title
+    authors = normalize_authors(_meta_str(meta, "/Author")) or normalize_authors(xmp.get("authors"))
+    if authors:
+        record["authors"] = authors
+    date = normalize_date(_meta_str(meta, "/CreationDate")) or normalize_date(xmp.get("date") or "")
+    if date:
+        record["date"] = date
+    publisher = " ".join(str(xmp.get("publisher") or "").split())
+    if publisher:
+        record["publisher"] = publisher
+    subject = _meta_str(meta, "/Subject") or " ".join(str(xmp.get("description") or "").split())
+    doi = normalize_doi(subject) or normalize_doi(_meta_str(meta, "/doi"))
+    if doi:
+        record["doi"] = doi
+    metadata: dict = {}
+    if subject:
+        metadata["subject"] = subject
+    keywords = _meta_str(meta, "/Keywords") or xmp.get("keywords") or ", ".join(xmp.get("subject") or [])
+    if keywords:
+        metadata["keywords"] = keywords
+    modified = normalize_date(_meta_str(meta, "/ModDate"))
+    if modified:
+        metadata["modified"] = modified
+    return record, metadata

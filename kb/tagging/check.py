@@ -25,7 +25,7 @@ class TaxonomyError(ValueError):
 
 TOP_KEYS = {"version", "name", "topics"}
 TOPIC_KEYS = {"label", "description", "broader", "synonyms", "all_of", "exclude", "min_hits", "context"}
-TOPIC_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+TOPIC_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 class LineDict(dict):
@@ -166,7 +166,7 @@ def find_problems(data, filename: str = "taxonomy") -> list[Problem]:
     for tid, spec in topics.items():
         line = _line_of(topics, tid, 1)
         where = f"topic {tid!r}"
-        if not isinstance(tid, str) or not TOPIC_ID.match(tid):
+        if not isinstance(tid, str) or not TOPIC_ID.fullmatch(tid):
             add(line, f"{where}: bad id: use lowercase kebab-case like 'public-health'")
         if not isinstance(spec, dict):
             add(line, f"{where}: must be a mapping with at least 'label' and 'synonyms'")

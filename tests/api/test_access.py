@@ -39,6 +39,11 @@ def test_read_token_guards_reads_but_not_health_docs_or_spec(locked):
     assert locked.get("/", headers={"Authorization": f"Basic {basic}"}).status_code == 200
 
 
+def test_a_search_by_post_is_a_read(locked):
+    assert locked.post("/api/v1/search", json={"q": "science"}).status_code == 401
+    assert locked.post("/api/v1/search", json={"q": "science"}, headers=bearer(READ)).status_code == 200
+
+
 def test_the_read_token_does_not_write(locked):
     r = locked.post("/api/v1/documents", json={"title": "t", "text": "Some text about vaccines."},
                     headers=bearer(READ))
@@ -64,7 +69,8 @@ def test_without_token_writes_only_from_loopback_and_same_site(writable_app):
 
 
 def test_routing_errors_come_before_auth(locked):
-    assert locked.post("/api/v1/search").status_code == 405
+    assert locked.post("/api/v1/export").status_code == 405
+    assert locked.put("/api/v1/search").status_code == 405
     assert locked.post("/api/v1/nowhere").status_code == 404
 
 

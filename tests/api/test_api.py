@@ -82,7 +82,7 @@ def test_openapi_lists_every_route(client, app):
     ("/api/v1/search?offset=-1", 422),
     ("/api/v1/search?group_by=tag", 422),
     ("/api/v1/search?highlight=maybe", 422),
-    ("/api/v1/search?q=" + "x" * 1001, 422),
+    ("/api/v1/search?syntax=query&q=" + "x" * 1001, 400),
     ("/api/v1/search?q=%22open&syntax=query", 400),
     ("/api/v1/search?q=a+AND&syntax=query", 400),
     ("/api/v1/search?q=*a*b*c*&syntax=query", 400),
@@ -94,9 +94,16 @@ def test_every_get_error_is_json(client, url, code):
     assert_error(client.get(url), code)
 
 
+# POST /api/v1/search is a search with its arguments in a JSON body (tests/api/test_parameters.py)
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
 def test_wrong_methods_are_json_405(client, method):
-    assert_error(getattr(client, method)("/api/v1/search"), 405)
+    assert_error(getattr(client, method)("/api/v1/export"), 405)
+
+
+def test_search_by_post_takes_a_json_body_and_its_errors_are_like_get(client):
+    r = client.post("/api/v1/search", json={"q": "science", "limit": 2})
+    assert r.status_code == 200 and len(r.get_json()["hits"]) == 2
+    assert_error(client.post("/api/v1/search", json={"q": "x", "limit": 0}), 422)
 
 
 def test_unexpected_errors_are_json_500_without_a_trace(app, monkeypatch):

@@ -11,6 +11,7 @@ import pytrec_eval
 
 from bench.metrics import evaluate, load_collection, ndcg_at, percentile, recall_at
 from helpers import DATA, ROOT
+from kb import evaluation
 
 MINI = DATA / "minicollection"
 
@@ -30,9 +31,14 @@ def test_metrics_agree_with_trec_eval_on_random_runs():
         qrels = {q: g for q, g in qrels.items() if any(v > 0 for v in g.values())}
         run = {q: rng.sample(docs, rng.randint(1, 150)) for q in qrels}
         expected = trec(qrels, run)
+        mrr = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(
+            {q: {d: float(len(ds) - i) for i, d in enumerate(ds[:100])} for q, ds in run.items()})
         for q in qrels:
             assert ndcg_at(run[q], qrels[q], 10) == pytest.approx(expected[q]["ndcg_cut_10"], abs=1e-9)
             assert recall_at(run[q], qrels[q], 100) == pytest.approx(expected[q]["recall_100"], abs=1e-9)
+            assert evaluation.ndcg_at(run[q], qrels[q]) == pytest.approx(expected[q]["ndcg_cut_10"], abs=1e-9)
+            assert evaluation.recall_at(run[q], qrels[q]) == pytest.approx(expected[q]["recall_100"], abs=1e-9)
+            assert evaluation.reciprocal_rank(run[q], qrels[q]) == pytest.approx(mrr[q]["recip_rank"], abs=1e-9)
 
 
 def test_collection_loading_and_mean_over_judged_queries():
@@ -48,12 +54,12 @@ def test_collection_loading_and_mean_over_judged_queries():
 
 
 def test_relevance_bench_runs_over_http():
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "relevance.py"), "--collection", str(MINI)],
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "relevance.py"), "--collection", str(MINI),
+                             "--mode", "lexical"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "collection minicollection: 3 judged queries" in out
-    row = next(line for line in out.splitlines() if line.startswith("kb (HTTP"))
-    ndcg, recall = map(float, row.split()[-4:-2])
-    assert ndcg > 0.8 and recall == pytest.approx(0.8333, abs=1e-4)
-    assert "agrees with bench.metrics" in out
+    assert "minicollection (3 judged queries, 5 relevant judgments)" in out
+    row = next(line for line in out.splitlines() if line.startswith("minicollection kb lexical"))
+    ndcg, recall, mrr = map(float, row.split()[3:6])
+    assert ndcg > 0.8 and recall == pytest.approx(0.8333, abs=1e-4) and mrr > 0.6

@@ -5,6 +5,7 @@ import pytest
 from whoosh import query
 
 from index.base import QueryError, SearchRequest
+from index.query_text import punctuation_as_text
 from index.querying import QueryBuilder, QueryLimits, QuerySyntaxError
 from index.schema import make_schema
 from index.whoosh.engine import WhooshIndex
@@ -92,15 +93,34 @@ def test_words_mode_has_no_operators(builder):
     assert "ANDNOT" not in repr(parsed.query) and "Not(" not in repr(parsed.query)
 
 
-def test_limits_hold_in_every_mode():
-    builder = QueryBuilder(make_schema(), QueryLimits(max_length=50, max_terms=5))
+def test_query_syntax_is_bounded_and_a_longer_text_is_read_as_words():
+    builder = QueryBuilder(make_schema(), QueryLimits(max_length=50, max_terms=5, max_text_length=400,
+                                                      long_query_terms=4))
+    with pytest.raises(QueryError, match="limit in query syntax is 50"):
+        builder.parse("x" * 51, syntax="query")
+    with pytest.raises(QueryError, match="6 terms; the limit in query syntax is 5"):
+        builder.parse("a b c d e f", syntax="query")
+    auto = builder.parse("a b c d e f", syntax="auto")
+    assert auto.syntax == "words" and "6 terms" in auto.notice and "searched as plain words" in auto.notice
+    words = builder.parse("alpha beta gamma delta epsilon beta", syntax="words")
+    assert words.syntax == "words" and "its 4 most telling words of 5" in words.notice
+    kept = {t.text for t in words.query.leaves()}
+    assert len(kept) == 4 and "beta" in kept            # said twice: the most telling without idf
     for syntax in ("auto", "query", "words"):
-        with pytest.raises(QueryError, match="limit is 50"):
-            builder.parse("x" * 51, syntax=syntax)
-        with pytest.raises(QueryError, match="6 terms; the limit is 5"):
-            builder.parse("a b c d e f", syntax=syntax)
+        with pytest.raises(QueryError, match="the limit is 400 .*POST /api/v1/search"):
+            builder.parse("x " * 201, syntax=syntax)
     with pytest.raises(QueryError):
         builder.parse("x", syntax="regex")
+
+
+def test_a_long_text_keeps_its_rarest_words(tmp_path):
+    ix = WhooshIndex(tmp_path / "ix", limits=QueryLimits(long_query_terms=2))
+    common = "data system method"
+    ix.replace_documents([(doc(f"d{i}"), [passage(f"d{i}", 1, f"{common} number {i}")]) for i in range(5)]
+                         + [(doc("r"), [passage("r", 1, f"{common} zeolite catalysts")])])
+    r = ix.search(SearchRequest(q=f"{common} zeolite catalysts", syntax="words"))
+    assert "its 2 most telling words of 5" in r.notice
+    assert r.total == 1 and r.hits[0]["id"] == "r:1"
 
 
 def test_too_many_expansions_is_a_clear_error(tmp_path):
@@ -119,6 +139,26 @@ def test_the_response_says_how_the_query_was_read(tmp_path):
     assert ix.search(SearchRequest(q='"open quote"')).syntax == "query"
     with pytest.raises(QuerySyntaxError):
         ix.search(SearchRequest(q='"open quote', syntax="query"))
+
+
+@pytest.mark.parametrize("q,read", [
+    ("distinguished: networks", "distinguished  networks"),
+    ("Examples: t/nroff, scribe", "Examples  t/nroff, scribe"),
+    ("operating system for IBM computers?", "operating system for IBM computers "),
+    ("(MEDLARS)? How does MEDLARS operate?", "(MEDLARS)  How does MEDLARS operate "),
+    ("title:diplomacy colo?r", "title:diplomacy colo?r"),     # a field and a wildcard keep their meaning
+    ("http://example.org a:b", "http://example.org a:b"),
+])
+def test_sentence_punctuation_is_not_syntax(q, read):
+    assert punctuation_as_text(q) == read
+
+
+def test_a_question_and_a_colon_are_read_as_query_syntax_not_errors(tmp_path):
+    ix = WhooshIndex(tmp_path / "ix")
+    ix.replace_documents([(doc("w"), [passage("w", 1, "Three types of networks: star, ring and bus")])])
+    for q in ("Three types of networks are distinguished: star and ring", "What is a ring network?"):
+        r = ix.search(SearchRequest(q=q, syntax="query"))
+        assert r.total == 1 and r.syntax == "query" and r.notice is None, q
 
 
 def test_coordination_bonus_ranks_more_matched_words_higher_and_never_zeroes_scores(tmp_path):
@@ -152,8 +192,25 @@ def test_analysis_is_the_same_for_index_and_query(tmp_path, q, text):
 
 
 def test_the_text_embedded_for_a_query_keeps_words_and_drops_syntax():
-    from index.querying import free_text
+    from index.query_text import free_text
 
     assert free_text('tags:covid-19 "public health" -china NOT (us OR uk) vacc* polcy~') == \
         "covid 19 public health vacc polcy"
     assert free_text("see http://example.org/page") == "see http://example.org/page"
+
+
+def test_dotted_identifiers_are_found_whole_and_by_their_parts_abbreviations_join(tmp_path):
+    ix = WhooshIndex(tmp_path / "ix")
+    ix.replace_documents([(doc("node"), [passage("node", 1, "const data = fs.readFileSync(file); "
+                                                          "const full = os.path.join(root, name);"),
+                                         passage("node", 2, "Exports rose in the U.S. in 2020.")])])
+
+    def found(q, syntax="auto"):
+        return [h["id"] for h in ix.search(SearchRequest(q=q, syntax=syntax)).hits]
+
+    for q in ("readFileSync", "fs.readFileSync", "join", "os.path.join", "path", "\"os.path.join(root\""):
+        assert found(q) == ["node:1"], q
+        assert found(q, "words") == ["node:1"], q
+    assert found("U.S.") == found("us") == ["node:2"]
+    snippet = ix.search(SearchRequest(q="readFileSync")).hits[0]["snippet"]
+    assert "<mark>readFileSync</mark>" in snippet or "fs.<mark>readFileSync</mark>" in snippet, snippet

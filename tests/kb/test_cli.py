@@ -55,7 +55,7 @@ def test_show_tags_stats_delete(run_kb, kb_home):
 
 def test_errors_are_one_line_without_traceback(tmp_path, kb_home):
     cases = [
-        ["search", '"unclosed', "--home", str(kb_home)],
+        ["search", '"unclosed', "--syntax", "query", "--home", str(kb_home)],
         ["show", "nope:1", "--home", str(kb_home)],
         ["delete", "nope", "--home", str(kb_home)],
         ["ingest", str(tmp_path / "x.txt"), "--home", str(kb_home), "--taxonomy", str(tmp_path / "missing.yaml")],
@@ -65,7 +65,7 @@ def test_errors_are_one_line_without_traceback(tmp_path, kb_home):
         assert proc.returncode == 1, (argv, proc.stderr)
         assert "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("kb: "), proc.stderr
-    auto = subprocess.run([str(KB_BIN), "search", '"unclosed health', "--syntax", "auto", "--home", str(kb_home)],
+    auto = subprocess.run([str(KB_BIN), "search", '"unclosed health', "--home", str(kb_home)],  # auto: the default
                           capture_output=True, text=True)
     assert auto.returncode == 0 and auto.stderr.startswith("kb: note: unbalanced quote"), auto.stderr
 

@@ -24,3 +24,19 @@ def test_facets_before_tag_filters_count_the_query_without_them(sample_home):
     assert kb.search(filtered).facets != unfiltered.facets or unfiltered.total == kb.search(filtered).total
     wider = kb.search(filtered, facets_before_tag_filters=True)
     assert wider.facets == unfiltered.facets and wider.total == kb.search(filtered).total
+
+
+def test_title_only_records_are_one_passage_searchable_and_counted(tmp_path):
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text('{"_id": "1", "title": "Preliminary Report-International Algebraic Language", "text": ""}\n'
+                    '{"_id": "2", "title": "Extraction of Roots by Repeated Subtractions for Digital Computers"}\n'
+                    '{"_id": "3", "title": "Sorting", "text": "Sorting networks compare and exchange."}\n',
+                    encoding="utf-8")
+    kb = KnowledgeBase(tmp_path / "kb")
+    report = kb.ingest_paths([refs])
+    assert report.documents == 3 and not report.refused
+    assert kb.stats()["documents"] == 3 and kb.stats()["passages"] == 3
+    hits = kb.search(SearchRequest(q="algebraic language", group_by="document")).hits
+    assert [h["document_id"] for h in hits] == ["1"] and hits[0]["text"] == \
+        "Preliminary Report-International Algebraic Language"
+    assert [h["document_id"] for h in kb.search(SearchRequest(q="title:roots")).hits] == ["2"]

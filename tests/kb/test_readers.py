@@ -144,10 +144,11 @@ def test_markdown_front_matter_is_the_documents_and_never_in_the_text():
     assert doc.tags == ["science-diplomacy", "public-health"]
     assert doc.source == "https://example.org/notes/retreat"
     assert doc.id == "retreat-notes"
-    assert doc.metadata == {"date": "2024-03-15", "author": "Ana Pereira", "attendees": ["Ana", "Ben"]}
+    assert doc.metadata == {"attendees": ["Ana", "Ben"]}   # the rest is the citation record
+    assert (doc.authors, doc.date) == (["Ana Pereira"], "2024-03-15")
     assert "---" not in doc.text and "attendees" not in doc.text and "Ana Pereira" not in doc.text
-    assert doc.text.startswith("# Notes\n")
-    assert "**vaccine trial**" in doc.text  # raw Markdown kept, so offsets cite the file's text
+    assert doc.text.startswith("Notes\n")
+    assert "compared vaccine trial agreements" in doc.text and "**" not in doc.text   # rendered, not raw
 
 
 def test_markdown_sections_are_nested_paths_after_their_heading_lines():
@@ -263,7 +264,7 @@ def test_pdf_text_across_pages_with_repairs():
     doc = result.document
     text = collapse(doc.text)
     assert doc.title == "Science Diplomacy in Practice"
-    assert doc.metadata == {"pages": 2, "author": "Kb Test Suite"}
+    assert doc.metadata == {"pages": 2} and doc.authors == ["Kb Test Suite"]
     assert doc.id == "report"
     assert "trust between international partners" in text  # "inter-\nnational" rejoined
     # the sentence broken by the page break is whole, and no blank line was put inside it
@@ -339,12 +340,16 @@ def test_jsonl_malformed_line_is_one_error_and_the_rest_land():
 
 def test_jsonl_record_errors(tmp_path):
     path = tmp_path / "more.ndjson"
-    path.write_text('{"title": "no text"}\n[1, 2]\n{"text": ""}\n{"text": "ok", "tags": 5}\n'
-                    '{"text": "Fine text."}\n', encoding="utf-8")
+    path.write_text('{"id": "x"}\n[1, 2]\n{"text": ""}\n{"text": "ok", "tags": 5}\n{"text": 5, "title": "t"}\n'
+                    '{"title": "Title only", "text": null}\n{"text": "Fine text."}\n', encoding="utf-8")
     items = list(read_path(path))
     messages = [str(i) for i in items if isinstance(i, ReadError)]
-    assert messages == [f"{path}:1: missing 'text'", f"{path}:2: expected a JSON object, got list",
-                        f"{path}:3: 'text' must be a non-empty string", f"{path}:4: 'tags' must be a list of strings"]
+    assert messages == [f"{path}:1: missing 'text' (or a 'title', for a title-only record)",
+                        f"{path}:2: expected a JSON object, got list",
+                        f"{path}:3: 'text' is empty and there is no 'title'",
+                        f"{path}:4: 'tags' must be a list of strings", f"{path}:5: 'text' must be a string"]
+    title_only = items[-2].document
+    assert title_only.title == title_only.text == "Title only"
     doc = items[-1].document
     assert doc.id == Document.make_id("Fine text.", "Fine text.") and doc.title == "Fine text."
 

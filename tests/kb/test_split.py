@@ -418,3 +418,35 @@ def test_property_fast_path_matches_pysbd(said, joint, decimals):
     fast = sentence_module.sentence_spans(text, 0, len(text), use_pysbd=False)
     assert fast == sentence_module.sentence_spans(text, 0, len(text), use_pysbd=True)
     assert [text[a:b] for a, b in fast] == said
+
+
+def test_lettered_list_items_are_not_copyright_lines():
+    text = ("The agreement covers three things:\n\n"
+            "(a) sharing data between the parties within a month;\n"
+            "(b) training staff in both countries;\n"
+            "(C) making available pharmaceuticals at cost to the partner states.\n\n"
+            "(c) 2024 Example Press\n\nCopyright (c) Example Press\n")
+    passages = split_text(text, "doc")
+    assert_well_formed(text, passages)
+    body = " ".join(p.text for p in passages)
+    assert "(C) making available pharmaceuticals at cost" in body
+    assert "(b) training staff" in body
+    assert "Example Press" not in body
+
+
+def test_publisher_footers_are_dropped():
+    text = ("The committee met twice in March. It agreed on a joint statement about research funding.\n\n"
+            "All views expressed in this article are solely those of the author.\n\n"
+            "Example Institute is a 501(c)(3) tax-exempt organization.\n\n"
+            "Share this article on Facebook\n")
+    passages = split_text(text, "doc")
+    assert [p.text for p in passages] == ["The committee met twice in March. It agreed on a joint statement "
+                                          "about research funding."]
+    # prose that merely mentions the words stays
+    kept = "Churches are tax-exempt in most countries, the report said."
+    assert [p.text for p in split_text(kept, "doc")] == [kept]
+
+
+def test_a_short_text_that_is_only_its_title_is_kept():
+    assert [p.text for p in split_text("hello from stdin", "doc", title="hello from stdin")] == ["hello from stdin"]
+    assert [p.text for p in split_text("hello from stdin\n", "doc", title="hello from stdin")] == ["hello from stdin"]

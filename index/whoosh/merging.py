@@ -1,0 +1,54 @@
+"""Tiered merging: segments of like size are merged together, a bounded number at a time.
+
+Whoosh's default policy (``MERGE_SMALL``) merges every segment below a Fibonacci bound, which on
+bulk loads re-merges the largest segments again and again (a half-hour stall at a million
+passages, #18). Here segments fall into tiers by their live records (below ``FLOOR``, then one tier
+per power of ``FACTOR``); when a tier holds ``FACTOR`` segments, its smallest ``FACTOR`` are merged
+into one of the next tier, unless the result would exceed ``MAX_MERGED`` records: large segments
+are left alone and each record is rewritten about once per tier. One merge per commit, the
+smallest first, so no commit waits long. Deleted records are dropped by the merge that takes
+their segment (a segment's tier counts its live records, so a mostly deleted one merges early)."""
+from __future__ import annotations
+
+import math
+
+from whoosh.reading import SegmentReader
+
+FACTOR = 10
+FLOOR = 1_000
+MAX_MERGED = 250_000
+
+
+def tier_of(records: int) -> int:
+    return 0 if records < FLOOR else 1 + int(math.log(records / FLOOR, FACTOR))
+
+
+def plan(counts: list[int]) -> list[int]:
+    """Which segments (indexes into ``counts``, their live records) to merge now: none, or the
+    smallest ``FACTOR`` of the lowest full tier that stays under ``MAX_MERGED``."""
+    tiers: dict[int, list[int]] = {}
+    for i, n in enumerate(counts):
+        tiers.setdefault(tier_of(n), []).append(i)
+    for tier in sorted(tiers):
+        members = sorted(tiers[tier], key=lambda i: counts[i])
+        if len(members) >= FACTOR:
+            chosen = members[:FACTOR]
+            if sum(counts[i] for i in chosen) <= MAX_MERGED:
+                return chosen
+    return []
+
+
+def tiered(writer, segments):
+    """A ``mergetype`` for Whoosh's ``writer.commit``: merge what ``plan`` picks, keep the rest."""
+    chosen = set(plan([seg.doc_count() for seg in segments]))
+    if len(chosen) < 2:
+        return segments
+    kept = []
+    for i, seg in enumerate(segments):
+        if i in chosen:
+            reader = SegmentReader(writer.storage, writer.schema, seg)
+            writer.add_reader(reader)
+            reader.close()
+        else:
+            kept.append(seg)
+    return kept

@@ -1,0 +1,152 @@
+"""Writing the Whoosh index: replace, delete and rebuild under kb's one write lock.
+
+Each commit also writes the word list the suggestions read (``words``: one file per commit
+generation, written before the commit) and merges segments by tiers (``merging``) instead of
+Whoosh's ``MERGE_SMALL``, which re-merges the largest segments again and again on bulk loads.
+Mixed into ``WhooshIndex``: it uses the engine's ``home``, ``schema``, ``lock_timeout``,
+``_index``, ``_memos`` and the vector support's ``_write_vectors``/``_compact_vectors``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from whoosh import index as whoosh_index
+from whoosh import query
+from whoosh.analysis.analyzers import CompositeAnalyzer
+from whoosh.index import LockError
+
+from .. import storage
+from ..base import IndexBusy
+from ..text.memo_analyzer import MemoAnalyzer
+from . import merging, words
+from .curation import add_missing_fields, check_expected
+from .records import PASSAGES, document_record, passage_record, property_record
+
+
+class WritingSupport:
+    def replace_documents(self, items: Iterable[tuple[dict, list[dict]]], expect: dict[str, str] | None = None) -> int:
+        items = list(items)
+        if not items:
+            return 0
+        with storage.write_lock(self.home, self.lock_timeout):
+            ix = self._writable_index()
+            with ix.searcher() as s:
+                check_expected(s, expect)
+            self._write(ix, items)
+        return len(items)
+
+    def _writable_index(self):
+        """The live index, opened under the write lock after clearing what killed writers left
+        (a word list written for a commit that never came among it)."""
+        storage.remove_debris(self.home)
+        ix = self._index(locked=True)
+        words.prune(Path(ix.storage.folder), ix.latest_generation())
+        return ix
+
+    def _writer(self, ix, **options):
+        """Whoosh's writer; its own lock is only contended by a writer outside kb's lock."""
+        try:
+            return ix.writer(timeout=self.lock_timeout, **options)
+        except LockError:
+            raise IndexBusy(f"the index is locked by another program (waited {self.lock_timeout:g} s)") from None
+
+    def _write(self, ix, items, properties: dict[str, str] | None = None) -> None:
+        folder = Path(ix.storage.folder)
+        writer = self._writer(ix, limitmb=256)
+        legacy = words.LEGACY_FIELD in writer.schema
+        plain = self._memoize(writer.schema)
+        try:
+            add_missing_fields(writer)
+            counts = None if legacy else words.read(folder, ix.latest_generation())
+            for name, value in (properties or {}).items():
+                writer.update_document(**property_record(name, value))
+            with ix.searcher() as before:   # what the deletes take away: the committed passages
+                for doc, passages in items:
+                    if counts is not None:
+                        counts.subtract(_words_of_document(before, doc["id"]))
+                    writer.delete_by_term("document_id", doc["id"])
+                    writer.add_document(**document_record(doc))
+                    for p in passages:
+                        record = passage_record(doc, p, legacy_spell=legacy)
+                        writer.add_document(**record)
+                        if counts is not None:
+                            counts.add(words.passage_words(record["title"], record["section"], record["text"]))
+            if counts is not None:
+                words.write(folder, writer.generation, counts)
+            self._write_vectors(folder, items)
+        except BaseException:
+            writer.cancel()
+            raise
+        finally:
+            for name, analyzer in plain.items():  # the schema saved with the commit stays as it was
+                writer.schema[name].analyzer = analyzer
+        writer.commit(mergetype=merging.tiered)
+        self._compact_vectors(ix, folder)
+
+    def _memoize(self, schema) -> dict:
+        """The writer analyses through per-word memos kept between commits (same tokens, see
+        MemoAnalyzer); returns the plain analyzers, to be put back before the commit."""
+        plain = {}
+        for name, field in schema.items():
+            analyzer = getattr(field, "analyzer", None)
+            if isinstance(analyzer, CompositeAnalyzer):
+                memo = self._memos.get(name)
+                if memo is None or memo.analyzer != analyzer:
+                    memo = self._memos[name] = MemoAnalyzer(analyzer)
+                plain[name], field.analyzer = analyzer, memo
+        return plain
+
+    def delete_document(self, document_id: str) -> bool:
+        with storage.write_lock(self.home, self.lock_timeout):
+            ix = self._writable_index()
+            folder = Path(ix.storage.folder)
+            with ix.searcher() as s:
+                if s.document_number(id=document_id) is None:
+                    return False
+                writer = self._writer(ix)
+                if words.LEGACY_FIELD not in writer.schema:
+                    counts = words.read(folder, ix.latest_generation())
+                    counts.subtract(_words_of_document(s, document_id))
+                    words.write(folder, writer.generation, counts)
+            writer.delete_by_term("document_id", document_id)
+            writer.commit(mergetype=merging.tiered)
+        return True
+
+    def rebuild(self, items: Iterable[tuple[dict, list[dict]]], batch: int = 500,
+                progress=None, properties: dict[str, str] | None = None) -> int:
+        """Write every document (and the properties) into a new index directory, then switch to it
+        atomically; the properties the old index had and these do not name are carried over."""
+        count = 0
+        with storage.write_lock(self.home, self.lock_timeout):
+            storage.remove_debris(self.home)
+            kept = self._properties()
+            path = storage.new_dir(self.home)
+            ix = whoosh_index.create_in(path, self.schema)
+            self._write(ix, [], {**kept, **(properties or {})})
+            chunk = []
+            for item in items:
+                chunk.append(item)
+                if len(chunk) >= batch:
+                    self._write(ix, chunk)
+                    count += len(chunk)
+                    if progress:
+                        progress(len(chunk))
+                    chunk = []
+            if chunk:
+                self._write(ix, chunk)
+                count += len(chunk)
+                if progress:
+                    progress(len(chunk))
+            storage.switch_to(self.home, path.name)
+            storage.remove_stale_dirs(self.home, keep=path.name)
+        return count
+
+
+def _words_of_document(searcher, document_id: str):
+    """The word counts a document's passages now hold in the index (to be taken away)."""
+    counts = words.WordCounts()
+    q = query.And([PASSAGES, query.Term("document_id", document_id)])
+    for docnum in searcher.docs_for_query(q):
+        f = searcher.stored_fields(docnum)
+        counts.add(words.passage_words(f.get("title", ""), f.get("section", ""), f.get("text", "")))
+    return counts

@@ -1,0 +1,115 @@
+"""The citation of every document, read from the index once per index version: what makes a hit
+citable alone (``document: {id, title, authors, date, url, doi, publisher, source}`` and its
+``page``), what the metadata filters (author, date, source) select documents by, and what the
+year and author facets count. Kept above the engines, so both answer the same."""
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import Counter
+
+from index import Filters
+
+from .citation import cited, page_span
+from .metadata_filters import MetadataFilters
+
+AUTHOR_FACETS = 50   # authors listed in the facets, most passages first
+
+
+class Catalog:
+    """``{document id: citation}`` of the index, rebuilt when the index version changes."""
+
+    def __init__(self, index):
+        self.index = index
+        self._lock = threading.Lock()
+        self._version: str | None = None
+        self._docs: dict[str, dict] = {}
+        self._pages: dict[str, list[int]] = {}
+        self._summaries: dict[str, dict] = {}
+
+    def documents(self) -> dict[str, dict]:
+        version = self.index.version()
+        if version != self._version:
+            with self._lock:
+                if version != self._version:
+                    docs, pages, summaries = {}, {}, {}
+                    for doc in self._all():
+                        docs[doc["id"]] = cited(doc)
+                        summaries[doc["id"]] = doc
+                        if doc.get("page_starts"):
+                            pages[doc["id"]] = doc["page_starts"]
+                    self._docs, self._pages, self._summaries, self._version = docs, pages, summaries, version
+        return self._docs
+
+    def _all(self):
+        total, first = self.index.list_documents(0, 1000)
+        yield from first
+        offset = len(first)
+        while offset < total:
+            _, page = self.index.list_documents(offset, 1000)
+            if not page:
+                return
+            yield from page
+            offset += len(page)
+
+    def narrow(self, filters: Filters, metadata: MetadataFilters) -> Filters | None:
+        """The filters with the documents the metadata filters pass (intersected with any given);
+        None when none pass."""
+        if not metadata:
+            return filters
+        chosen = self.select(metadata)
+        if filters.documents:
+            wanted = set(filters.documents)
+            chosen = [d for d in chosen if d in wanted]
+        return dataclasses.replace(filters, documents=tuple(chosen)) if chosen else None
+
+    def select(self, filters: MetadataFilters) -> list[str]:
+        """Ids of the documents that pass the filters."""
+        return sorted(doc_id for doc_id, doc in self.documents().items() if filters.accepts(doc))
+
+    def listed(self, filters: MetadataFilters, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
+        """(total, the page of document summaries that pass the filters), by id as the index lists them."""
+        ids = self.select(filters)
+        page = ids[offset: None if limit is None else offset + limit]
+        return len(ids), [dict(self._summaries[i]) for i in page]
+
+    def cite_all(self, passages, keep_title: bool = False):
+        """``cite`` each passage against one reading of the catalog."""
+        docs, pages = self.documents(), self._pages
+        for passage in passages:
+            yield self.cite(passage, keep_title, docs, pages)
+
+    def cite(self, passage: dict, keep_title: bool = False, docs: dict | None = None,
+             pages: dict | None = None) -> dict:
+        """A passage (hit, export line) with ``document`` and, where the document has pages, ``page``
+        (and ``page_end`` when it runs onto the next page); ``document_title`` out unless ``keep_title``
+        (export lines keep it)."""
+        if docs is None:
+            docs, pages = self.documents(), self._pages
+        doc_id = passage["document_id"]
+        title = passage.get("document_title", "") if keep_title else passage.pop("document_title", "")
+        doc = docs.get(doc_id) or {"id": doc_id, "title": title, "authors": [],
+                                   "date": "", "url": "", "doi": "", "publisher": "", "source": ""}
+        passage["document"] = dict(doc)
+        page, page_end = page_span((pages or {}).get(doc_id), passage.get("start") or 0, passage.get("end") or 0)
+        if page is not None:
+            passage["page"] = page
+            if page_end is not None:
+                passage["page_end"] = page_end
+        return passage
+
+    def facets(self, per_document: dict[str, int]) -> dict[str, dict[str, int]]:
+        """``year`` and ``author`` facets from the passage count of each matching document."""
+        docs = self.documents()
+        years: Counter = Counter()
+        authors: Counter = Counter()
+        for doc_id, count in per_document.items():
+            doc = docs.get(doc_id)
+            if doc is None:
+                continue
+            if doc["date"][:4].isdigit():
+                years[doc["date"][:4]] += count
+            for name in doc["authors"]:
+                authors[name] += count
+        return {"year": dict(sorted(years.items())),
+                "author": dict(sorted(authors.items(), key=lambda kv: (-kv[1], kv[0]))[:AUTHOR_FACETS])}

@@ -1,0 +1,118 @@
+"""Writing the Whoosh index: the word list the suggestions read (kept exact through replaces,
+deletes and killed commits, the old ``spell`` field still read in indexes made before it) and
+the tiered merge policy."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.analysis import SimpleAnalyzer
+from whoosh.fields import TEXT
+
+from index import storage
+from index.schema import make_schema
+from index.whoosh import merging, words
+from index.whoosh.engine import WhooshIndex
+
+
+def doc(doc_id, title="A title"):
+    return {"id": doc_id, "title": title, "text": "", "source": "", "tags": [], "metadata": {},
+            "ingested_at": ""}
+
+
+def passage(doc_id, n, text):
+    return {"id": f"{doc_id}:{n}", "document_id": doc_id, "ordinal": n, "section": "", "text": text,
+            "start": 0, "end": len(text), "tags": [], "keywords": [], "evidence": []}
+
+
+def live_counts(ix: WhooshIndex) -> words.WordCounts:
+    """The word list as the searcher of the live generation reads it."""
+    s = ix.searcher()
+    return words.read(storage.live_dir(ix.home), s.reader().generation())
+
+
+def recount(ix: WhooshIndex) -> words.WordCounts:
+    """The same counts made from scratch from every stored passage."""
+    counts = words.WordCounts()
+    for p in ix.iter_passages():
+        title = ix.get_document(p["document_id"])["title"]
+        counts.add(words.passage_words(title, p["section"], p["text"]))
+    return counts
+
+
+def positive(counter) -> dict:
+    return {w: n for w, n in counter.items() if n > 0}
+
+
+def test_the_index_has_no_spell_field_and_suggestions_read_the_word_list(tmp_path):
+    ix = WhooshIndex(tmp_path / "kb")
+    ix.replace_documents([(doc("a", "Vaccine diplomacy"), [passage("a", 1, "Vaccines and vaccination."),
+                                                            passage("a", 2, "Vaccination drives.")])])
+    assert "spell" not in ix.searcher().schema
+    assert ix.suggest("vacc")["completions"][0]["text"] == "vaccination"   # in 2 passages, vaccines in 1
+    assert ix.suggest("vacine")["did_you_mean"]["text"] == "vaccine"
+
+
+def test_counts_stay_exact_through_replace_and_delete(tmp_path):
+    ix = WhooshIndex(tmp_path / "kb")
+    ix.replace_documents([(doc("a"), [passage("a", 1, "Ozone treaty talks."), passage("a", 2, "Ozone again.")]),
+                          (doc("b"), [passage("b", 1, "Arctic council.")])])
+    ix.replace_documents([(doc("a"), [passage("a", 1, "Fisheries talks.")])])          # replaced
+    ix.replace_documents([(doc("c"), [passage("c", 1, "Draft one.")])])
+    ix.replace_documents([(doc("c"), [passage("c", 1, "Draft two.")])])
+    assert ix.delete_document("b") is True
+    have, want = live_counts(ix), recount(ix)
+    assert positive(have.passages) == positive(want.passages)
+    assert positive(have.occurrences) == positive(want.occurrences)
+    assert "ozone" not in positive(have.passages) and "arctic" not in positive(have.passages)
+    assert ix.suggest("ozon")["completions"] == [] and ix.suggest("fish")["completions"][0]["text"] == "fisheries"
+
+
+def test_a_word_list_left_by_a_killed_commit_is_cleared_by_the_next_writer(tmp_path):
+    ix = WhooshIndex(tmp_path / "kb")
+    ix.replace_documents([(doc("a"), [passage("a", 1, "Polar research stations.")])])
+    folder = storage.live_dir(ix.home)
+    gen = ix.searcher().reader().generation()
+    # what a writer killed between writing the word list and committing leaves behind
+    words.write(folder, gen + 1, words.passage_words("", "", "phantom words never committed"))
+    ix.close()
+    assert "phantom" not in positive(live_counts(ix).passages)
+    ix.replace_documents([(doc("b"), [passage("b", 1, "Ice cores.")])])
+    counts = positive(live_counts(ix).passages)
+    assert "phantom" not in counts and counts["polar"] == 1 and counts["ice"] == 1
+    assert max(words.files(folder)) == ix.searcher().reader().generation()
+
+
+def test_an_index_made_with_the_spell_field_keeps_it_until_rebuilt(tmp_path):
+    ix = WhooshIndex(tmp_path / "kb")
+    legacy = make_schema()
+    legacy.add("spell", TEXT(analyzer=SimpleAnalyzer(), phrase=False))
+    whoosh_index.create_in(storage.live_dir(ix.home), legacy)
+    ix.replace_documents([(doc("a", "Glacier survey"), [passage("a", 1, "Glaciers retreat.")])])
+    s = ix.searcher()
+    assert "spell" in s.schema and s.reader().doc_frequency("spell", "glaciers") == 1
+    assert not words.files(storage.live_dir(ix.home))
+    assert ix.suggest("glac")["completions"][0]["text"] in ("glacier", "glaciers")
+    assert ix.suggest("glaceirs")["did_you_mean"]["text"] == "glaciers"
+    ix.rebuild(iter([(doc("a", "Glacier survey"), [passage("a", 1, "Glaciers retreat.")])]))
+    assert "spell" not in ix.searcher().schema
+    assert ix.suggest("glaceirs")["did_you_mean"]["text"] == "glaciers"
+
+
+def test_the_plan_merges_a_full_tier_of_like_sized_segments_only():
+    assert merging.plan([500] * 9) == []                       # a tier not yet full
+    assert sorted(merging.plan([500] * 10 + [80_000])) == list(range(10))
+    assert merging.plan([5_000] * 9 + [600] * 3) == []        # neither tier full
+    big = [100_000] * 10                                        # would make 1M records: left alone
+    assert merging.plan(big) == []
+    assert merging.tier_of(999) == 0 and merging.tier_of(1_000) == 1 and merging.tier_of(10_000) == 2
+
+
+def test_many_small_commits_leave_a_bounded_number_of_segments(tmp_path):
+    ix = WhooshIndex(tmp_path / "kb")
+    for i in range(25):
+        ix.replace_documents([(doc(f"d{i}"), [passage(f"d{i}", 1, f"Commit number {i} of the series.")])])
+    segments = whoosh_index.open_dir(storage.live_dir(ix.home)).reader().leaf_readers()
+    assert len(segments) < merging.FACTOR          # 25 commits, merged by tiers
+    assert ix.stats()["passages"] == 25
+    assert Path(storage.live_dir(ix.home)).is_dir()
