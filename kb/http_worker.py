@@ -200,7 +200,8 @@ class BufferingWorker(base.Worker):
         self.connections: set[Connection] = set()
         self.pause_until = 0.0
         accepting = True
-        while self.alive or any(c.out is not None for c in self.connections):
+        # a retiring worker (max requests, a graceful stop) still answers the requests it has begun
+        while self.alive or any(c.out is not None or c.data for c in self.connections):
             self.notify()
             if self.ppid != os.getppid():
                 self.log.info("Parent changed, shutting down: %s", self)
@@ -258,6 +259,13 @@ class BufferingWorker(base.Worker):
         except OSError:
             return self.drop(conn)
         if not data:   # the client closed before its request was whole: nothing reaches the app
+            if conn.head_end is not None and not conn.draining and conn.out is None:   # it may still read
+                have = len(conn.data) - conn.head_end
+                expected = f"of {conn.body_length:,} (Content-Length)" if conn.body_length is not None else \
+                    "before its last chunk"
+                conn.draining = True
+                return self.refuse(conn, 400, "Bad Request",
+                                   f"the request body ended after {have:,} bytes {expected}: nothing was stored")
             return self.drop(conn)
         if conn.draining:   # what a refused client still sends, read so that closing does not reset it
             return
@@ -283,6 +291,7 @@ class BufferingWorker(base.Worker):
                 self.drop(conn)       # connected and said nothing
             else:
                 part = "headers" if conn.head_end is None else "body"
+                conn.draining = True   # a body may still be coming: read it a while, so the 408 arrives
                 self.refuse(conn, 408, "Request Timeout", f"the request's {part} did not arrive in time")
 
     def refuse(self, conn: Connection, status: int, reason: str, message: str) -> None:

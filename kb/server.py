@@ -2,7 +2,8 @@
 ``kb.http_worker.BufferingWorker``: an event loop that reads every request whole under deadlines
 and spools every answer, around the same single-threaded app a sync worker runs (so slow clients
 cannot hold a worker; figures beside sync workers in bench/SPEED.md). Workers are replaced after
-``http_max_requests`` requests (with 10 % jitter), so one large request cannot hold memory for good.
+``http_max_requests`` requests (plus up to 50 %, so that
+workers do not restart together), so one large request cannot hold memory for good.
 
 One process per request in flight, chosen by ``bench/speed.py`` (``bench/SPEED.md``): a search is CPU-bound Python, so
 more sync workers than cores did not help (on 2 cores, 8 clients: 2 workers 441 req/s, p99 32 ms;
@@ -83,7 +84,7 @@ def run(settings: Settings) -> None:
         "worker_class": "kb.http_worker.BufferingWorker",
         "timeout": WORKER_TIMEOUT,
         "max_requests": settings.http_max_requests,
-        "max_requests_jitter": settings.http_max_requests // 10,
+        "max_requests_jitter": settings.http_max_requests // 2,
         "sendfile": False,   # answers are spooled, then sent by the worker's loop
         "graceful_timeout": 10,
         "accesslog": None,

@@ -187,7 +187,7 @@ class Settings:
                                         shown="30")
     http_max_requests: int = _setting("KB_HTTP_MAX_REQUESTS", 10_000, _count(0, 10_000_000),
                                       "Requests a worker answers before a fresh one replaces it (plus up to "
-                                      "10 % jitter; 0: never).")
+                                      "50 % jitter, so that workers do not restart together; 0: never).")
     bulk_job_size: int = _setting("KB_BULK_JOB_SIZE", 1024 ** 2, parse_size,
                                   "A JSON Lines bulk post larger than this runs as a job: 202 and "
                                   "/api/v1/jobs/<id> to poll.", shown="1MB")

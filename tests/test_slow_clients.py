@@ -104,6 +104,18 @@ def test_a_slow_truncated_body_is_a_408_and_nothing_is_stored(server):
     assert requests.get(server.url + "/api/v1/documents/slow-body", timeout=PATIENCE).status_code == 404
 
 
+def test_a_body_cut_short_by_the_client_is_a_400_and_nothing_is_stored(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(b"PUT /api/v1/documents/cut-short HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: text/plain\r\nContent-Length: 2000\r\n\r\n" + b"Half a document. " * 58)
+        sock.shutdown(socket.SHUT_WR)   # 986 bytes of 2,000, then the client closes its side
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    body = json.loads(answer.partition(b"\r\n\r\n")[2])
+    assert body["code"] == 400 and "986 bytes of 2,000" in body["message"]
+    assert requests.get(server.url + "/api/v1/documents/cut-short", timeout=PATIENCE).status_code == 404
+
+
 def test_a_body_that_arrives_in_pieces_within_its_deadline_is_stored(server):
     text = b"Slowly sent note about ocean data shared between two research councils."
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
