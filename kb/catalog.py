@@ -8,9 +8,7 @@ import dataclasses
 import threading
 from collections import defaultdict
 
-from index import IndexError_
-
-from index import Filters
+from index import Filters, IndexError_
 
 from .citation import cited, page_span
 from .metadata_filters import MetadataFilters, facts
