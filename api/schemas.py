@@ -92,7 +92,9 @@ class SuggestedTagSchema(Schema):
     score = fields.Float(metadata={"description": "Similarity, 0 to 1."})
     source = fields.String(metadata={"description": "description: like the topic's description (embeddings); "
                                                     "example: like passages tagged by hand."})
-    like = fields.String(metadata={"description": "The passage tagged by hand it resembles (source example)."})
+    like = fields.String(metadata={"description": "The passage tagged by hand it resembles most (source example)."})
+    method = fields.String(metadata={"description": "source example: words (the share of the examples' key-term "
+                                                    "weight it holds) or embeddings (cosine to their mean)."})
 
 
 class PassageSchema(Schema):
@@ -345,6 +347,28 @@ class TagQueryResultSchema(Schema):
     dry_run = fields.Boolean()
     sample = fields.List(fields.String(), metadata={"description": "Up to 20 ids of passages it changes."})
     changed = fields.Integer(metadata={"description": "Passages changed (not in a dry run)."})
+
+
+class TagSuggestionArgs(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    min_score = fields.Float(load_default=None, validate=validate.Range(0, 1), metadata={
+        "description": "Lowest score listed (default: 0.15 by words, 0.4 by embeddings)."})
+
+
+class SuggestedPassageSchema(PassageSchema):
+    score = fields.Float(metadata={"description": "How like the examples it is, 0 to 1 (see method)."})
+    method = fields.String()
+    like = fields.String(metadata={"description": "The example it resembles most."})
+
+
+class TagSuggestionsSchema(Schema):
+    tag = fields.String()
+    examples = fields.Integer(metadata={"description": "Passages tagged so by hand (at most the latest 50 count)."})
+    method = fields.String(metadata={"description": "words, or embeddings when the semantic extra is on and "
+                                                    "passages have vectors."})
+    min_score = fields.Float()
+    suggestions = fields.List(fields.Nested(SuggestedPassageSchema), metadata={
+        "description": "Passages without the tag most like its examples, best first."})
 
 
 class TaxonomyArgs(Schema):

@@ -11,6 +11,7 @@ from index import Filters, QueryLimits, SearchIndex, SearchRequest, SearchRespon
 from . import embedding, semantic
 from .curation import Curation
 from .embedding import Embedder
+from .example_suggestions import ExampleSuggestions
 from .ingest import PREPARE, IngestReport, IngestRun, Record, task_chars
 from .models import Document, InvalidDocument, Passage, now_iso, valid_document_id
 from .pipeline import Preparer
@@ -50,6 +51,7 @@ class KnowledgeBase:
         self._offered: tuple[tuple, Taxonomy] | None = None    # the --taxonomy file, read once per change
         self._tagger: Tagger | None = None
         self.curation = Curation(self)
+        self.examples = ExampleSuggestions(self)   # the tags curated examples suggest
 
     # the semantic side, as callers ask for it
     @property
@@ -204,6 +206,7 @@ class KnowledgeBase:
         response = self.index.search(request)
         for hit in response.hits:
             _with_document(hit)
+        self.examples.annotate(response.hits)
         if neighbours and response.hits:
             found = self.index.neighbours(response.hits)
             for hit in response.hits:
@@ -217,7 +220,10 @@ class KnowledgeBase:
 
     def get_passage(self, passage_id: str) -> dict | None:
         passage = self.index.passage_with_neighbours(passage_id)
-        return _with_document(passage) if passage is not None else None
+        if passage is None:
+            return None
+        self.examples.annotate([passage])
+        return _with_document(passage)
 
     def get_document(self, document_id: str) -> dict | None:
         return self.index.document_with_passages(document_id)
@@ -246,6 +252,10 @@ class KnowledgeBase:
             if tag not in known:
                 out.append({"tag": tag, "label": tag, "description": "", "broader": [], "count": count})
         return out
+
+    def tag_suggestions(self, tag: str, limit: int = 20, min_score: float | None = None) -> dict:
+        """The passages that the passages tagged ``tag`` by hand suggest it for (kb.example_suggestions)."""
+        return self.examples.for_tag(tag, limit, min_score)
 
     def stats(self) -> dict:
         stats = self.index.stats()
