@@ -352,7 +352,7 @@ class TagQueryResultSchema(Schema):
 class TagSuggestionArgs(Schema):
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
     min_score = fields.Float(load_default=None, validate=validate.Range(0, 1), metadata={
-        "description": "Lowest score listed (default: 0.15 by words, 0.4 by embeddings)."})
+        "description": "Lowest score listed (default: 0.15 by words, 0.3 by embeddings)."})
 
 
 class SuggestedPassageSchema(PassageSchema):

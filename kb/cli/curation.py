@@ -93,7 +93,7 @@ tag_remove = _edit_command("remove")
 @click.argument("tag_name", metavar="TAG")
 @click.option("--limit", "-n", type=click.IntRange(1, 100), default=20, show_default=True)
 @click.option("--min-score", type=click.FloatRange(0, 1), default=None,
-              help="Lowest score listed (default: 0.15 by words, 0.4 by embeddings).")
+              help="Lowest score listed (default: 0.15 by words, 0.3 by embeddings).")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @home_option
 @backend_options
