@@ -92,7 +92,8 @@ class SuggestedTagSchema(Schema):
     score = fields.Float(metadata={"description": "Similarity, 0 to 1."})
     source = fields.String(metadata={"description": "description: like the topic's description (embeddings); "
                                                     "example: like passages tagged by hand."})
-    like = fields.String(metadata={"description": "The passage tagged by hand it resembles most (source example)."})
+    like = fields.String(allow_none=True, metadata={
+        "description": "The passage tagged by hand it resembles most (source example)."})
     method = fields.String(metadata={"description": "source example: words (the share of the examples' key-term "
                                                     "weight it holds) or embeddings (cosine to their mean)."})
 
@@ -358,7 +359,8 @@ class TagSuggestionArgs(Schema):
 class SuggestedPassageSchema(PassageSchema):
     score = fields.Float(metadata={"description": "How like the examples it is, 0 to 1 (see method)."})
     method = fields.String()
-    like = fields.String(metadata={"description": "The example it resembles most."})
+    like = fields.String(allow_none=True, metadata={"description": "The example it resembles most (none: it "
+                                                                   "shares no key term with them)."})
 
 
 class TagSuggestionsSchema(Schema):
