@@ -117,7 +117,10 @@ class SuggestedTagSchema(Schema):
     score = fields.Float(metadata={"description": "Similarity, 0 to 1."})
     source = fields.String(metadata={"description": "description: like the topic's description (embeddings); "
                                                     "example: like passages tagged by hand."})
-    like = fields.String(metadata={"description": "The passage tagged by hand it resembles (source example)."})
+    like = fields.String(allow_none=True, metadata={
+        "description": "The passage tagged by hand it resembles most (source example)."})
+    method = fields.String(metadata={"description": "source example: words (the share of the examples' key-term "
+                                                    "weight it holds) or embeddings (cosine to their mean)."})
 
 
 @always("id", "document_id", "ordinal", "section", "start", "end", "text", "words", "tags", "keywords",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from .schemas import MAX_FILTER_VALUES, FilterArgs, ManualEditSchema, always
+from .schemas import MAX_FILTER_VALUES, FilterArgs, ManualEditSchema, PassageSchema, always
 
 
 def _tags_field(description: str):
@@ -61,3 +61,26 @@ class TaxonomySchema(Schema):
     source = fields.String(metadata={"description": "The file it was stored from (or bundled default)."})
     topics = fields.Dict(metadata={"description": "Topic id → label, description, broader, synonyms, all_of, "
                                                   "exclude, context, min_hits."})
+
+
+class TagSuggestionArgs(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    min_score = fields.Float(load_default=None, validate=validate.Range(0, 1), metadata={
+        "description": "Lowest score listed (default: 0.15 by words, 0.3 by embeddings)."})
+
+
+class SuggestedPassageSchema(PassageSchema):
+    score = fields.Float(metadata={"description": "How like the examples it is, 0 to 1 (see method)."})
+    method = fields.String()
+    like = fields.String(allow_none=True, metadata={"description": "The example it resembles most (none: it "
+                                                                   "shares no key term with them)."})
+
+
+class TagSuggestionsSchema(Schema):
+    tag = fields.String()
+    examples = fields.Integer(metadata={"description": "Passages tagged so by hand (at most the latest 50 count)."})
+    method = fields.String(metadata={"description": "words, or embeddings when the semantic extra is on and "
+                                                    "passages have vectors."})
+    min_score = fields.Float()
+    suggestions = fields.List(fields.Nested(SuggestedPassageSchema), metadata={
+        "description": "Passages without the tag most like its examples, best first."})

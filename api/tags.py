@@ -1,6 +1,6 @@
 """The taxonomy and tags corrected by hand: GET /api/v1/taxonomy, PATCH
-/api/v1/passages/<id>/tags and POST /api/v1/tags/<tag>/passages (the same KnowledgeBase calls as
-``kb taxonomy show`` and ``kb tag add|remove``)."""
+/api/v1/passages/<id>/tags, POST /api/v1/tags/<tag>/passages and GET /api/v1/tags/<tag>/suggestions
+(the same KnowledgeBase calls as ``kb taxonomy show`` and ``kb tag add|remove|suggest``)."""
 from __future__ import annotations
 
 import dataclasses
@@ -21,6 +21,8 @@ from .tag_schemas import (
     TagEditSchema,
     TagQueryResultSchema,
     TagQuerySchema,
+    TagSuggestionArgs,
+    TagSuggestionsSchema,
     TaxonomyArgs,
     TaxonomySchema,
 )
@@ -102,3 +104,16 @@ class TagPassages(MethodView):
             abort(422, message=str(exc), errors={"path": {"tag": [str(exc)]}})
         except ValueError as exc:
             abort(422, message=str(exc), errors={"json": {"q": [str(exc)]}})
+
+
+@blp.route("/tags/<path:tag>/suggestions")
+class TagSuggestions(MethodView):
+    @blp.arguments(TagSuggestionArgs, location="query")
+    @blp.response(200, TagSuggestionsSchema)
+    @errors(blp, 304, 401, 422)
+    def get(self, args, tag):
+        """The passages that the passages tagged by hand suggest the tag for, best first
+
+        Like the examples in words (always) or by embeddings (with the semantic extra). Never a tag:
+        accept one by adding the tag by hand (PATCH /api/v1/passages/<id>/tags)."""
+        return get_kb().tag_suggestions(tag, args["limit"], args["min_score"])

@@ -14,6 +14,7 @@ from .arguments import FILTER_NAMES, filters_of, metadata_of
 from .catalog import Catalog
 from .curation import Curation
 from .embedding import Embedder
+from .example_suggestions import ExampleSuggestions
 from .ingest import PREPARE, IdTaken, IngestReport, IngestRun, Record, task_chars
 from .metadata_filters import MetadataFilters, split_query
 from .models import Document, InvalidDocument, Passage, now_iso, valid_document_id
@@ -65,6 +66,7 @@ class KnowledgeBase:
         self._tagger: Tagger | None = None
         self.curation = Curation(self)
         self.catalog = Catalog(self.index)   # citations, metadata filters, year/author facets
+        self.examples = ExampleSuggestions(self)   # the tags curated examples suggest
 
     # the semantic side, as callers ask for it
     @property
@@ -147,28 +149,24 @@ class KnowledgeBase:
         return passages
 
     def prepare_record(self, result: ReadResult, tagger: Tagger | None = None) -> Record:
-        """A read document as the index stores it: its record and its passages' dicts, with the
-        manual tag edits it came with applied (those that no longer fit are under ``manual_lost``,
-        which the caller reports and removes)."""
+        """A read document as the index stores it (record, passages' dicts), its manual tag edits
+        applied (those that no longer fit under ``manual_lost``, for the caller to report)."""
         doc, sections = result.document, result.sections
         passages = [p.to_dict() for p in self.prepare(doc, sections, tagger)]
         record = doc.to_dict()
         if sections is not None:  # even [], which turns heading detection off
             record["sections"] = [list(s) for s in sections]
-        if result.manual_tags:
-            lost = manual.carry(passages, manual.imported(result.manual_tags))
-            if lost:
-                record["manual_lost"] = lost
+        lost = manual.carry(passages, manual.imported(result.manual_tags)) if result.manual_tags else None
+        if lost:
+            record["manual_lost"] = lost
         return record, passages
 
     def ingest(self, items: Iterable[ReadResult | ReadError | Document], extra_tags: Iterable[str] = (),
                progress: Callable[[IngestReport], None] | None = None,
                workers: int | None = None, replace: bool = False) -> IngestReport:
-        """Split, tag and index documents (see IngestRun: batched commits, bad items reported, the
-        rest landed). ``workers`` processes split and tag while this one writes (default: the
-        ``ingest_workers`` setting; 0: all in-process). A document whose id holds one of another
-        source is refused unless ``replace`` (the same source, or the same text, replaces). Too many
-        ``extra_tags``: limits.OverLimit."""
+        """Split, tag and index documents (IngestRun: batched commits, bad items reported, the rest
+        landed); ``workers`` processes prepare while this one writes (0: in-process). A document whose
+        id holds one of another source is refused unless ``replace``; too many ``extra_tags``: OverLimit."""
         extra_tags = list(extra_tags)
         input_limits.check_tags(extra_tags, "tag")
         self.load_tagger()
@@ -247,6 +245,7 @@ class KnowledgeBase:
         request = self.semantics.with_query_vector(request)
         response = self.index.search(request)
         list(self.catalog.cite_all(response.hits))
+        self.examples.annotate(response.hits)
         if neighbours and response.hits:
             found = self.index.neighbours(response.hits)
             for hit in response.hits:
@@ -270,12 +269,12 @@ class KnowledgeBase:
 
     def evaluate(self, judged: evaluation.Judgments, modes: Iterable[str] = ("lexical",),
                  group_by: str = "document", syntax: str = "words") -> dict:
-        """nDCG@10, recall@100 and MRR of each mode on judged queries, with per-query figures (the
-        core of ``kb eval`` and ``POST /api/v1/eval``; see kb.evaluation)."""
+        """nDCG@10, recall@100, MRR per mode and query: ``kb eval``, ``POST /api/v1/eval`` (kb.evaluation)."""
         return evaluation.run(self, judged, modes, group_by, syntax)
 
     def get_passage(self, passage_id: str) -> dict | None:
         passage = self.index.passage_with_neighbours(passage_id)
+        self.examples.annotate([passage] if passage is not None else [])
         return self.catalog.cite(passage) if passage is not None else None
 
     def get_document(self, document_id: str) -> dict | None:
@@ -312,6 +311,10 @@ class KnowledgeBase:
             if tag not in known:
                 out.append({"tag": tag, "label": tag, "description": "", "broader": [], "count": count})
         return out
+
+    def tag_suggestions(self, tag: str, limit: int = 20, min_score: float | None = None) -> dict:
+        """The passages that the passages tagged ``tag`` by hand suggest it for (kb.example_suggestions)."""
+        return self.examples.for_tag(tag, limit, min_score)
 
     def stats(self) -> dict:
         stats = self.index.stats()

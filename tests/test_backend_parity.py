@@ -188,3 +188,33 @@ def test_facets_are_whole_from_the_first_query_of_a_fresh_process(whoosh_home, s
                                            semantic="off"))
     assert fresh.search(request).facets == embedded.facets
     assert "covid-19" in embedded.facets["tags"]
+
+
+def test_tags_that_examples_suggest_agree(private_cluster, tmp_path, monkeypatch):
+    """The same hand-tagged examples suggest the same passages with the same scores on both engines
+    (the examples' key terms are searched through the index interface, scored by kb)."""
+    from index import Filters, SearchRequest
+    from kb.core import KnowledgeBase
+
+    examples = ("recipe-banana-bread", "recipe-apple-strudel")
+    answers = []
+    for env in ({"KB_BACKEND": "whoosh"}, private_cluster(shards=2, replicas=1).env):
+        monkeypatch.delenv("KB_SPHINX_NODES", raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        kb = KnowledgeBase(tmp_path / env["KB_BACKEND"])
+        kb.ingest_paths(["tests/data/tags/trap.jsonl"])
+        ids = [h["id"] for h in kb.search(SearchRequest(filters=Filters(documents=examples), limit=50)).hits]
+        kb.curation.edit(ids, add=["cooking"], by="test")
+        answers.append(kb.tag_suggestions("cooking", limit=100))
+        kb.index.close()
+    whoosh, sphinx = answers
+    assert whoosh["examples"] == sphinx["examples"] == 6 and whoosh["method"] == sphinx["method"] == "words"
+    assert len(whoosh["suggestions"]) >= 10
+    # the scores are kb's, but each key term's passage frequency comes from the engine, whose
+    # stemming differs a little: the same passages, scores within 0.05
+    a, b = ({p["id"]: p["score"] for p in answer["suggestions"]} for answer in answers)
+    common = a.keys() & b.keys()
+    assert len(common) >= 0.9 * max(len(a), len(b)), (a, b)
+    assert all(abs(a[i] - b[i]) <= 0.05 for i in common), (a, b)
+    assert len(set(list(a)[:5]) & set(list(b)[:5])) >= 4, (a, b)

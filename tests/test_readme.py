@@ -175,6 +175,13 @@ def check_tag_query(out, server):
     assert body["dry_run"] is True and body["to_change"] >= 1 and "changed" not in body
 
 
+def check_tag_suggestions(out, server):
+    body = _json(out)
+    assert body["tag"] == "reviewed" and body["examples"] == 1 and body["method"] == "words"
+    assert all(p["like"] == "science-diplomacy:1" and p["score"] >= body["min_score"] and "reviewed" not in p["tags"]
+               for p in body["suggestions"])
+
+
 def check_bibtex(out, server):
     library = bibtexparser.parse_string(out)
     assert not library.failed_blocks and [e.key for e in library.entries] == ["pereira2024retreat"]
@@ -215,6 +222,7 @@ CHECKS = [  # (a piece of the command, check of its output), in README order
     ("Accept: application/yaml", check_taxonomy_yaml),
     ("-X PATCH", check_tag_edit),
     ("tags/health-review/passages", check_tag_query),
+    ("tags/reviewed/suggestions", check_tag_suggestions),
     ("author=pereira&date_from=2024&format=bibtex", check_bibtex),
     ("q=vaccine author:pereira date:>=2024-03", check_csl),
 ]

@@ -1,6 +1,7 @@
-"""``kb tag add|remove``: tags corrected by hand, on passages by id or on every hit of a query
-(the same KnowledgeBase calls as ``PATCH /api/v1/passages/<id>/tags`` and
-``POST /api/v1/tags/<tag>/passages``)."""
+"""``kb tag add|remove|suggest``: tags corrected by hand, on passages by id or on every hit of a
+query, and the passages the hand-tagged ones suggest a tag for (the same KnowledgeBase calls as
+``PATCH /api/v1/passages/<id>/tags``, ``POST /api/v1/tags/<tag>/passages`` and
+``GET /api/v1/tags/<tag>/suggestions``)."""
 from __future__ import annotations
 
 import getpass
@@ -10,6 +11,7 @@ import click
 
 from index import Filters, SearchRequest
 
+from ..output import text_block
 from .options import (
     CliError,
     backend_options,
@@ -85,3 +87,26 @@ def _edit_command(action: str):
 
 tag_add = _edit_command("add")
 tag_remove = _edit_command("remove")
+
+
+@tag.command("suggest")
+@click.argument("tag_name", metavar="TAG")
+@click.option("--limit", "-n", type=click.IntRange(1, 100), default=20, show_default=True)
+@click.option("--min-score", type=click.FloatRange(0, 1), default=None,
+              help="Lowest score listed (default: 0.15 by words, 0.3 by embeddings).")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@home_option
+@backend_options
+@friendly_errors
+def tag_suggest(tag_name, limit, min_score, as_json):
+    """The passages most like those tagged TAG by hand (suggestions: accept one with kb tag add)."""
+    answer = open_kb().tag_suggestions(tag_name, limit, min_score)
+    if as_json:
+        click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+        return
+    if not answer["examples"]:
+        raise CliError(f"no passage is tagged {tag_name} by hand: add it to a few (kb tag add) first")
+    click.echo(f"{len(answer['suggestions'])} passages like the {answer['examples']} tagged {tag_name} by hand "
+               f"(by {answer['method']}, score >= {answer['min_score']}):", err=True)
+    for hit in answer["suggestions"]:
+        click.echo(text_block(hit), nl=False)
