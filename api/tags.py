@@ -111,6 +111,7 @@ class TagSuggestions(MethodView):
     @blp.arguments(TagSuggestionArgs, location="query")
     @blp.response(200, TagSuggestionsSchema)
     @errors(blp, 304, 401, 422)
+    @blp.doc(operationId="listTagSuggestions")
     def get(self, args, tag):
         """The passages that the passages tagged by hand suggest the tag for, best first
 
