@@ -100,7 +100,7 @@ class Eval(MethodView):
     @blp.arguments(EvalArgs, location="json")
     @blp.response(200, description="nDCG@10, recall@100 and MRR per mode, with per-query figures "
                                    "(format=text: a table, csv: one row per mode and query).")
-    @errors(blp, 400, 401, 422, 501, 503)
+    @errors(blp, 400, 401, 501, 503)
     @blp.doc(operationId="evaluate", security=[{}, {"bearerAuth": []}])
     def post(self, args):
         """Score the ranking on judged queries: the modes side by side (what `kb eval` prints)

@@ -171,15 +171,17 @@ def table(results: list[tuple[str, dict]], baselines: Path) -> None:
                   f"{'':>7} {mean:>10} {p95:>9}")
 
 
-def evaluate_over_http(url: str, collection: Path, modes: list[str], syntax: str) -> dict:
+def evaluate_over_http(server: "Server", collection: Path, modes: list[str], syntax: str) -> dict:
     queries = read_queries((collection / "queries.jsonl").read_text(encoding="utf-8"))
     qrels = read_qrels((collection / "qrels.tsv").read_text(encoding="utf-8"))
     body = {"queries": [{"_id": q, "text": t} for q, t in queries.items()],
             "qrels": [{"query_id": q, "id": d, "score": g} for q, items in qrels.items() for d, g in items.items()],
             "modes": modes, "group_by": "document", "syntax": syntax}
-    response = requests.post(url + "/api/v1/eval", json=body, timeout=3600)
+    response = requests.post(server.url + "/api/v1/eval", json=body, timeout=3600)
     if response.status_code != 200:
-        sys.exit(f"POST /api/v1/eval: {response.status_code} {response.text[:500]}")
+        server.log.seek(0)
+        sys.exit(f"POST /api/v1/eval: {response.status_code} {response.text[:500]}\n"
+                 f"{server.log.read().decode(errors='replace')[-3000:]}")
     return response.json()
 
 
@@ -203,7 +205,7 @@ def main(argv=None) -> int:
                 print(f"{collection.name}: kb ingest {seconds:.1f} s", file=sys.stderr)
             server = Server(home, args.workers, semantic=semantic, env=env)
             try:
-                results.append((collection.name, evaluate_over_http(server.url, collection, modes, args.syntax)))
+                results.append((collection.name, evaluate_over_http(server, collection, modes, args.syntax)))
             finally:
                 server.stop()
         finally:

@@ -149,7 +149,7 @@ class Settings:
     query_max_chars: int = _setting("KB_QUERY_MAX_CHARS", 50_000, _count(1000, 10_000_000),
                                     "Longest question or pasted text a search takes (syntax words or auto; "
                                     "query syntax: 1000).")
-    long_query_terms: int = _setting("KB_LONG_QUERY_TERMS", 32, _count(0, 10_000),
+    long_query_terms: int = _setting("KB_LONG_QUERY_TERMS", 64, _count(0, 10_000),
                                      "A text of more distinct words is searched by this many of its most "
                                      "telling ones, by tf·idf (0: all of them).")
     semantic: str = _setting("KB_SEMANTIC", "auto", _switch,

@@ -48,7 +48,7 @@ HOSTILE_BODIES = [
      {400, 422}),
     ("wrong types", {"title": 5, "text": ["a", "b"]}, None, {422}),
     ("null text", {"title": "x", "text": None}, None, {422}),
-    ("blank text", {"title": "x", "text": "   \n "}, None, {422}),
+    ("blank text and title", {"title": " ", "text": "   \n "}, None, {422}),
     ("unknown field", {"title": "x", "text": "vaccines", "bogus": 1}, None, {422}),
     ("path id", {"id": "../../etc/passwd", "title": "x", "text": "vaccines"}, None, {422}),
     ("NUL id", {"id": "a\x00b", "title": "x", "text": "vaccines"}, None, {422}),

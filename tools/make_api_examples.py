@@ -74,7 +74,7 @@ def main() -> None:
             415: client.post("/api/v1/documents", data=b"x", headers=auth, content_type="image/png"),
             409: client.post("/api/v1/documents", json={**new, "text": "Another note.", "source": "another notebook"},
                              headers=auth),
-            422: client.post("/api/v1/documents", json={"title": "No text"}, headers=auth),
+            422: client.post("/api/v1/documents", json={"text": "No title"}, headers=auth),
         }
         values["ERRORS"] = {code: r.get_json() if r is not None else None for code, r in errors.items()}
         values["ERRORS"][403] = {"code": 403, "status": "Forbidden", "message": (

@@ -42,14 +42,14 @@ READ_RETRIES = 5
 
 class WhooshIndex(WritingSupport, CurationSupport, VectorSupport, SearchIndex):
     def __init__(self, home: str | Path, lock_timeout: float = 10.0, limits: QueryLimits | None = None,
-                 k1: float = 1.2, b: float = 0.75, vector_model: str | None = None,
+                 k1: float = 1.2, b: float = 0.65, vector_model: str | None = None,
                  postings_cache: int = 4_000_000):
         self.home = Path(home)
         self.vector_model = vector_model  # None: embeddings off (see index.semantic)
         self.home.mkdir(parents=True, exist_ok=True)
         self.lock_timeout = lock_timeout
         self.schema = make_schema()
-        self.weighting = PassageBM25(k1=k1, b=b)
+        self.weighting = PassageBM25(k1=k1, b=b)   # b 0.65: better than 0.75 on SciFact and CACM (bench/RELEVANCE.md)
         self.queries = QueryBuilder(self.schema, limits)
         self.highlighter = Highlighter(MemoAnalyzer(self.schema["content"].analyzer))
         self._lock = threading.RLock()

@@ -18,7 +18,7 @@ def record(doc_id, texts):
     return doc, passages
 
 
-def bm25(tf, dl, avgdl, n, df, k1=1.2, b=0.75):
+def bm25(tf, dl, avgdl, n, df, k1=1.2, b=0.65):
     idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
     return idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
 

@@ -18,7 +18,7 @@ WORDS = ("science diplomacy public health vaccine trial cooperation research Chi
 
 
 def documents() -> list:
-    """45 items: generated documents, real files, a document with no text, an unreadable file."""
+    """45 items: generated documents, real files, a document with neither text nor title, an unreadable file."""
     items: list = []
     for n in range(40):
         sentences = [" ".join(WORDS[(n * 7 + i * 3 + j) % len(WORDS)] for j in range(6 + (i % 5))).capitalize() + "."
@@ -26,7 +26,7 @@ def documents() -> list:
         items.append(Document(id=f"gen-{n}", title=f"Generated {n}", text=" ".join(sentences),
                               tags=["given"] if n % 4 == 0 else [], ingested_at="2024-01-01T00:00:00+00:00"))
         if n == 17:
-            items.append(Document(id="blank", title="Blank", text="   ", ingested_at="x"))
+            items.append(Document(id="blank", title="", text="   ", ingested_at="x"))   # no text, no title
         if n == 29:
             items.append(ReadError("broken.pdf: not a PDF"))
     for name in ("notes.md", "page.html", "docs.jsonl"):
