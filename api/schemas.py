@@ -101,8 +101,9 @@ class PassageSchema(Schema):
     document_id = fields.String()
     ordinal = fields.Integer()
     section = fields.String()
-    start = fields.Integer(metadata={"description": "Offset of the passage in the document text."})
-    end = fields.Integer()
+    start = fields.Integer(metadata={"description": "Where the passage starts in its document's `text` (the "
+                                                    "clean text): `document.text[start:end] == text`, exactly."})
+    end = fields.Integer(metadata={"description": "Where the passage ends in its document's `text` (exclusive)."})
     text = fields.String()
     words = fields.Integer()
     tags = fields.List(fields.String())
@@ -185,7 +186,9 @@ class DocumentSummarySchema(Schema):
 
 
 class DocumentDetailSchema(DocumentSummarySchema):
-    text = fields.String()
+    text = fields.String(metadata={"description": "The clean text its passages cite (each passage is "
+                                                  "`text[start:end]`): the passages a blank line apart, without "
+                                                  "markup, site chrome or footers."})
     passages = fields.List(fields.Nested(PassageDetailSchema))
 
 

@@ -142,10 +142,14 @@ class KnowledgeBase:
     def prepare_record(self, result: ReadResult, tagger: Tagger | None = None) -> Record:
         """A read document as the index stores it: its record and its passages' dicts, with the
         manual tag edits it came with applied (those that no longer fit are under ``manual_lost``,
-        which the caller reports and removes)."""
+        which the caller reports and removes). The record's ``text`` is the clean text that its
+        passages cite (``text[start:end] == passage text``), ``original`` the text as read."""
         doc, sections = result.document, result.sections
         passages = [p.to_dict() for p in self.prepare(doc, sections, tagger)]
         record = doc.to_dict()
+        record["text"] = cited_text(passages)
+        if record["text"] != doc.text:
+            record["original"] = doc.text   # what a rebuild re-splits, and an export gives back
         if sections is not None:  # even [], which turns heading detection off
             record["sections"] = [list(s) for s in sections]
         if result.manual_tags:
@@ -278,6 +282,7 @@ class KnowledgeBase:
         these is what ``kb ingest`` reads back."""
         edits = self.curation.by_document()
         for doc in self.index.iter_documents():
+            doc["text"] = doc.pop("original", None) or doc["text"]   # read back, it is split again
             if doc["id"] in edits:
                 doc["manual_tags"] = edits[doc["id"]]
             yield doc
@@ -299,6 +304,7 @@ class KnowledgeBase:
         def tasks():   # read as the engine consumes them: under its write lock
             edits = self.curation.by_document()
             for data in self.index.iter_documents():
+                data["text"] = data.get("original") or data["text"]
                 result = ReadResult(document=Document.from_dict(data), sections=_stored_sections(data),
                                     manual_tags=edits.get(data["id"]))
                 yield PREPARE, result
@@ -344,3 +350,13 @@ def _with_document(passage: dict) -> dict:
 def _stored_sections(data: dict):
     sections = data.get("sections")
     return [tuple(s) for s in sections] if sections is not None else None
+
+
+def cited_text(passages: list[dict]) -> str:
+    """A document's clean text: its passages' texts a blank line apart, each passage's ``start`` and
+    ``end`` set to where its text is in it, so that ``text[start:end]`` is the passage text exactly."""
+    at = 0
+    for p in passages:
+        p["start"], p["end"] = at, at + len(p["text"])
+        at = p["end"] + 2
+    return "\n\n".join(p["text"] for p in passages)

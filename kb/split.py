@@ -1,9 +1,10 @@
 """Split a document's text into passages of whole sentences, with offsets into the stored text.
 
-The stored text is never modified: cleaning (site chrome, repeated titles, footers) only marks
+The text given is never modified: cleaning (site chrome, repeated titles, footers) only marks
 lines as dropped, and every passage is a contiguous span ``text[start:end]`` whose
-whitespace-collapsed form is the passage text, so a research tool can cite it exactly.
-Because a span is contiguous, a passage never reaches over a dropped line or a heading.
+whitespace-collapsed form is the passage text. Because a span is contiguous, a passage never
+reaches over a dropped line or a heading. What a document stores and cites is its passages a blank
+line apart, where each passage is exactly ``text[start:end]`` (kb.core.cited_text).
 """
 from __future__ import annotations
 
@@ -44,10 +45,9 @@ _CHROME = re.compile(
     r"|privacy(?:\s+policy)?|terms(?:\s+(?:of\s+(?:use|service)|and\s+conditions))?|cookie\s+policy|sitemap"
     r"|contact(?:\s+us)?|about(?:\s+us)?|follow\s+us\b.*|like\s+us\s+on\s+.*"
     r"|facebook|twitter|linkedin|whatsapp|reddit|pinterest|instagram|youtube|rss(?:\s+feed)?"
-    # a copyright line has "©", "copyright" or "all rights reserved": "(C) making ..." is a list item
-    r"|.*\ball\s+rights\s+reserved\b.*|(?:copyright\s*)?©.*|copyright\s*\(c\).*|\(c\)\s*(?:copyright|\d{4})\b.*"
-    r"|copyright\s+\d{4}\b.*"
-    # publishers' footers: disclaimers and donation lines
+    # copyright needs "©", "copyright", a year or "all rights reserved" ("(C) making ..." is a list item);
+    # publishers' disclaimers and donation lines
+    r"|.*\ball\s+rights\s+reserved\b.*|©.*|copyright\s*(?:©|\(c\)|\d{4}\b).*|\(c\)\s*(?:copyright|\d{4})\b.*"
     r"|.*\bviews?\b.*\b(?:are|is)\s+(?:solely\s+)?(?:those|that)\s+of\s+the\s+authors?\b.*"
     r"|.*\b(?:is\s+an?\s+.*tax[-\s]exempt|tax[-\s]deductible)\b.*|.*\b501\s*\(c\)\s*\(3\).*"
     r"|share\s+(?:this|on)\b.*",
@@ -397,3 +397,4 @@ def split_text(text: str, document_id: str, title: str = "", options: SplitOptio
                                     text=" ".join(text[start:end].split()), start=start, end=end,
                                     section=chunk[0].section))
     return passages
+

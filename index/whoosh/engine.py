@@ -342,6 +342,7 @@ class WhooshIndex(CurationSupport, VectorSupport, SearchIndex):
         for doc_id, n in page:
             data = json.loads(s.stored_fields(n)["data"])
             data.pop("text", None)
+            data.pop("original", None)
             data["passages"] = counts.get(doc_id, 0)
             out.append(data)
         return len(ids), out
