@@ -163,3 +163,14 @@ def test_same_source_is_the_same_file_never_a_namesake():
     assert not same_source("README.md", "b/README.md")                          # a bare name is no path
     assert not same_source("docs/notes.md", "moved/notes.md", "notes.md")
     assert not same_source("", "x.md") and not same_source("plan.md", "other.md")
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="needs script(1) for a terminal")
+def test_a_progress_bar_on_a_terminal_only(tmp_path):
+    command = f"{KB_BIN} ingest {COLLIDE} --home {tmp_path / 'kb'}"
+    on_tty = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True, text=True, timeout=120)
+    assert on_tty.returncode == 0, on_tty.stdout
+    assert "reading" in on_tty.stdout and "100%" in on_tty.stdout   # click's bar, files counted
+    piped = subprocess.run([str(KB_BIN), "ingest", str(COLLIDE), "--home", str(tmp_path / "kb2")],
+                           capture_output=True, text=True, timeout=120)
+    assert "%" not in piped.stderr and "committed 6 documents, 6 passages" in piped.stderr
