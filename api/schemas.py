@@ -131,8 +131,9 @@ class PassageSchema(Schema):
     document_id = fields.String()
     ordinal = fields.Integer()
     section = fields.String()
-    start = fields.Integer(metadata={"description": "Offset of the passage in the document text."})
-    end = fields.Integer()
+    start = fields.Integer(metadata={"description": "Where the passage starts in its document's `text` (the "
+                                                    "clean text): `document.text[start:end] == text`, exactly."})
+    end = fields.Integer(metadata={"description": "Where the passage ends in its document's `text` (exclusive)."})
     page = fields.Integer(metadata={"description": "Page the passage starts on (documents with pages: PDF)."})
     page_end = fields.Integer(metadata={"description": "Page it ends on, when that is the next page or later."})
     text = fields.String()
@@ -234,7 +235,9 @@ class DocumentSummarySchema(CitationFields):
 
 @always("text")
 class DocumentDetailSchema(DocumentSummarySchema):
-    text = fields.String()
+    text = fields.String(metadata={"description": "The clean text its passages cite (each passage is "
+                                                  "`text[start:end]`): the passages a blank line apart, without "
+                                                  "markup, site chrome or footers."})
     passages = fields.List(fields.Nested(PassageDetailSchema))
 
 

@@ -154,6 +154,9 @@ class KnowledgeBase:
         doc, sections = result.document, result.sections
         passages = [p.to_dict() for p in self.prepare(doc, sections, tagger)]
         record = doc.to_dict()
+        record["text"] = cited_text(passages)
+        if record["text"] != doc.text:
+            record["original"] = doc.text   # what a rebuild re-splits, and an export gives back
         if sections is not None:  # even [], which turns heading detection off
             record["sections"] = [list(s) for s in sections]
         lost = manual.carry(passages, manual.imported(result.manual_tags)) if result.manual_tags else None
@@ -337,6 +340,7 @@ class KnowledgeBase:
         these is what ``kb ingest`` reads back."""
         edits = self.curation.by_document()
         for doc in self.index.iter_documents():
+            doc["text"] = doc.pop("original", None) or doc["text"]   # read back, it is split again
             if doc["id"] in edits:
                 doc["manual_tags"] = edits[doc["id"]]
             yield doc
@@ -358,6 +362,7 @@ class KnowledgeBase:
         def tasks():   # read as the engine consumes them: under its write lock
             edits = self.curation.by_document()
             for data in self.index.iter_documents():
+                data["text"] = data.get("original") or data["text"]
                 result = ReadResult(document=Document.from_dict(data), sections=_stored_sections(data),
                                     manual_tags=edits.get(data["id"]))
                 yield PREPARE, result
@@ -398,3 +403,13 @@ class KnowledgeBase:
 def _stored_sections(data: dict):
     sections = data.get("sections")
     return [tuple(s) for s in sections] if sections is not None else None
+
+
+def cited_text(passages: list[dict]) -> str:
+    """A document's clean text: its passages' texts a blank line apart, each passage's ``start`` and
+    ``end`` set to where its text is in it, so that ``text[start:end]`` is the passage text exactly."""
+    at = 0
+    for p in passages:
+        p["start"], p["end"] = at, at + len(p["text"])
+        at = p["end"] + 2
+    return "\n\n".join(p["text"] for p in passages)

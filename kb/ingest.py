@@ -2,6 +2,7 @@
 batches, with a report that answers item by item. ``KnowledgeBase.ingest`` starts one."""
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -55,22 +56,29 @@ class IdTaken(ValueError):
 
 
 def same_source(stored: str, given: str, relative: str | None = None) -> bool:
-    """Whether a stored document's source names the same file as a new one's: equal, or one path ends
-    with the other (the same file named from another folder); for a file found in a folder, the stored
-    source ends with its path inside that folder (the folder moved or was named another way). The
-    ``#<line>`` a JSON Lines record's default source ends with is left out."""
+    """Whether a stored document's source names the same file as a new one's: equal (as paths from here
+    too), or one path ends with the other, folder and name at least (the same file named from another
+    folder); for a file found in a folder, the stored source ends with its path inside that folder, when
+    that path has a folder (the folder moved or was named another way). A bare name never matches
+    another path (``README.md`` is not ``b/README.md``). The ``#<line>`` a JSON Lines record's default
+    source ends with is left out."""
     stored, given = _LINE_MARK.sub("", stored), _LINE_MARK.sub("", given)   # lines of one .jsonl: one source
     if stored == given:
         return True
     if not stored or not given:
         return False
-    a, b = PurePosixPath(stored.replace("\\", "/")).parts, PurePosixPath(given.replace("\\", "/")).parts
-    a, b = tuple(p for p in a if p not in (".", "/")), tuple(p for p in b if p not in (".", "/"))
-    short, long_ = sorted((a, b), key=len)
-    if short and long_[len(long_) - len(short):] == short:
+    if os.path.abspath(stored) == os.path.abspath(given):
         return True
-    tail = PurePosixPath(relative).parts if relative else ()
-    return bool(tail) and a[len(a) - len(tail):] == tail
+    a, b = _parts(stored), _parts(given)
+    short, long_ = sorted((a, b), key=len)
+    if len(short) >= 2 and long_[len(long_) - len(short):] == short:
+        return True
+    tail = _parts(relative) if relative else ()
+    return len(tail) >= 2 and a[len(a) - len(tail):] == tail
+
+
+def _parts(path: str) -> tuple[str, ...]:
+    return tuple(p for p in PurePosixPath(path.replace("\\", "/")).parts if p not in (".", "/"))
 
 
 class IngestRun:
@@ -156,7 +164,7 @@ class IngestRun:
         stored = self.index.get_document(doc.id)
         status = NEW
         if stored is not None:
-            unchanged = stored.get("text") == doc.text and stored.get("title") == doc.title
+            unchanged = (stored.get("original") or stored.get("text")) == doc.text and stored.get("title") == doc.title
             if not (self.replace or unchanged or same_source(stored.get("source") or "", doc.source, result.relative)):
                 where = stored.get("source") or "a document without a source"
                 raise IdTaken(f"id '{doc.id}' is taken by {where}: not replaced (delete it first, "

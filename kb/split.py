@@ -1,9 +1,10 @@
 """Split a document's text into passages of whole sentences, with offsets into the stored text.
 
-The stored text is never modified: cleaning (site chrome, repeated titles, footers) only marks
+The text given is never modified: cleaning (site chrome, repeated titles, footers) only marks
 lines as dropped, and every passage is a contiguous span ``text[start:end]`` whose
-whitespace-collapsed form is the passage text, so a research tool can cite it exactly.
-Because a span is contiguous, a passage never reaches over a dropped line or a heading.
+whitespace-collapsed form is the passage text. Because a span is contiguous, a passage never
+reaches over a dropped line or a heading. What a document stores and cites is its passages a blank
+line apart, where each passage is exactly ``text[start:end]`` (kb.core.cited_text).
 """
 from __future__ import annotations
 
@@ -371,3 +372,4 @@ def split_text(text: str, document_id: str, title: str = "", options: SplitOptio
         passages.append(Passage(id=f"{document_id}:1", document_id=document_id, ordinal=1,
                                 text=" ".join(text.split()), start=start, end=len(text.rstrip())))
     return passages
+

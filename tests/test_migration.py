@@ -79,6 +79,7 @@ def test_a_long_document_is_stored_whole_in_chunks(private_cluster, tmp_path):
                                                 batch_documents=1))
     knowledge.add_document(Document(id="arctic", title="Arctic logistics", text=text, metadata={"pages": 3}))
     stored = knowledge.get_document("arctic")
-    assert stored["text"] == text and stored["metadata"] == {"pages": 3}
+    assert stored["original"] == text and stored["metadata"] == {"pages": 3}   # the text as given, whole
     assert len(stored["passages"]) > 100
+    assert all(stored["text"][p["start"]:p["end"]] == p["text"] for p in stored["passages"])   # the clean text
     assert [d["id"] for d in knowledge.export_documents()] == ["arctic"]

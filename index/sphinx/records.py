@@ -94,11 +94,19 @@ def passage_from_row(row: tuple) -> dict:
 
 # ---------------------------------------------------------------------- documents
 
+def _chunked(text: str) -> list[str]:
+    return [text[i:i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)] or [""]
+
+
 def document_rows(doc: dict) -> list[tuple]:
-    """The head row (the document without its text) and the text in chunks."""
-    key, text = doc_key(doc["id"]), doc.get("text", "")
-    chunks = [text[i:i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)] or [""]
-    head = {k: v for k, v in doc.items() if k != "text"}
+    """The head row (the document without its texts) and its text, then its ``original`` if any, in
+    chunks (``text_chunks`` counts them all; ``original_chunk`` says where the original starts)."""
+    key = doc_key(doc["id"])
+    chunks = _chunked(doc.get("text", ""))
+    head = {k: v for k, v in doc.items() if k not in ("text", "original")}
+    if doc.get("original") is not None:
+        head["original_chunk"] = len(chunks) + 1
+        chunks += _chunked(doc["original"])
     head["text_chunks"] = len(chunks)
     rows = [(_hash63(f"document\0{doc['id']}\0{0}"), "", "", DOCUMENT, 0, key, doc["id"],
              json.dumps(head, ensure_ascii=False))]
@@ -113,6 +121,7 @@ def document_rows(doc: dict) -> list[tuple]:
 def document_summary(data: str) -> dict:
     head = json.loads(data)
     head.pop("text_chunks", None)
+    head.pop("original_chunk", None)
     return head
 
 
@@ -124,7 +133,10 @@ def document_from_rows(rows: list[tuple]) -> dict | None:
     chunks = sorted((o, json.loads(d)) for kind, o, d in rows if kind == CHUNK)
     if len(chunks) != head.pop("text_chunks", len(chunks)):
         return None  # a write in progress: not whole yet
-    doc = {"id": head.get("id"), "title": head.get("title", ""), "text": "".join(c for _, c in chunks)}
+    split = head.pop("original_chunk", len(chunks) + 1) - 1
+    doc = {"id": head.get("id"), "title": head.get("title", ""), "text": "".join(c for _, c in chunks[:split])}
+    if split < len(chunks):
+        doc["original"] = "".join(c for _, c in chunks[split:])
     doc.update({k: v for k, v in head.items() if k not in doc})
     return doc
 

@@ -239,6 +239,7 @@ class WhooshIndex(WritingSupport, CurationSupport, VectorSupport, SearchIndex):
         for doc_id, fields in page:
             data = json.loads(fields["data"])
             data.pop("text", None)
+            data.pop("original", None)
             data["passages"] = counts.get(doc_id, 0)
             out.append(data)
         return len(ids), out

@@ -70,10 +70,10 @@ def search(query, tags, any_tags, not_tags, documents, metadata, limit, offset, 
 @friendly_errors
 def export(tags, any_tags, not_tags, documents, metadata, output, color, whole_documents):
     """Every passage (JSON Lines by default): id, document_id, ordinal, section, start, end, text, tags."""
+    if whole_documents and (tags or any_tags or not_tags or documents or metadata or output not in (None, "nl")):
+        raise CliError("--documents writes every document as JSON Lines: no filters or other formats")
     kb = open_kb()
     if whole_documents:
-        if tags or any_tags or not_tags or documents or metadata or output not in (None, "nl"):
-            raise CliError("--documents writes every document as JSON Lines: no filters or other formats")
         for doc in kb.export_documents():
             click.echo(unicode_safe(json.dumps(doc, ensure_ascii=False)))
         return

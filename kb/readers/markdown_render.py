@@ -82,6 +82,7 @@ def render_markdown(source: str) -> Rendered:
                 add("\n".join(rows))
             rows = []
     out.text = "\n\n".join(blocks)
+    out.headings = [(min(after, len(out.text)), name, level) for after, name, level in out.headings]  # a last line
     return out
 
 

@@ -13,6 +13,7 @@ import pytest
 from helpers import DATA, KB_BIN
 from index import SearchRequest
 from kb.core import KnowledgeBase, NoKnowledgeBase
+from kb.ingest import same_source
 from kb.readers import path_id
 
 COLLIDE = DATA / "collide"   # same-named files in sibling folders, case variants, a .png and a .css
@@ -152,3 +153,24 @@ def test_reads_never_create_a_knowledge_base(tmp_path):
         KnowledgeBase(home, create=False)
     KnowledgeBase(home).ingest_paths([COLLIDE / "a" / "README.md"])   # creating is for writes
     assert KnowledgeBase(home, create=False).stats()["documents"] == 1
+
+
+def test_same_source_is_the_same_file_never_a_namesake():
+    assert same_source("docs/a/README.md", "a/README.md")                      # named from another folder
+    assert same_source("docs/a/README.md", "moved/a/README.md", "a/README.md")  # the folder moved
+    assert same_source("data.jsonl#3", "data.jsonl#7") and same_source("", "")
+    assert not same_source("a/README.md", "b/README.md")
+    assert not same_source("README.md", "b/README.md")                          # a bare name is no path
+    assert not same_source("docs/notes.md", "moved/notes.md", "notes.md")
+    assert not same_source("", "x.md") and not same_source("plan.md", "other.md")
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="needs script(1) for a terminal")
+def test_a_progress_bar_on_a_terminal_only(tmp_path):
+    command = f"{KB_BIN} ingest {COLLIDE} --home {tmp_path / 'kb'}"
+    on_tty = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True, text=True, timeout=120)
+    assert on_tty.returncode == 0, on_tty.stdout
+    assert "reading" in on_tty.stdout and "100%" in on_tty.stdout   # click's bar, files counted
+    piped = subprocess.run([str(KB_BIN), "ingest", str(COLLIDE), "--home", str(tmp_path / "kb2")],
+                           capture_output=True, text=True, timeout=120)
+    assert "%" not in piped.stderr and "committed 6 documents, 6 passages" in piped.stderr
