@@ -19,7 +19,7 @@ from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.index import EmptyIndexError, LockError
 
 from .. import storage
-from ..base import Filters, IndexBusy, SearchIndex, SearchRequest, SearchResponse
+from ..base import Filters, IndexBusy, SearchIndex, SearchRequest, SearchResponse, deleted_now
 from ..querying import QueryBuilder, QueryLimits
 from ..schema import make_schema
 from ..text.highlight import Highlighter, MatchPlan, match_plan
@@ -28,7 +28,9 @@ from . import collect, suggest
 from .curation import CurationSupport, add_missing_fields, check_expected
 from .postings_cache import PostingsCache
 from .records import (
+    DELETED_PREFIX,
     DOCUMENTS,
+    deletion_record,
     document_record,
     passage_from_stored,
     passage_record,
@@ -56,9 +58,7 @@ class WhooshIndex(CurationSupport, VectorSupport, SearchIndex):
         self.queries = QueryBuilder(self.schema, limits)
         self.highlighter = Highlighter(MemoAnalyzer(self.schema["content"].analyzer))
         self._lock = threading.RLock()
-        self._ix = None
-        self._searcher = None
-        self._stamp = None
+        self._ix = self._searcher = self._stamp = None
         self._cache: collect.SearcherCache | None = None
         self.postings = PostingsCache(postings_cache)  # decoded postings, shared by searchers
         self._memos: dict[str, MemoAnalyzer] = {}
@@ -82,9 +82,7 @@ class WhooshIndex(CurationSupport, VectorSupport, SearchIndex):
             with self._lock:
                 if self._ix is None or stamp != self._stamp:
                     path = storage.live_dir(self.home)
-                    self._ix = self._open_index(path, locked)
-                    self._dir = path
-                    self._stamp = stamp
+                    self._ix, self._dir, self._stamp = self._open_index(path, locked), path, stamp
                     self._searcher = None
         return self._ix
 
@@ -163,6 +161,7 @@ class WhooshIndex(CurationSupport, VectorSupport, SearchIndex):
                 writer.update_document(**property_record(name, value))
             for doc, passages in items:
                 writer.delete_by_term("document_id", doc["id"])
+                writer.delete_by_term("id", DELETED_PREFIX + doc["id"])   # stored again: not deleted
                 writer.add_document(**document_record(doc))
                 for p in passages:
                     writer.add_document(**passage_record(doc, p))
@@ -197,6 +196,7 @@ class WhooshIndex(CurationSupport, VectorSupport, SearchIndex):
                     return False
             writer = self._writer(ix)
             writer.delete_by_term("document_id", document_id)
+            writer.update_document(**deletion_record(document_id, deleted_now()))
             writer.commit()
         return True
 
