@@ -86,7 +86,7 @@ def complete_spec(api) -> None:
     api.spec.path(rule=rule, operations={"get": {
         "summary": "This OpenAPI document",
         "operationId": "getOpenApi",
-        "tags": ["pages"],
+        "tags": ["system"],
         "security": [{}],
         "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {
             "schema": {"type": "object"}}}}}}})
