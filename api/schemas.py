@@ -238,7 +238,9 @@ class PageArgs(Schema):
                            metadata={"description": "Documents per page (1-1000)."})
     offset = fields.Integer(load_default=0, validate=validate.Range(0), metadata={"description": "Documents to skip."})
     since = fields.String(load_default=None, allow_none=False, validate=validate.Length(min=4, max=40), metadata={
-        "description": "An ISO 8601 date or time (UTC unless it says): only the documents stored (added, "
+        "format": "date-time",
+        "description": "An ISO 8601 time (a date alone is read as its midnight; UTC unless it says): "
+                       "only the documents stored (added, "
                        "replaced or changed) at or after it, and `deleted`, every document deleted since. "
                        "Send the answer's `as_of` next time to sync.", "example": "2024-05-01T10:00:00Z"})
 

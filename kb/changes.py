@@ -6,24 +6,31 @@ written), compared inclusively: a document stored in the second a client last as
 rather than never. Each answer says ``as_of``, the time to ask from next."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from .models import Document, InvalidDocument, now_iso
 
 FIXED_FIELDS = ("id", "text", "ingested_at")   # what a metadata change never touches
+_RFC3339_FRACTION = re.compile(r"\.\d{7,}")        # Python reads at most microseconds
 
 
 def normalize_since(value: str) -> str:
     """``2024-05-01``, ``2024-05-01T10:00:00Z``, ``…+02:00`` → ``2024-05-01T08:00:00+00:00``
     (a time without a zone is UTC); ValueError saying what is wrong."""
+    text = _RFC3339_FRACTION.sub(lambda m: m.group(0)[:7], value.strip().upper())  # t/z, nanoseconds
     try:
-        when = datetime.fromisoformat(value.strip())
+        when = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"since: '{value[:60]}' is not an ISO 8601 date or time "
                          "(2024-05-01 or 2024-05-01T10:00:00Z)") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+    try:
+        when = when.astimezone(timezone.utc)
+    except OverflowError:   # year 1 east of UTC, or 9999 west of it: the edge of time
+        when = when.replace(tzinfo=timezone.utc)
+    return when.replace(microsecond=0).isoformat()
 
 
 def changes_since(index, since: str, offset: int = 0, limit: int | None = None) -> dict:
