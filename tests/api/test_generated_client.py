@@ -114,7 +114,7 @@ def test_the_generated_client_posts_uploads_lists_patches_syncs_and_deletes(kb_c
     assert raw.id == "client-upload" and raw.passages == 1
     listed = list_documents.sync(client=writer, limit=10)
     assert {"client-note", "client-upload"} <= {d.id for d in listed.documents} and listed.total >= 3
-    since = list_documents.sync(client=writer, since=document.ingested_at.isoformat())
+    since = list_documents.sync(client=writer, since=document.ingested_at)
     assert {"client-note", "client-upload"} <= {d.id for d in since.documents}
     changed = update_document.sync("client-note", client=writer, body=DocumentPatch(title="Client note, revised"))
     assert changed.title == "Client note, revised" and changed.passages == 1
@@ -124,7 +124,7 @@ def test_the_generated_client_posts_uploads_lists_patches_syncs_and_deletes(kb_c
     for doc_id in ("client-note", "client-upload"):
         assert delete_document.sync_detailed(doc_id, client=writer).status_code == 204
     assert get_document.sync_detailed("client-note", client=writer).status_code == 404
-    gone = list_documents.sync(client=writer, since=document.ingested_at.isoformat())
+    gone = list_documents.sync(client=writer, since=document.ingested_at)
     assert {"client-note", "client-upload"} <= {d.id for d in gone.deleted} and gone.as_of
 
 
