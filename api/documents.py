@@ -16,7 +16,7 @@ from kb import jobs, limits
 from kb.citation import CITATION_FIELDS
 from kb.metadata_filters import MetadataFilters
 from kb.models import Document as DocumentRecord
-from kb.models import valid_document_id
+from kb.models import now_iso, valid_document_id
 from kb.readers import ReadError, read_bytes, read_jsonl, reader_for
 
 from . import examples
@@ -33,6 +33,8 @@ from .schemas import (
     DocumentDetailSchema,
     DocumentInputSchema,
     DocumentListSchema,
+    DocumentPatchSchema,
+    DocumentSummarySchema,
     PageArgs,
     UploadArgs,
 )
@@ -98,14 +100,33 @@ class Documents(MethodView):
     @errors(blp, 304, 401, 406)
     @blp.doc(operationId="listDocuments")
     def get(self, args):
-        """Every document, with its passage count (author, date and source filters as for search)"""
+        """Every document, with its passage count; with `since`, what changed since (to sync)
+
+        Author, date and source filter the list as they filter a search. `since=2024-05-01T10:00:00Z`:
+        the documents stored (added, replaced or changed by PATCH) at or after that time, a page at
+        a time, and `deleted`, the ids of every document deleted since. Pass the answer's `as_of` as
+        the next `since`: a document stored in that very second comes again rather than never."""
         fmt = negotiate(args["format"], ("json", "csl", "bibtex", "ris"))
-        total, documents = get_kb().list_documents(args["offset"], args["limit"], metadata_from(args))
-        links = page_links(args["offset"], args["limit"], total)
+        offset, limit, metadata = args["offset"], args["limit"], metadata_from(args)
+        if args["since"] is None:
+            as_of = now_iso()
+            total, documents = get_kb().list_documents(offset, limit, metadata)
+            extra = {"as_of": as_of}
+        else:
+            if metadata:
+                message = "since lists every change; it does not combine with author, date or source"
+                abort(400, message=message, errors={"query": {"since": [message]}})
+            try:
+                found = get_kb().changes(args["since"], offset, limit)
+            except ValueError as exc:
+                abort(400, message=str(exc), errors={"query": {"since": [str(exc)]}})
+            total, documents = found.pop("total"), found.pop("documents")
+            extra = found
+        links = page_links(offset, limit, total)
         if fmt != "json":
             return stream(documents, fmt, filename="documents", headers={**link_header(links),
                                                                          "X-Total-Count": str(total)})
-        return ({"total": total, "offset": args["offset"], "limit": args["limit"], "documents": documents, **links},
+        return ({"total": total, "offset": offset, "limit": limit, "documents": documents, **links, **extra},
                 200, link_header(links))
 
     @blp.arguments(UploadArgs, location="query")
@@ -199,6 +220,22 @@ class Document(MethodView):
             abort(422, message=f"id: '{document_id[:80]}' is not a valid document id",
                   errors={"path": {"document_id": ["not a valid document id"]}})
         return _store(document_id, args)
+
+    @blp.arguments(DocumentPatchSchema(partial=True))
+    @blp.response(200, DocumentSummarySchema, example=examples.DOCUMENTS["documents"][0])
+    @blp.doc(security=WRITE_SECURITY, operationId="updateDocument")
+    @errors(blp, 400, 401, 403, 404, 413, 422, 503)
+    def patch(self, changes, document_id):
+        """Change a document's metadata and document-level tags, without re-splitting
+
+        Send only the fields to change (any field of a posted document but `id` and `text`);
+        `metadata` is merged key by key (a key set to null is removed). Passages keep their text,
+        offsets and the tags the taxonomy or a hand gave them, and carry the new document tags
+        instead of the old. `ingested_at` becomes now, so `GET /documents?since=` lists it."""
+        updated = get_kb().update_document(document_id, **changes) if valid_document_id(document_id) else None
+        if updated is None:
+            abort(404, message=f"no document with id '{document_id[:200]}'")
+        return updated
 
     @blp.response(204, description="Deleted, with its passages")
     @blp.doc(security=WRITE_SECURITY)

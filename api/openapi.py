@@ -10,9 +10,11 @@ from . import examples
 
 DESCRIPTION = """A searchable knowledge base of tagged passages.
 
-* **Reads** are open unless the server has a read token (`KB_READ_TOKEN`); **writes** (POST, PUT, DELETE)
-  need `Authorization: Bearer <token>` when the server has an API token (`KB_API_TOKEN` or
+* **Reads** are open unless the server has a read token (`KB_READ_TOKEN`); **writes** (POST, PUT, PATCH,
+  DELETE; not `POST /api/v1/search`, a search with its arguments in a body) need
+  `Authorization: Bearer <token>` when the server has an API token (`KB_API_TOKEN` or
   `kb serve --token-file`), and are accepted only from loopback when it has none.
+* **Arguments**: a query parameter an operation does not declare is a 400 naming it.
 * **Formats**: search and export answer JSON, text (for a terminal), CSV or JSON Lines: `format=` or the
   `Accept` header.
 * **Pages** link to each other (`Link: <...>; rel="next"`), every GET carries an `ETag` (the index version)
@@ -102,7 +104,7 @@ def complete_spec(api) -> None:
     api.spec.path(rule=rule, operations={"get": {
         "summary": "This OpenAPI document",
         "operationId": "getOpenApi",
-        "tags": ["pages"],
+        "tags": ["system"],
         "security": [{}],
         "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {
             "schema": {"type": "object"}}}}}}})

@@ -249,16 +249,32 @@ class PageArgs(MetadataArgs):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000),
                            metadata={"description": "Documents per page (1-1000)."})
     offset = fields.Integer(load_default=0, validate=validate.Range(0), metadata={"description": "Documents to skip."})
+    since = fields.String(load_default=None, allow_none=False, validate=validate.Length(min=4, max=40), metadata={
+        "format": "date-time",
+        "description": "An ISO 8601 time (a date alone is read as its midnight; UTC unless it says): "
+                       "only the documents stored (added, "
+                       "replaced or changed) at or after it, and `deleted`, every document deleted since. "
+                       "Send the answer's `as_of` next time to sync.", "example": "2024-05-01T10:00:00Z"})
 
 
-@always("total", "offset", "limit", "documents", "next", "prev")
+class DeletionSchema(Schema):
+    id = fields.String(required=True)
+    deleted_at = fields.String(required=True, metadata={"format": "date-time"})
+
+
+@always("total", "offset", "limit", "documents", "next", "prev", "as_of")
 class DocumentListSchema(Schema):
-    total = fields.Integer()
+    total = fields.Integer(metadata={"description": "Documents (with since: documents stored since)."})
     offset = fields.Integer()
     limit = fields.Integer()
     documents = fields.List(fields.Nested(DocumentSummarySchema))
     next = fields.String(allow_none=True)
     prev = fields.String(allow_none=True)
+    as_of = fields.String(metadata={"format": "date-time", "description": "The server's time when it read: the "
+                                                                  "`since` of the next sync."})
+    since = fields.String(metadata={"format": "date-time", "description": "With since: the time asked, in UTC."})
+    deleted = fields.List(fields.Nested(DeletionSchema), metadata={
+        "description": "With since: every document deleted since (and not stored again), oldest first."})
 
 
 class DocumentInputSchema(CitationInput):
@@ -305,6 +321,13 @@ class UploadArgs(CitationUploadArgs):
 
 class BulkArgs(Schema):
     tag = _tag_list("Tags for every passage of every document (repeatable).")
+
+
+class DocumentPatchSchema(DocumentInputSchema):
+    """PATCH /api/v1/documents/<id>: any field of a posted document but its id and text (loaded
+    partial: only the fields sent change)."""
+    class Meta:
+        exclude = ("id", "text")
 
 
 @always("id", "title", "passages", "tags", "replaced", "url", "warnings")

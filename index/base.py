@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator
 
 
@@ -73,6 +74,11 @@ class SearchResponse:
     notice: str | None = None        # why an auto-mode query was read as words
 
 
+def deleted_now() -> str:
+    """The time a deletion is recorded with: UTC, to the second, ISO 8601 (as kb's ``ingested_at``)."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
 class SearchIndex(abc.ABC):
     """What kb needs of a search engine."""
 
@@ -86,7 +92,15 @@ class SearchIndex(abc.ABC):
 
     @abc.abstractmethod
     def delete_document(self, document_id: str) -> bool:
-        """Remove a document and its passages; False when it did not exist."""
+        """Remove a document and its passages; False when it did not exist. The deletion is
+        recorded (its id and the time, ``deleted_now()``) in the same commit, for ``deletions``;
+        storing the document again erases that record."""
+
+    @abc.abstractmethod
+    def deletions(self, since: str = "") -> list[dict]:
+        """``[{"id", "deleted_at"}]``: the documents deleted at or after ``since`` (ISO 8601 UTC as
+        ``deleted_now`` writes it; "" for all) and not stored again since, oldest first. Kept
+        across restarts and rebuilds, so that a client can sync."""
 
     @abc.abstractmethod
     def rebuild(self, items: Iterable[tuple[dict, list[dict]]], batch: int = 500, progress=None,

@@ -12,6 +12,7 @@ from . import embedding, evaluation, semantic
 from . import limits as input_limits
 from .arguments import FILTER_NAMES, filters_of, metadata_of
 from .catalog import Catalog
+from .changes import changes_since, update_document
 from .curation import Curation
 from .embedding import Embedder
 from .example_suggestions import ExampleSuggestions
@@ -296,6 +297,14 @@ class KnowledgeBase:
 
     def delete(self, document_id: str) -> bool:
         return self.index.delete_document(document_id)
+
+    def changes(self, since: str, offset: int = 0, limit: int | None = None) -> dict:
+        """Documents stored and deleted since an ISO time, to sync (kb.changes)."""
+        return changes_since(self.index, since, offset, limit)
+
+    def update_document(self, document_id: str, **fields) -> dict | None:
+        """Change a document's metadata and document-level tags without re-splitting (kb.changes)."""
+        return update_document(self.index, document_id, fields)
 
     def similar(self, passage_id: str, limit: int = 10, filters: Filters = Filters()) -> list[dict] | None:
         hits = self.index.similar(passage_id, limit, filters, semantic=self.semantic)

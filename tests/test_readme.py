@@ -123,6 +123,21 @@ def check_put(out, server):
     assert stored.json()["text"].startswith("Revised"), (stored.status_code, stored.text[:300])
 
 
+def check_patch(out, server):
+    body = _json(out)
+    assert body["title"] == "Field note, revised" and body["tags"] == ["reviewed"]
+    assert body["metadata"] == {"site": "clinic 3"} and body["passages"] >= 1
+    passages = server.get("/api/v1/documents/field-note").json()["passages"]
+    assert all("reviewed" in p["tags"] for p in passages) and passages[0]["text"].startswith("Revised")
+
+
+def check_since(out, server):
+    body = _json(out)
+    ids = [d["id"] for d in body["documents"]]
+    assert "field-note" in [d["id"] for d in body["deleted"]] and "field-note" not in ids
+    assert "science-diplomacy" in ids and body["total"] == len(ids) and body["as_of"] > "2020"
+
+
 def check_delete(out, server):
     assert out.strip() == "204" and server.get("/api/v1/documents/field-note").status_code == 404
 
@@ -212,8 +227,10 @@ CHECKS = [  # (a piece of the command, check of its output), in README order
     ("file=@tests/data/notes.md", check_upload),
     ("documents/bulk", check_bulk),
     ("-X PUT", check_put),
+    ('"metadata": {"site": "clinic 3"}', check_patch),
     ("Authorization: Bearer $KB_API_TOKEN\" 'http://127.0.0.1:5000/api/v1/documents/field-note'", check_delete),
     ("-X DELETE 'http", check_unauthorized),
+    ("documents?since=2020-01-01", check_since),
     ("q=%22public+health%22", check_phrase),
     ("q=diplomacy+-China&group_by=document", check_exclusion),
     ("q=%22open+quote", check_syntax_error),

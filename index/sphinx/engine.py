@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .. import storage
-from ..base import BackendUnavailable, Filters, SearchIndex, SearchRequest, SearchResponse
+from ..base import BackendUnavailable, Filters, SearchIndex, SearchRequest, SearchResponse, deleted_now
 from ..querying import QueryBuilder, QueryLimits
 from ..schema import make_schema
 from ..text.analysis import text_analyzer
@@ -87,8 +87,8 @@ class SphinxIndex(CurationSupport, TagNames, SearchIndex):
                 passage_rows.append(rec.passage_row(doc, p))
                 words |= rec.vocabulary(f"{doc.get('title', '')} {p.get('section', '')} {p['text']}")
         meta_rows.extend(self.suggester.new_word_rows(shard, words))
-        documents = [(f"DELETE FROM {META_RT_INDEX} WHERE kind IN ({rec.DOCUMENT},{rec.CHUNK}) "
-                      f"AND doc_key IN ({keys})", None)]
+        documents = [(f"DELETE FROM {META_RT_INDEX} WHERE kind IN ({rec.DOCUMENT},{rec.CHUNK},{rec.DELETION}) "
+                      f"AND doc_key IN ({keys})", None)]   # stored again: no longer deleted
         documents += rec.replace_statements(META_RT_INDEX, rec.META_COLUMNS, meta_rows)
         passages = [(f"DELETE FROM {RT_INDEX} WHERE doc_key IN ({keys})", None)]
         passages += rec.replace_statements(RT_INDEX, rec.PASSAGE_COLUMNS, passage_rows)
@@ -107,9 +107,22 @@ class SphinxIndex(CurationSupport, TagNames, SearchIndex):
             self.sql.write_shard(shard, [
                 [(f"DELETE FROM {RT_INDEX} WHERE doc_key = {key}", None)],
                 [(f"DELETE FROM {META_RT_INDEX} WHERE kind IN ({rec.DOCUMENT},{rec.CHUNK}) "
-                  f"AND doc_key = {key}", None)],
+                  f"AND doc_key = {key}", None),
+                 *rec.replace_statements(META_RT_INDEX, rec.META_COLUMNS,
+                                         [rec.deletion_row(document_id, deleted_now())])],
                 self._version_statement(shard, uuid.uuid4().hex)])
         return True
+
+    def deletions(self, since: str = "") -> list[dict]:
+        found, last = [], 0
+        while True:
+            rows = self._complete(f"SELECT id, document_id, data FROM {META_DIST_INDEX} WHERE kind = "
+                                  f"{rec.DELETION} AND id > {last} ORDER BY id ASC LIMIT {PAGE}").rows
+            found.extend((json.loads(data), doc_id) for _, doc_id, data in rows)
+            if len(rows) < PAGE:
+                break
+            last = int(rows[-1][0])
+        return [{"id": doc_id, "deleted_at": at} for at, doc_id in sorted(found) if at >= since]
 
     def rebuild(self, items: Iterable[tuple[dict, list[dict]]], batch: int = 200, progress=None,
                 properties: dict[str, str] | None = None) -> int:

@@ -22,7 +22,7 @@ from .query import ALL_PASSAGES, key_token
 PASSAGE_COLUMNS = ("id", "content", "title", "section", "keys", "ordinal", "doc_key", "tag_ids",
                    "document_id", "tags", "data")
 META_COLUMNS = ("id", "word", "grams", "kind", "ordinal", "doc_key", "document_id", "data")
-DOCUMENT, CHUNK, WORD, PROPERTY, VERSION = 2, 4, 5, 7, 9
+DOCUMENT, CHUNK, WORD, PROPERTY, VERSION, DELETION = 2, 4, 5, 7, 9, 11
 CHUNK_CHARS = 400_000          # × at most 6 bytes per JSON-escaped character < Sphinx's 4 MB
 MAX_STRING_BYTES = 4_000_000
 STATEMENT_BYTES = 4_000_000    # one REPLACE statement, well under max_packet_size
@@ -170,6 +170,12 @@ def word_row(word: str, shard_key: int) -> tuple:
 
 def property_row(name: str, value: str) -> tuple:
     return (_hash63("property\0" + name), "", "", PROPERTY, 0, 0, name, json.dumps(value, ensure_ascii=False))
+
+
+def deletion_row(document_id: str, deleted_at: str) -> tuple:
+    """A deleted document's id and when, in its shard (removed when the document is stored again)."""
+    return (_hash63("deleted\0" + document_id), "", "", DELETION, 0, doc_key(document_id), document_id,
+            json.dumps(deleted_at))
 
 
 def version_row(shard: int, token: str) -> tuple:

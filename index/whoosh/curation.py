@@ -14,7 +14,14 @@ from whoosh.fields import ID, STORED
 from .. import storage
 from ..base import Conflict
 from . import merging
-from .records import OPTIONAL_FIELDS, PROPERTY_PREFIX, passage_from_stored, passage_record, property_record
+from .records import (
+    DELETED_PREFIX,
+    OPTIONAL_FIELDS,
+    PROPERTY_PREFIX,
+    passage_from_stored,
+    passage_record,
+    property_record,
+)
 
 _FIELD_TYPES = {"suggested": STORED, "manual": STORED, "curated": ID}
 
@@ -47,6 +54,14 @@ class CurationSupport:
         s = self.searcher()
         return {s.stored_fields(n)["id"][len(PROPERTY_PREFIX):]: s.stored_fields(n)["data"]
                 for n in s.docs_for_query(query.Term("kind", "m"))}
+
+    def deletions(self, since: str = "") -> list[dict]:
+        """Deletions are property records (``deletion_record``), so a rebuild carries them over."""
+        s = self.searcher()
+        found = [(fields["data"], fields["id"][len(DELETED_PREFIX):])
+                 for fields in (s.stored_fields(n) for n in s.docs_for_query(query.Prefix("id", DELETED_PREFIX)))
+                 if fields.get("kind") == "m" and fields["data"] >= since]
+        return [{"id": doc_id, "deleted_at": at} for at, doc_id in sorted(found)]
 
     def get_property(self, name: str) -> str | None:
         return read_property(self.searcher(), name)

@@ -53,9 +53,7 @@ class WhooshIndex(WritingSupport, CurationSupport, VectorSupport, SearchIndex):
         self.queries = QueryBuilder(self.schema, limits)
         self.highlighter = Highlighter(MemoAnalyzer(self.schema["content"].analyzer))
         self._lock = threading.RLock()
-        self._ix = None
-        self._searcher = None
-        self._stamp = None
+        self._ix = self._searcher = self._stamp = None
         self._cache: collect.SearcherCache | None = None
         self.postings = PostingsCache(postings_cache)  # decoded postings, shared by searchers
         self._memos: dict[str, MemoAnalyzer] = {}
@@ -79,9 +77,7 @@ class WhooshIndex(WritingSupport, CurationSupport, VectorSupport, SearchIndex):
             with self._lock:
                 if self._ix is None or stamp != self._stamp:
                     path = storage.live_dir(self.home)
-                    self._ix = self._open_index(path, locked)
-                    self._dir = path
-                    self._stamp = stamp
+                    self._ix, self._dir, self._stamp = self._open_index(path, locked), path, stamp
                     self._searcher = None
         return self._ix
 

@@ -15,6 +15,7 @@ PASSAGE_FIELDS = ("id", "document_id", "ordinal", "section", "text", "start", "e
                   "tags", "keywords", "evidence")
 OPTIONAL_FIELDS = ("suggested", "manual", "curated")   # fields an index made before them may lack
 PROPERTY_PREFIX = "property:"   # a property's record id (passage ids end in digits, document ids have no colon)
+DELETED_PREFIX = PROPERTY_PREFIX + "deleted:"   # a deletion is a property (a rebuild carries it over)
 
 
 PASSAGES = query.Term("kind", "p")
@@ -69,6 +70,10 @@ def passage_record(doc: dict, p: dict, legacy_spell: bool = False) -> dict:
 def property_record(name: str, value: str) -> dict:
     # document_id and ordinal too: every segment must have the sortable columns the reading order reads
     return {"id": PROPERTY_PREFIX + name, "kind": "m", "document_id": "", "ordinal": 0, "data": value}
+
+
+def deletion_record(document_id: str, deleted_at: str) -> dict:
+    return property_record(DELETED_PREFIX[len(PROPERTY_PREFIX):] + document_id, deleted_at)
 
 
 def passage_from_stored(fields: dict) -> dict:

@@ -16,11 +16,11 @@ from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.index import LockError
 
 from .. import storage
-from ..base import IndexBusy
+from ..base import IndexBusy, deleted_now
 from ..text.memo_analyzer import MemoAnalyzer
 from . import merging, words
 from .curation import add_missing_fields, check_expected
-from .records import PASSAGES, document_record, passage_record, property_record
+from .records import DELETED_PREFIX, PASSAGES, deletion_record, document_record, passage_record, property_record
 
 
 class WritingSupport:
@@ -65,6 +65,7 @@ class WritingSupport:
                     if counts is not None:
                         counts.subtract(_words_of_document(before, doc["id"]))
                     writer.delete_by_term("document_id", doc["id"])
+                    writer.delete_by_term("id", DELETED_PREFIX + doc["id"])   # stored again: not deleted
                     writer.add_document(**document_record(doc))
                     for p in passages:
                         record = passage_record(doc, p, legacy_spell=legacy)
@@ -109,6 +110,7 @@ class WritingSupport:
                     counts.subtract(_words_of_document(s, document_id))
                     words.write(folder, writer.generation, counts)
             writer.delete_by_term("document_id", document_id)
+            writer.update_document(**deletion_record(document_id, deleted_now()))
             writer.commit(mergetype=merging.tiered)
         return True
 

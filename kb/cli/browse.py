@@ -60,11 +60,29 @@ def suggest(prefix, limit, as_json):
 @click.command()
 @click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
+@click.option("--since", metavar="TIME", help="Only documents stored at or after this ISO date or time; the "
+                                              "ids deleted since go to stderr (--json: under deleted).")
 @output_options
 @home_option
 @backend_options
 @friendly_errors
-def documents(limit, offset, output, color):
+def documents(limit, offset, since, output, color):
     """Documents with their passage counts, a page at a time, as GET /api/v1/documents (--text by default)."""
-    total, found = open_kb().list_documents(offset, limit)
-    write_hits(found, output or "text", sys.stdout, total=total, key="documents", color=wants_color(color))
+    kb = open_kb()
+    if since is None:
+        total, found = kb.list_documents(offset, limit)
+        write_hits(found, output or "text", sys.stdout, total=total, key="documents", color=wants_color(color))
+        return
+    try:
+        changes = kb.changes(since, offset, limit)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if output == "json":   # the JSON of GET /api/v1/documents?since=
+        click.echo(json.dumps({"total": changes["total"], "offset": offset, "limit": limit, **changes},
+                              ensure_ascii=False))
+        return
+    write_hits(changes["documents"], output or "text", sys.stdout, total=changes["total"], key="documents",
+               color=wants_color(color))
+    for gone in changes["deleted"]:
+        click.echo(f"kb: deleted {gone['id']} at {gone['deleted_at']}", err=True)
+    click.echo(f"kb: as of {changes['as_of']}", err=True)

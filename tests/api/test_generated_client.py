@@ -91,10 +91,16 @@ def test_the_generated_client_reads_a_passage_and_similar_ones(kb_client, served
     assert missing.status_code == 404 and missing.parsed.code == 404
 
 
-def test_the_generated_client_posts_uploads_lists_and_deletes(kb_client, served):
+def test_the_generated_client_posts_uploads_lists_patches_syncs_and_deletes(kb_client, served):
     from kb_client import AuthenticatedClient, Client
-    from kb_client.api.documents import create_document, delete_document, get_document, list_documents
-    from kb_client.models import DocumentCreated, DocumentInput
+    from kb_client.api.documents import (
+        create_document,
+        delete_document,
+        get_document,
+        list_documents,
+        update_document,
+    )
+    from kb_client.models import DocumentCreated, DocumentInput, DocumentPatch
     from kb_client.types import File
     writer = AuthenticatedClient(base_url=served.url, token=API_TOKEN, raise_on_unexpected_status=True)
     created = create_document.sync(client=writer, body=DocumentInput(
@@ -108,12 +114,18 @@ def test_the_generated_client_posts_uploads_lists_and_deletes(kb_client, served)
     assert raw.id == "client-upload" and raw.passages == 1
     listed = list_documents.sync(client=writer, limit=10)
     assert {"client-note", "client-upload"} <= {d.id for d in listed.documents} and listed.total >= 3
+    since = list_documents.sync(client=writer, since=document.ingested_at)
+    assert {"client-note", "client-upload"} <= {d.id for d in since.documents}
+    changed = update_document.sync("client-note", client=writer, body=DocumentPatch(title="Client note, revised"))
+    assert changed.title == "Client note, revised" and changed.passages == 1
     anonymous = create_document.sync_detailed(client=Client(base_url=served.url), body=DocumentInput(
         title="x", text="y"))
     assert anonymous.status_code == 401
     for doc_id in ("client-note", "client-upload"):
         assert delete_document.sync_detailed(doc_id, client=writer).status_code == 204
     assert get_document.sync_detailed("client-note", client=writer).status_code == 404
+    gone = list_documents.sync(client=writer, since=document.ingested_at)
+    assert {"client-note", "client-upload"} <= {d.id for d in gone.deleted} and gone.as_of
 
 
 def test_the_generated_client_exports_and_suggests(kb_client, served):
