@@ -17,7 +17,7 @@ from kb.readers import ReadError, read_bytes, read_jsonl, reader_for
 
 from . import examples
 from .kbstore import get_kb
-from .openapi import WRITE_SECURITY, errors
+from .openapi import WRITE_SECURITY, errors, passage_links
 from .paging import link_header, page_links
 from .schemas import (
     BulkResultSchema,
@@ -61,6 +61,7 @@ def _document_or_404(document_id: str) -> dict:
 class Documents(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, DocumentListSchema, example=examples.DOCUMENTS)
+    @passage_links(blp, "/documents/0/id", ":1")
     @errors(blp, 304, 401)
     def get(self, args):
         """Every document, with its passage count"""

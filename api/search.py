@@ -9,7 +9,7 @@ from index import Filters, SearchRequest
 from . import examples
 from .formats import negotiate, stream
 from .kbstore import get_kb, wait_for_model
-from .openapi import alternative_formats, errors
+from .openapi import alternative_formats, errors, passage_links
 from .paging import link_header, page_links
 from .schemas import (
     ExportArgs,
@@ -39,6 +39,7 @@ class Search(MethodView):
                            "ETag": {"description": "Changes with every commit to the index",
                                     "schema": {"type": "string"}}})
     @alternative_formats(blp, examples.SEARCH_TEXT, examples.SEARCH_CSV, examples.SEARCH_JSONL)
+    @passage_links(blp, "/hits/0/id")
     @errors(blp, 304, 400, 401, 406, 501, 503)
     def get(self, args):
         """Search passages by words and tags
