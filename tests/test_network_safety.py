@@ -119,6 +119,8 @@ def test_links_never_repeat_a_foreign_host(server, locked):
     assert r.status_code == 200
     urls = [r.json()["next"], r.json()["prev"], r.headers["Link"]]
     assert all("evil.example" not in u for u in urls) and f"127.0.0.1:{server.port}" in urls[0], urls
+    r = server.get("/api/v1/search?q=science&limit=1", headers={"Host": "evil.example"})   # no port either
+    assert r.json()["next"].startswith(f"http://127.0.0.1:{server.port}/api/v1/search?"), r.json()["next"]
     # behind a public URL every link starts with it, whatever the Host said
     auth = {"Authorization": f"Bearer {READ_TOKEN}", "Host": "evil.example"}
     r = locked.get("/api/v1/search?q=science&limit=1", headers=auth)
