@@ -15,20 +15,15 @@ import json
 import re
 from typing import IO, Iterable, Iterator
 
+from .limits import replace_surrogates
+
 OUTPUT_FORMATS = ("text", "json", "nl", "csv")
 CSV_COLUMNS = ("id", "document_id", "document_title", "section", "score", "tags", "start", "end", "text")
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def unicode_safe(text: str) -> str:
-    """``text`` with any lone surrogate (which no UTF-8 can carry) replaced by U+FFFD."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
+unicode_safe = replace_surrogates   # every chunk kb writes: U+FFFD for a lone surrogate
 
 
 def csv_cell(value):

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from kb.limits import OverLimit
+from kb.limits import OverLimit, replace_surrogates
 from kb.models import Document
 
 from . import html, jsonl, markdown, pdf, text
@@ -94,7 +94,7 @@ def read_path(path: str | Path) -> Iterator[ReadResult | ReadError]:
     """Read one file. Raises ReadError (on first iteration) for a whole-file problem; yields a ReadError for
     each bad record of a multi-document file."""
     path = Path(path)
-    name = str(path)
+    name = replace_surrogates(str(path))   # a file name that is not UTF-8 is still a name to show
     reader = reader_for(name)
     if not path.exists():
         raise ReadError("no such file", path=name)
