@@ -117,15 +117,27 @@ def test_generated_requests_get_documented_answers(api_schema, schemathesis_serv
     check()
 
 
+@pytest.fixture
+def stateful_server(sample_home, tmp_path):
+    """A server of its own: the generated writes of the runs above may have deleted every document."""
+    home = tmp_path / "kb"
+    shutil.copytree(sample_home, home)
+    server = LiveServer(home, env={"KB_API_TOKEN": TOKEN})
+    yield server
+    server.stop()
+
+
 @pytest.mark.slow
-def test_stateful_runs_follow_the_links_from_search_to_passages(api_schema, schemathesis_server):
-    """Schemathesis's stateful run over the OpenAPI links: a search's first hit leads to the passage
-    and its similar passages, so those get real ids, not only random strings that are 404s."""
+def test_stateful_runs_follow_the_links_from_search_to_passages(stateful_server):
+    """Schemathesis's stateful run over the OpenAPI links: the documents list (and a search's first
+    hit) leads to a passage and its similar passages, so those get real ids, not only random strings
+    that are 404s."""
     reached: list[tuple[str, int]] = []
+    api_schema = schemathesis.openapi.from_url(stateful_server.url + "/openapi.json")
 
     class Machine(api_schema.as_state_machine()):
         def get_call_kwargs(self, case):
-            return {"base_url": schemathesis_server.url, "headers": {"Authorization": f"Bearer {TOKEN}"}}
+            return {"base_url": stateful_server.url, "headers": {"Authorization": f"Bearer {TOKEN}"}}
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             reached.append((f"{case.method} {case.path}", response.status_code))
