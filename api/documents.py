@@ -24,7 +24,7 @@ from .formats import negotiate, stream
 from .jobs import EXAMPLE as JOB_EXAMPLE
 from .jobs import JobSchema, job_url
 from .kbstore import get_kb
-from .openapi import WRITE_SECURITY, citation_formats, errors
+from .openapi import WRITE_SECURITY, citation_formats, errors, passage_links
 from .paging import link_header, page_links
 from .schemas import (
     BulkArgs,
@@ -97,6 +97,7 @@ class Documents(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, DocumentListSchema, example=examples.DOCUMENTS)
     @citation_formats(blp)
+    @passage_links(blp, "/documents/0/id", ":1")
     @errors(blp, 304, 401, 406)
     @blp.doc(operationId="listDocuments")
     def get(self, args):

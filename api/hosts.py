@@ -72,7 +72,8 @@ class HostGuard:
 
     def own_host(self, environ) -> str:
         bound = self.settings.host
-        port = environ.get("SERVER_PORT") or str(self.settings.port)
+        # the port kb serves on: gunicorn derives SERVER_PORT from the very Host being replaced
+        port = str(self.settings.port) if self.settings.port else environ.get("SERVER_PORT", "")
         name = "127.0.0.1" if bound.strip("[]") in WILDCARDS else bound
         name = f"[{name.strip('[]')}]" if ":" in name else name
         return name if port in ("80", "") else f"{name}:{port}"

@@ -13,7 +13,8 @@ DESCRIPTION = """A searchable knowledge base of tagged passages.
 * **Reads** are open unless the server has a read token (`KB_READ_TOKEN`); **writes** (POST, PUT, PATCH,
   DELETE; not `POST /api/v1/search`, a search with its arguments in a body) need
   `Authorization: Bearer <token>` when the server has an API token (`KB_API_TOKEN` or
-  `kb serve --token-file`), and are accepted only from loopback when it has none.
+  `kb serve --token-file`), else the read token when it has one, and are accepted only from loopback
+  (for a Host naming this machine) when it has none.
 * **Arguments**: a query parameter an operation does not declare is a 400 naming it.
 * **Formats**: search and export answer JSON, text (for a terminal), CSV or JSON Lines: `format=` or the
   `Accept` header.
@@ -34,11 +35,13 @@ WRITE_SECURITY = [{"bearerAuth": []}]
 ERROR_DESCRIPTIONS = {
     400: "The query or the JSON body cannot be read; the message says what and where.",
     401: "A token is needed (or the one given is wrong).",
-    403: "No token is configured and the write did not come from loopback (or came from another site's page).",
+    403: "No token is configured and the write did not come from loopback for a Host naming this machine "
+         "(or came from another site's page).",
     404: "No such passage or document.",
     406: "None of the accepted media types can be produced.",
     409: "The id holds a document of another source (POST never replaces it: PUT does, or delete it first).",
-    413: "The request body is over the limit (25 MB by default).",
+    413: "The request body is over the limit (25 MB by default), or what it holds is (text, PDF pages, HTML "
+         "elements, headings, bulk lines): the message names the limit and its KB_MAX_* setting.",
     415: "The body is neither JSON, a multipart upload nor a format the readers know.",
     422: "A field is missing or invalid; errors names it.",
     501: "The search engine behind this server cannot do this (fuzzy terms on the Sphinx backend).",
@@ -95,6 +98,22 @@ def alternative_formats(blp, text: str, csv: str, jsonl: str | None, json_exampl
         content["application/json"] = {"schema": {"$ref": f"#/components/schemas/{json_schema}"},
                                        "example": json_example}
     return blp.doc(responses={200: {"content": content}})
+
+
+def passage_links(blp, pointer: str, suffix_of_id: str = ""):
+    """OpenAPI links from an answer that lists passages (or documents) to the passage and its similar
+    passages (``pointer``: where the first id is in the JSON answer; ``suffix_of_id``: ``:1`` makes a
+    document's id its first passage's), so clients and schemathesis's stateful runs can follow them."""
+    value = f"{{$response.body#{pointer}}}{suffix_of_id}" if suffix_of_id else f"$response.body#{pointer}"
+    links = {name: {"operationRef": f"#/paths/~1api~1v1~1passages~1{{passage_id}}{suffix}/get",
+                    "parameters": {"passage_id": value}, "description": description}
+             for name, suffix, description in (("passage", "", "The first passage listed"),
+                                               ("similar", "~1similar", "Passages like the first one listed"))}
+    if suffix_of_id:
+        links["document"] = {"operationRef": "#/paths/~1api~1v1~1documents~1{document_id}/get",
+                             "parameters": {"document_id": f"$response.body#{pointer}"},
+                             "description": "The first document listed"}
+    return blp.doc(responses={200: {"links": links}})
 
 
 def complete_spec(api) -> None:

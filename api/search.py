@@ -14,7 +14,7 @@ from .documents import metadata_from
 from .eval_schemas import EvalArgs
 from .formats import negotiate, stream
 from .kbstore import get_kb, wait_for_model
-from .openapi import alternative_formats, errors
+from .openapi import alternative_formats, errors, passage_links
 from .paging import link_header, page_links
 from .schemas import (
     ExportArgs,
@@ -46,6 +46,7 @@ class Search(MethodView):
     @blp.arguments(SearchArgs, location="query")
     @blp.response(200, SearchResponseSchema, example=examples.SEARCH, headers=SEARCH_HEADERS)
     @alternative_formats(blp, examples.SEARCH_TEXT, examples.SEARCH_CSV, examples.SEARCH_JSONL)
+    @passage_links(blp, "/hits/0/id")
     @errors(blp, 304, 400, 401, 406, 501, 503)
     @blp.doc(operationId="search")
     def get(self, args):

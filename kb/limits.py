@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,16 @@ def over(field: str, what: str, count: int, limit: str, status: int = 413) -> Ov
     """``text: 6,000,000 characters; the limit is 5,242,880 (KB_MAX_TEXT)``"""
     return OverLimit(field, f"{count:,} {what}; the limit is {getattr(_current, limit):,} ({VARIABLES[limit]})",
                      status)
+
+
+def replace_surrogates(text: str) -> str:
+    """The stated rule where kb does not refuse: a lone surrogate becomes U+FFFD (a file name that
+    is not UTF-8, which Python hands over with surrogates; text a store held before the check)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
 
 
 def check_count(count: int, limit: str, field: str, what: str, status: int = 413) -> None:

@@ -16,6 +16,7 @@ import re
 from typing import IO, Iterable, Iterator
 
 from .citation_formats import CITATION_FORMATS, render_citations
+from .limits import replace_surrogates
 
 OUTPUT_FORMATS = ("text", "json", "nl", "csv") + CITATION_FORMATS   # citations: one entry per document
 CSV_COLUMNS = ("id", "document_id", "document_title", "section", "score", "tags", "start", "end", "page",
@@ -23,17 +24,10 @@ CSV_COLUMNS = ("id", "document_id", "document_title", "section", "score", "tags"
 DOCUMENT_CSV_COLUMNS = ("id", "title", "authors", "date", "url", "doi", "source", "passages", "tags",
                         "ingested_at")
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def unicode_safe(text: str) -> str:
-    """``text`` with any lone surrogate (which no UTF-8 can carry) replaced by U+FFFD."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
+unicode_safe = replace_surrogates   # every chunk kb writes: U+FFFD for a lone surrogate
 
 
 def csv_cell(value):

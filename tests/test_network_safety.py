@@ -119,6 +119,8 @@ def test_links_never_repeat_a_foreign_host(server, locked):
     assert r.status_code == 200
     urls = [r.json()["next"], r.json()["prev"], r.headers["Link"]]
     assert all("evil.example" not in u for u in urls) and f"127.0.0.1:{server.port}" in urls[0], urls
+    r = server.get("/api/v1/search?q=science&limit=1", headers={"Host": "evil.example"})   # no port either
+    assert r.json()["next"].startswith(f"http://127.0.0.1:{server.port}/api/v1/search?"), r.json()["next"]
     # behind a public URL every link starts with it, whatever the Host said
     auth = {"Authorization": f"Bearer {READ_TOKEN}", "Host": "evil.example"}
     r = locked.get("/api/v1/search?q=science&limit=1", headers=auth)
@@ -395,3 +397,17 @@ def test_a_stream_that_fails_part_way_ends_visibly(app):
                     chunks.append(chunk.decode() if isinstance(chunk, bytes) else chunk)
         body = "".join(chunks)
         assert "First zebra." in body and ending in body.strip().splitlines()[-1], (fmt, body)
+
+
+def test_a_file_name_that_is_not_utf8_is_stored_under_a_name_with_ufffd(tmp_path):
+    folder = os.fsencode(tmp_path / "names")
+    os.makedirs(folder)
+    with open(os.path.join(folder, b"caf\xe9 zebra.txt"), "wb") as handle:
+        handle.write(b"A zebra in a cafe.")
+    home = tmp_path / "kb"
+    done = subprocess.run([str(KB_BIN), "ingest", os.fsdecode(folder), "--home", str(home)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "ingested 1 documents" in done.stdout, done.stderr
+    exported = subprocess.run([str(KB_BIN), "export", "--documents", "--home", str(home)],
+                              capture_output=True, text=True, timeout=120)
+    assert exported.returncode == 0 and "caf\ufffd zebra.txt" in exported.stdout

@@ -239,7 +239,8 @@ def test_facets_stay_exact_past_a_thousand_tags(private_cluster, tmp_path):
             Document(id="narrow", title="Narrow", text="Science and the Arctic.", tags=many[:3])]
     answers = []
     for backend, nodes in (("whoosh", None), ("sphinx", cluster.nodes)):
-        kb = KnowledgeBase(Settings.from_env(home=tmp_path / backend, backend=backend, sphinx_nodes=nodes))
+        kb = KnowledgeBase(Settings.from_env(home=tmp_path / backend, backend=backend, sphinx_nodes=nodes,
+                                             max_tags=2000))   # past KB_MAX_TAGS on purpose
         kb.ingest([Document(**vars(d)) for d in docs])
         response = kb.search(SearchRequest(q="science", limit=1))
         answers.append((response.total, response.facets, kb.index.tag_counts()))

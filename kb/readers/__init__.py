@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from kb.limits import OverLimit
+from kb.limits import OverLimit, replace_surrogates
 from kb.models import Document
 
 from . import html, jsonl, markdown, pdf, text
@@ -129,7 +129,7 @@ def read_path(path: str | Path, relative: str | None = None) -> Iterator[ReadRes
 
 def _read_path(path: str | Path) -> Iterator[ReadResult | ReadError]:
     path = Path(path)
-    name = str(path)
+    name = replace_surrogates(str(path))   # a file name that is not UTF-8 is still a name to show
     reader = reader_for(name)
     if not path.exists():
         raise ReadError("no such file", path=name)
