@@ -20,13 +20,7 @@ from kb.models import now_iso, valid_document_id
 from kb.readers import ReadError, read_bytes, read_jsonl, reader_for
 
 from . import examples
-from .formats import negotiate, stream
-from .jobs import EXAMPLE as JOB_EXAMPLE
-from .jobs import JobSchema, job_url
-from .kbstore import get_kb
-from .openapi import WRITE_SECURITY, citation_formats, errors, passage_links
-from .paging import link_header, page_links
-from .schemas import (
+from .document_schemas import (
     BulkArgs,
     BulkResultSchema,
     DocumentCreatedSchema,
@@ -38,6 +32,12 @@ from .schemas import (
     PageArgs,
     UploadArgs,
 )
+from .formats import negotiate, stream
+from .jobs import EXAMPLE as JOB_EXAMPLE
+from .jobs import JobSchema, job_url
+from .kbstore import get_kb
+from .openapi import WRITE_SECURITY, citation_formats, errors, passage_links
+from .paging import link_header, page_links
 
 # citation fields an upload may give: as multipart form fields, or as query parameters of a raw body
 UPLOAD_CITATION = {

@@ -10,9 +10,9 @@ from marshmallow import Schema, fields
 
 from kb import jobs
 
+from .document_schemas import BulkLineSchema
 from .kbstore import get_kb
 from .openapi import errors
-from .schemas import BulkLineSchema
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1", description="Jobs: long writes, polled until done")
 

@@ -3,12 +3,9 @@ from __future__ import annotations
 
 import copy
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import Schema, fields, validate
 
-from kb.models import valid_document_id
-from kb.readers import TITLE_MAX
-
-from .citation_schemas import CitationFields, CitationInput, CitationUploadArgs, DocumentRef, MetadataArgs
+from .citation_schemas import DocumentRef, MetadataArgs
 from .formats import color_field, format_field
 
 MAX_LIMIT = 100
@@ -30,17 +27,17 @@ def always(*names: str):
     return decorate
 
 
-def _tag_list(description: str, most: int = MAX_FILTER_VALUES):
+def tag_list(description: str, most: int = MAX_FILTER_VALUES):
     return fields.List(fields.String(validate=validate.Length(min=1, max=200)),
                        validate=validate.Length(max=most), load_default=list,
                        metadata={"description": description})
 
 
 class FilterArgs(Schema):
-    tag = _tag_list("Passages must carry every one of these tags (repeatable).")
-    any_tag = _tag_list("Passages must carry at least one of these tags (repeatable).")
-    not_tag = _tag_list("Passages must carry none of these tags (repeatable).")
-    document = _tag_list("Only passages of these documents (repeatable, up to 1,000; for more, "
+    tag = tag_list("Passages must carry every one of these tags (repeatable).")
+    any_tag = tag_list("Passages must carry at least one of these tags (repeatable).")
+    not_tag = tag_list("Passages must carry none of these tags (repeatable).")
+    document = tag_list("Only passages of these documents (repeatable, up to 1,000; for more, "
                          "POST /api/v1/search with a JSON body).", MAX_DOCUMENT_VALUES)
 
 
@@ -82,7 +79,7 @@ class SearchArgs(FilterArgs, MetadataArgs):
 
 class SearchBody(SearchArgs):
     """POST /api/v1/search: the same arguments as a JSON object, lists as arrays."""
-    document = _tag_list("Only passages of these documents (up to 10,000).", MAX_DOCUMENT_VALUES_POST)
+    document = tag_list("Only passages of these documents (up to 10,000).", MAX_DOCUMENT_VALUES_POST)
 
 
 class ExportArgs(FilterArgs, MetadataArgs):
@@ -220,147 +217,6 @@ class SimilarArgs(FilterArgs):
 class SimilarResponseSchema(Schema):
     id = fields.String()
     hits = fields.List(fields.Nested(HitSchema))
-
-
-@always("id", "title", "source", "tags", "metadata", "ingested_at", "passages")
-class DocumentSummarySchema(CitationFields):
-    id = fields.String(metadata={"example": "science-diplomacy"})
-    title = fields.String()
-    source = fields.String()
-    tags = fields.List(fields.String())
-    metadata = fields.Dict()
-    ingested_at = fields.String(metadata={"format": "date-time", "description": "When it was (last) stored, UTC."})
-    passages = fields.Integer(metadata={"description": "Number of passages."})
-
-
-@always("text")
-class DocumentDetailSchema(DocumentSummarySchema):
-    text = fields.String(metadata={"description": "The clean text its passages cite (each passage is "
-                                                  "`text[start:end]`): the passages a blank line apart, without "
-                                                  "markup, site chrome or footers."})
-    passages = fields.List(fields.Nested(PassageDetailSchema))
-
-
-class PageArgs(MetadataArgs):
-    format = fields.String(load_default=None, allow_none=False,
-                           validate=validate.OneOf(["json", "csl", "bibtex", "ris"]), metadata={
-        "description": "json (default), or the page of documents as citations: csl (CSL-JSON), bibtex or ris. "
-                       "Without it the Accept header decides."})
-    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000),
-                           metadata={"description": "Documents per page (1-1000)."})
-    offset = fields.Integer(load_default=0, validate=validate.Range(0), metadata={"description": "Documents to skip."})
-    since = fields.String(load_default=None, allow_none=False, validate=validate.Length(min=4, max=40), metadata={
-        "format": "date-time",
-        "description": "An ISO 8601 time (a date alone is read as its midnight; UTC unless it says): "
-                       "only the documents stored (added, "
-                       "replaced or changed) at or after it, and `deleted`, every document deleted since. "
-                       "Send the answer's `as_of` next time to sync.", "example": "2024-05-01T10:00:00Z"})
-
-
-class DeletionSchema(Schema):
-    id = fields.String(required=True)
-    deleted_at = fields.String(required=True, metadata={"format": "date-time"})
-
-
-@always("total", "offset", "limit", "documents", "next", "prev", "as_of")
-class DocumentListSchema(Schema):
-    total = fields.Integer(metadata={"description": "Documents (with since: documents stored since)."})
-    offset = fields.Integer()
-    limit = fields.Integer()
-    documents = fields.List(fields.Nested(DocumentSummarySchema))
-    next = fields.String(allow_none=True)
-    prev = fields.String(allow_none=True)
-    as_of = fields.String(metadata={"format": "date-time", "description": "The server's time when it read: the "
-                                                                  "`since` of the next sync."})
-    since = fields.String(metadata={"format": "date-time", "description": "With since: the time asked, in UTC."})
-    deleted = fields.List(fields.Nested(DeletionSchema), metadata={
-        "description": "With since: every document deleted since (and not stored again), oldest first."})
-
-
-class DocumentInputSchema(CitationInput):
-    """A document posted as JSON (unknown fields are refused, so a typo is not silently lost)."""
-    id = fields.String(metadata={"description": "Stable id (letters, digits, '.', '_', '-'); default: a slug of "
-                                                "the title and a hash of the text, so re-posting replaces.",
-                                 "example": "field-note-1"})
-    title = fields.String(required=True, validate=validate.Length(min=1, max=TITLE_MAX),
-                          metadata={"example": "Field note"})
-    text = fields.String(load_default="", metadata={
-        "description": "The document's text; absent or empty: the title is the text (a title-only record).",
-        "example": "Vaccines were shipped to developing countries last spring."})
-    tags = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
-                       validate=validate.Length(max=MAX_FILTER_VALUES),
-                       metadata={"description": "Tags every passage of the document carries."})
-    source = fields.String(load_default="", validate=validate.Length(max=2000),
-                           metadata={"description": "Path or URL."})
-    metadata = fields.Dict(load_default=dict, metadata={
-        "description": "Free JSON, kept with the document (at most 64 KB of JSON, 8 levels deep)."})
-
-    @validates("id")
-    def _valid_id(self, value, **_):
-        if not valid_document_id(value):
-            raise ValidationError("not a valid document id (letters, digits, '.', '_', '-'; at most 200)")
-
-    @post_load
-    def _title_only(self, data, **_):
-        if not data["text"].strip():
-            if not data["title"].strip():
-                raise ValidationError("the document has neither text nor title", "text")
-            data["text"] = " ".join(data["title"].split())
-        return data
-
-
-class UploadArgs(CitationUploadArgs):
-    """What a raw-body upload (or a multipart one) cannot say in its body."""
-    filename = fields.String(load_default="", validate=validate.Length(max=1000), metadata={
-        "description": "Raw body: the file's name (its extension picks the reader when the type does not)."})
-    title = fields.String(load_default=None, validate=validate.Length(min=1, max=TITLE_MAX),
-                          metadata={"description": "Raw body: overrides the title found in it."})
-    id = fields.String(load_default=None, metadata={"description": "Raw body: the document id (POST only)."})
-    tag = _tag_list("Raw body: tags for every passage (repeatable).")
-
-
-class BulkArgs(Schema):
-    tag = _tag_list("Tags for every passage of every document (repeatable).")
-
-
-class DocumentPatchSchema(DocumentInputSchema):
-    """PATCH /api/v1/documents/<id>: any field of a posted document but its id and text (loaded
-    partial: only the fields sent change)."""
-    class Meta:
-        exclude = ("id", "text")
-
-
-@always("id", "title", "passages", "tags", "replaced", "url", "warnings")
-class DocumentCreatedSchema(Schema):
-    id = fields.String(metadata={"example": "field-note-1"})
-    title = fields.String()
-    passages = fields.Integer(metadata={"description": "Number of passages the document was split into."})
-    tags = fields.List(fields.String(), metadata={"description": "Tags of its passages, most frequent first."})
-    replaced = fields.Boolean(metadata={"description": "true when a document with this id was there before."})
-    url = fields.String(metadata={"description": "Where the document is now."})
-    warnings = fields.List(fields.String())
-
-
-@always("line", "status")
-class BulkLineSchema(Schema):
-    line = fields.Integer(allow_none=True)
-    status = fields.Integer(metadata={"description": "201 landed, 422 refused (see error), 409 refused: its id "
-                                                     "holds a document of another source."})
-    outcome = fields.String(metadata={"description": "For a line that landed: new, replaced or unchanged "
-                                                     "(the same title and text as before)."})
-    id = fields.String()
-    title = fields.String()
-    passages = fields.Integer()
-    tags = fields.List(fields.String())
-    error = fields.String()
-
-
-@always("documents", "refused", "passages", "results")
-class BulkResultSchema(Schema):
-    documents = fields.Integer(metadata={"description": "Documents that landed."})
-    refused = fields.Integer(metadata={"description": "Lines refused."})
-    passages = fields.Integer()
-    results = fields.List(fields.Nested(BulkLineSchema), metadata={"description": "One per non-blank line, in order."})
 
 
 @always("tag", "label", "description", "broader", "count")

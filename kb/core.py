@@ -20,11 +20,11 @@ from .ingest import PREPARE, IdTaken, IngestReport, IngestRun, Record, task_char
 from .metadata_filters import MetadataFilters, split_query
 from .models import Document, InvalidDocument, Passage, now_iso, valid_document_id
 from .pipeline import Preparer
+from .preparing import passages_of, record_of, stored_result
 from .readers import ReadError, ReadResult, Skipped, read_path, supported, walk
 from .settings import Settings
-from .split import SplitOptions, split_text
-from .tagging import Tagger, Taxonomy, manual, stored
-from .tagging.keywords import keywords
+from .split import SplitOptions
+from .tagging import Tagger, Taxonomy, stored
 
 SAMPLE_PATH = Path(__file__).parent / "data" / "science-diplomacy.txt"
 DOCUMENT_FIELDS = ("id", "title", "text", "source", "tags", "metadata", "authors", "date", "url", "doi", "publisher")
@@ -140,30 +140,11 @@ class KnowledgeBase:
 
     def prepare(self, doc: Document, sections=None, tagger: Tagger | None = None) -> list[Passage]:
         """Split a document into passages and tag them (no index write)."""
-        passages = split_text(doc.text, doc.id, doc.title, self.split_options, sections=sections)
-        inherited = [t for t in doc.tags if t]
-        tagger = tagger or self.tagger
-        for p, (tags, evidence) in zip(passages, tagger.tag_document(doc.title, passages)):
-            p.tags = sorted(set(tags) | set(inherited))
-            p.evidence = evidence
-            p.keywords = keywords(p.text)
-        return passages
+        return passages_of(doc, tagger or self.tagger, self.split_options, sections)
 
     def prepare_record(self, result: ReadResult, tagger: Tagger | None = None) -> Record:
-        """A read document as the index stores it (record, passages' dicts), its manual tag edits
-        applied (those that no longer fit under ``manual_lost``, for the caller to report)."""
-        doc, sections = result.document, result.sections
-        passages = [p.to_dict() for p in self.prepare(doc, sections, tagger)]
-        record = doc.to_dict()
-        record["text"] = cited_text(passages)
-        if record["text"] != doc.text:
-            record["original"] = doc.text   # what a rebuild re-splits, and an export gives back
-        if sections is not None:  # even [], which turns heading detection off
-            record["sections"] = [list(s) for s in sections]
-        lost = manual.carry(passages, manual.imported(result.manual_tags)) if result.manual_tags else None
-        if lost:
-            record["manual_lost"] = lost
-        return record, passages
+        """A read document as the index stores it (kb.preparing.record_of)."""
+        return record_of(result, tagger or self.tagger, self.split_options)
 
     def ingest(self, items: Iterable[ReadResult | ReadError | Document], extra_tags: Iterable[str] = (),
                progress: Callable[[IngestReport], None] | None = None,
@@ -371,10 +352,7 @@ class KnowledgeBase:
         def tasks():   # read as the engine consumes them: under its write lock
             edits = self.curation.by_document()
             for data in self.index.iter_documents():
-                data["text"] = data.get("original") or data["text"]
-                result = ReadResult(document=Document.from_dict(data), sections=_stored_sections(data),
-                                    manual_tags=edits.get(data["id"]))
-                yield PREPARE, result
+                yield PREPARE, stored_result(data, edits.get(data["id"]))
 
         def prepare(task):
             return self.prepare_record(task[1], tagger)
@@ -408,17 +386,3 @@ class KnowledgeBase:
         answer["changed"] = True
         return answer
 
-
-def _stored_sections(data: dict):
-    sections = data.get("sections")
-    return [tuple(s) for s in sections] if sections is not None else None
-
-
-def cited_text(passages: list[dict]) -> str:
-    """A document's clean text: its passages' texts a blank line apart, each passage's ``start`` and
-    ``end`` set to where its text is in it, so that ``text[start:end]`` is the passage text exactly."""
-    at = 0
-    for p in passages:
-        p["start"], p["end"] = at, at + len(p["text"])
-        at = p["end"] + 2
-    return "\n\n".join(p["text"] for p in passages)

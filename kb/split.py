@@ -4,7 +4,7 @@ The text given is never modified: cleaning (site chrome, repeated titles, footer
 lines as dropped, and every passage is a contiguous span ``text[start:end]`` whose
 whitespace-collapsed form is the passage text. Because a span is contiguous, a passage never
 reaches over a dropped line or a heading. What a document stores and cites is its passages a blank
-line apart, where each passage is exactly ``text[start:end]`` (kb.core.cited_text).
+line apart, where each passage is exactly ``text[start:end]`` (kb.preparing.cited_text).
 """
 from __future__ import annotations
 
