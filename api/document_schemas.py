@@ -91,7 +91,7 @@ class DocumentInputSchema(CitationInput):
 
     @post_load
     def _title_only(self, data, **_):
-        if not data["text"].strip():
+        if "text" in data and not data["text"].strip():   # a PATCH (partial, no text) has none
             if not data["title"].strip():
                 raise ValidationError("the document has neither text nor title", "text")
             data["text"] = " ".join(data["title"].split())
