@@ -89,7 +89,9 @@ def text_block(hit: dict, color: bool = False) -> str:
 
 
 def document_row(doc: dict) -> list:
-    return [doc.get("id"), doc.get("title", ""), doc.get("source", ""), doc.get("passages", ""),
+    """A document's cells, in DOCUMENT_CSV_COLUMNS order."""
+    return [doc.get("id"), doc.get("title", ""), "; ".join(doc.get("authors") or []), doc.get("date", ""),
+            doc.get("url", ""), doc.get("doi", ""), doc.get("source", ""), doc.get("passages", ""),
             ";".join(doc.get("tags", [])), doc.get("ingested_at", "")]
 
 
