@@ -236,7 +236,7 @@ class KnowledgeBase:
             for hit in response.hits:
                 hit["previous"], hit["next"] = found.get(hit["id"], (None, None))
         named = dict.fromkeys(filters.tags + filters.any_tags + filters.not_tags)
-        if named:   # a tag no passage has is most likely a typo: say so rather than answer 0 hits mutely
+        if named and not response.partial:   # a tag no passage has is most likely a typo: say so
             counts = self.index.tag_counts()
             missing = [t for t in named if not counts.get(t)]
             if missing:

@@ -21,7 +21,7 @@ import threading
 
 import numpy as np
 
-from index import Filters, SearchRequest
+from index import BackendUnavailable, Filters, SearchRequest
 
 from . import embedding
 from .tagging.examples import Profile, profile
@@ -73,7 +73,10 @@ class ExampleSuggestions:
         if not passages:
             return passages
         with self._lock:
-            self._refresh()
+            try:
+                self._refresh()
+            except BackendUnavailable:   # a shard down: the last complete reading, as the catalog does
+                pass
             tags = list(self._examples)
         by_id: dict[str, list[dict]] = {}
         for tag in tags:

@@ -155,6 +155,7 @@ def test_writes_refuse_a_shard_with_a_mirror_down(private_cluster, tmp_path):
 
 def snapshot(server, params):
     body = server.get("/api/v1/search", params=params).json()
+    assert "total" in body, (params, body)
     return body["total"], sorted(h["id"] for h in body["hits"]), body["partial"]
 
 
