@@ -131,3 +131,18 @@ def test_no_query_string_is_a_server_error(client, q):
 def test_no_syntax_soup_is_a_server_error(client, q):
     response = client.get("/api/v1/search", query_string={"q": q})
     assert response.status_code in (200, 400, 422), (q, response.get_data(as_text=True))
+
+
+def test_a_passage_answers_its_citation(client):
+    """What the search page links each hit to: the passage's document as one entry, the passage as note."""
+    ris = client.get("/api/v1/passages/science-diplomacy:2?format=ris")
+    assert ris.status_code == 200 and ris.content_type == "application/x-research-info-systems"
+    text = ris.get_data(as_text=True)
+    assert text.startswith("TY  - ") and text.count("ER  - ") == 1 and "science-diplomacy:2" in text
+    csl = client.get("/api/v1/passages/science-diplomacy:2",
+                     headers={"Accept": "application/vnd.citationstyles.csl+json"})
+    [item] = csl.get_json(force=True)
+    assert item["title"].startswith("Build science diplomacy") and "[science-diplomacy:2]" in item["note"]
+    assert client.get("/api/v1/passages/science-diplomacy:2").get_json()["id"] == "science-diplomacy:2"
+    assert client.get("/api/v1/passages/science-diplomacy:99?format=bibtex").status_code == 404
+    assert client.get("/api/v1/passages/science-diplomacy:2?format=csv").status_code == 422
