@@ -22,6 +22,8 @@ def json_schema(node, spec: dict, depth: int = 0):
         return json_schema(spec["components"]["schemas"][name], spec, depth + 1)
     out = {k: json_schema(v, spec, depth + 1) for k, v in node.items()
            if k not in ("nullable", "example", "examples")}
+    if isinstance(node.get("properties"), dict):   # property names are names: a field called `examples` stays
+        out["properties"] = {k: json_schema(v, spec, depth + 1) for k, v in node["properties"].items()}
     if node.get("nullable"):
         return {"anyOf": [out, {"type": "null"}]}
     return out
@@ -69,6 +71,10 @@ def check_answer(spec: dict, method: str, path: str, body: str) -> str | None:
         for number, item in enumerate(items, 1):
             validate(schema, item, f"{method} {path} line {number}")
         return "application/x-ndjson"
+    if isinstance(value, list):   # the one JSON answer that is an array: CSL-JSON items
+        csl = "application/vnd.citationstyles.csl+json"
+        validate(answer_schema(spec, op, 200, csl), value, f"{method} {path} CSL-JSON")
+        return csl
     if isinstance(value, dict) and isinstance(value.get("code"), int) and "status" in value:
         status = value["code"]
     else:
