@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
+from kb import limits
 from kb.models import valid_document_id
 from kb.readers import TITLE_MAX
 
 from .citation_schemas import CitationFields, CitationInput, CitationUploadArgs, MetadataArgs
-from .schemas import MAX_FILTER_VALUES, PassageDetailSchema, always, tag_list
+from .schemas import PassageDetailSchema, always
 
 
 @always("id", "title", "source", "tags", "metadata", "ingested_at", "passages")
@@ -66,6 +67,22 @@ class DocumentListSchema(Schema):
         "description": "With since: every document deleted since (and not stored again), oldest first."})
 
 
+def _within_tag_limits(field: str):
+    def check(tags):
+        try:
+            limits.check_tags(tags, field)
+        except limits.OverLimit as exc:
+            raise ValidationError(exc.reason) from None
+    return check
+
+
+def stored_tags(description: str, field: str = "tags"):
+    """Tags a write stores: their count and length are kb.limits' (KB_MAX_TAGS, KB_MAX_TAG_LENGTH),
+    the same on every way in, and a refusal names the setting."""
+    return fields.List(fields.String(validate=validate.Length(min=1)), load_default=list,
+                       validate=_within_tag_limits(field), metadata={"description": description})
+
+
 class DocumentInputSchema(CitationInput):
     """A document posted as JSON (unknown fields are refused, so a typo is not silently lost)."""
     id = fields.String(metadata={"description": "Stable id (letters, digits, '.', '_', '-'); default: a slug of "
@@ -76,13 +93,12 @@ class DocumentInputSchema(CitationInput):
     text = fields.String(load_default="", metadata={
         "description": "The document's text; absent or empty: the title is the text (a title-only record).",
         "example": "Vaccines were shipped to developing countries last spring."})
-    tags = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
-                       validate=validate.Length(max=MAX_FILTER_VALUES),
-                       metadata={"description": "Tags every passage of the document carries."})
+    tags = stored_tags("Tags every passage of the document carries (at most KB_MAX_TAGS, 50 by default).")
     source = fields.String(load_default="", validate=validate.Length(max=2000),
                            metadata={"description": "Path or URL."})
     metadata = fields.Dict(load_default=dict, metadata={
-        "description": "Free JSON, kept with the document (at most 64 KB of JSON, 8 levels deep)."})
+        "description": "Free JSON, kept with the document (at most KB_MAX_METADATA bytes of JSON, 64 KB by "
+                       "default, and KB_MAX_DEPTH levels deep, 32)."})
 
     @validates("id")
     def _valid_id(self, value, **_):
@@ -91,7 +107,7 @@ class DocumentInputSchema(CitationInput):
 
     @post_load
     def _title_only(self, data, **_):
-        if not data["text"].strip():
+        if "text" in data and not data["text"].strip():   # a PATCH (partial, no text) has none
             if not data["title"].strip():
                 raise ValidationError("the document has neither text nor title", "text")
             data["text"] = " ".join(data["title"].split())
@@ -105,11 +121,11 @@ class UploadArgs(CitationUploadArgs):
     title = fields.String(load_default=None, validate=validate.Length(min=1, max=TITLE_MAX),
                           metadata={"description": "Raw body: overrides the title found in it."})
     id = fields.String(load_default=None, metadata={"description": "Raw body: the document id (POST only)."})
-    tag = tag_list("Raw body: tags for every passage (repeatable).")
+    tag = stored_tags("Raw body: tags for every passage (repeatable).", "tag")
 
 
 class BulkArgs(Schema):
-    tag = tag_list("Tags for every passage of every document (repeatable).")
+    tag = stored_tags("Tags for every passage of every document (repeatable).", "tag")
 
 
 class DocumentPatchSchema(DocumentInputSchema):

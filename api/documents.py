@@ -104,9 +104,10 @@ class Documents(MethodView):
         """Every document, with its passage count; with `since`, what changed since (to sync)
 
         Author, date and source filter the list as they filter a search. `since=2024-05-01T10:00:00Z`:
-        the documents stored (added, replaced or changed by PATCH) at or after that time, a page at
-        a time, and `deleted`, the ids of every document deleted since. Pass the answer's `as_of` as
-        the next `since`: a document stored in that very second comes again rather than never."""
+        the documents stored (added, replaced or changed by PATCH) at or after that time (and that
+        pass those filters), a page at a time, and `deleted`, the ids of every document deleted
+        since (filters aside: a deleted document has no metadata left). Pass the answer's `as_of`
+        as the next `since`: a document stored in that very second comes again rather than never."""
         fmt = negotiate(args["format"], ("json", "csl", "bibtex", "ris"))
         offset, limit, metadata = args["offset"], args["limit"], metadata_from(args)
         if args["since"] is None:
@@ -114,11 +115,8 @@ class Documents(MethodView):
             total, documents = get_kb().list_documents(offset, limit, metadata)
             extra = {"as_of": as_of}
         else:
-            if metadata:
-                message = "since lists every change; it does not combine with author, date or source"
-                abort(400, message=message, errors={"query": {"since": [message]}})
             try:
-                found = get_kb().changes(args["since"], offset, limit)
+                found = get_kb().changes(args["since"], offset, limit, metadata)
             except ValueError as exc:
                 abort(400, message=str(exc), errors={"query": {"since": [str(exc)]}})
             total, documents = found.pop("total"), found.pop("documents")

@@ -79,7 +79,8 @@ class KbApi(Api):
 def _message(error: HTTPException) -> str:
     description = error.description or error.name
     if error.code == 422:
-        found = (getattr(error, "data", None) or {}).get("errors")
+        data = getattr(error, "data", None) or {}
+        found = data.get("errors") or data.get("messages")   # ours, or webargs' (a schema's refusal)
         return "Invalid arguments: " + (_describe(found) if found else "see errors for each field.")
     return description
 

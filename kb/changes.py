@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from typing import Callable
 
 from .models import Document, InvalidDocument, now_iso
 
@@ -33,14 +34,16 @@ def normalize_since(value: str) -> str:
     return when.replace(microsecond=0).isoformat()
 
 
-def changes_since(index, since: str, offset: int = 0, limit: int | None = None) -> dict:
+def changes_since(index, since: str, offset: int = 0, limit: int | None = None,
+                  keep: Callable[[dict], bool] | None = None) -> dict:
     """``{"since", "as_of", "total", "documents": [summary], "deleted": [{"id", "deleted_at"}]}``:
-    documents stored (added, replaced or changed) at or after ``since``, a page of them, and
-    every deletion since."""
+    documents stored (added, replaced or changed) at or after ``since`` (and that ``keep``
+    accepts: metadata filters), a page of them, and every deletion since (a deleted document has
+    no metadata left to filter on)."""
     since = normalize_since(since)
     as_of = now_iso()   # taken first: whatever lands while this reads comes again next time
     _, summaries = index.list_documents(0, None)
-    changed = [d for d in summaries if (d.get("ingested_at") or "") >= since]
+    changed = [d for d in summaries if (d.get("ingested_at") or "") >= since and (keep is None or keep(d))]
     page = changed[offset:offset + limit] if limit is not None else changed[offset:]
     return {"since": since, "as_of": as_of, "total": len(changed), "documents": page,
             "deleted": index.deletions(since)}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
-import json
 import re
 import unicodedata
 from typing import Any
@@ -17,8 +16,6 @@ CITATION_FIELDS = ("authors", "date", "url", "doi", "publisher")
 CITED = ("id", "title", "authors", "date", "url", "doi", "publisher", "source")  # a hit's ``document``
 
 # limits on free metadata, for every way in (JSON, JSON Lines, uploads, front matter, HTML, PDF)
-METADATA_MAX_BYTES = 64 * 1024     # its JSON
-METADATA_MAX_DEPTH = 8             # nested objects/lists
 MAX_AUTHORS = 200
 FIELD_MAX_CHARS = 2000             # one author, a URL, a DOI, a publisher
 
@@ -173,24 +170,10 @@ def from_mapping(mapping: dict) -> tuple[dict, dict]:
 
 
 def check_metadata(metadata: Any) -> None:
-    """Raise MetadataError when metadata is not an object, too deep or too large."""
+    """Raise MetadataError when metadata is not an object (its size and depth are limits:
+    kb.limits.check_metadata, KB_MAX_METADATA and KB_MAX_DEPTH)."""
     if not isinstance(metadata, dict):
         raise MetadataError("metadata: must be an object")
-    if _depth(metadata) > METADATA_MAX_DEPTH:
-        raise MetadataError(f"metadata: nested deeper than {METADATA_MAX_DEPTH} levels")
-    size = len(json.dumps(metadata, ensure_ascii=False, default=str).encode("utf-8"))
-    if size > METADATA_MAX_BYTES:
-        raise MetadataError(f"metadata: {size} bytes of JSON; the limit is {METADATA_MAX_BYTES}")
-
-
-def _depth(value: Any, level: int = 0) -> int:
-    if level > METADATA_MAX_DEPTH + 1:
-        return level
-    if isinstance(value, dict):
-        return max([_depth(v, level + 1) for v in value.values()], default=level + 1)
-    if isinstance(value, list):
-        return max([_depth(v, level + 1) for v in value], default=level + 1)
-    return level
 
 
 def fold(text: str) -> str:

@@ -279,9 +279,10 @@ class KnowledgeBase:
     def delete(self, document_id: str) -> bool:
         return self.index.delete_document(document_id)
 
-    def changes(self, since: str, offset: int = 0, limit: int | None = None) -> dict:
-        """Documents stored and deleted since an ISO time, to sync (kb.changes)."""
-        return changes_since(self.index, since, offset, limit)
+    def changes(self, since: str, offset: int = 0, limit: int | None = None,
+                metadata: MetadataFilters | None = None) -> dict:
+        """Documents stored (those ``metadata`` passes) and deleted since an ISO time, to sync (kb.changes)."""
+        return changes_since(self.index, since, offset, limit, metadata.check().accepts if metadata else None)
 
     def update_document(self, document_id: str, **fields) -> dict | None:
         """Change a document's metadata and document-level tags without re-splitting (kb.changes)."""

@@ -120,7 +120,7 @@ def text_block(hit: dict, color: bool = False) -> str:
 
 
 def document_row(doc: dict) -> list:
-    """A document as the cells of DOCUMENT_CSV_COLUMNS."""
+    """A document's cells, in DOCUMENT_CSV_COLUMNS order."""
     return [doc.get("id"), doc.get("title", ""), "; ".join(doc.get("authors") or []), doc.get("date", ""),
             doc.get("url", ""), doc.get("doi", ""), doc.get("source", ""), doc.get("passages", ""),
             ";".join(doc.get("tags", [])), doc.get("ingested_at", "")]

@@ -135,3 +135,21 @@ def test_kb_documents_since_is_the_api_answer(synced):
     text = subprocess.run([str(KB_BIN), "documents", "--since", start, "--home", str(home)],
                           capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
     assert text.stdout.startswith("epsilon  Epsilon") and "kb: deleted delta at " in text.stderr
+
+
+def test_changes_since_take_the_metadata_filters_and_list_every_deletion(synced):
+    server, *_ = synced
+    next_second()
+    start = server.get("/api/v1/documents").json()["as_of"]
+    for doc_id, author, date in (("roe-note", "Jane Roe", "2021-05"), ("okafor-note", "Ben Okafor", "2023")):
+        r = server.request("POST", "/api/v1/documents", headers=AUTH, json={
+            "id": doc_id, "title": doc_id, "text": "Notes on cold chains.", "authors": [author], "date": date})
+        assert r.status_code == 201, r.text
+    assert server.request("DELETE", "/api/v1/documents/science-diplomacy", headers=AUTH).status_code == 204
+    by_author = server.get("/api/v1/documents", params={"since": start, "author": "roe"}).json()
+    assert [d["id"] for d in by_author["documents"]] == ["roe-note"] and by_author["total"] == 1
+    assert [d["id"] for d in by_author["deleted"]] == ["science-diplomacy"]   # no metadata left to filter on
+    by_date = server.get("/api/v1/documents", params={"since": start, "date_from": "2022"}).json()
+    assert [d["id"] for d in by_date["documents"]] == ["okafor-note"]
+    cited = server.get("/api/v1/documents", params={"since": start, "author": "okafor", "format": "bibtex"})
+    assert cited.status_code == 200 and "Okafor" in cited.text and "Roe" not in cited.text

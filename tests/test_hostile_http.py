@@ -93,7 +93,7 @@ def get(server, path, params=None, **kwargs):
     ({"q": "a*b*c*d*", "syntax": "query"}, {400}),
     ({"q": "?ebra", "syntax": "query"}, {400}),
     ({"q": "zebra~9"}, {400}),                           # fuzzy bomb
-    ({"q": "(" * 400 + "zebra" + ")" * 400}, {400}),
+    ({"q": "(" * 400 + "zebra" + ")" * 400, "syntax": "query"}, {400}),
     ({"q": "NOT " * 100 + "zebra", "syntax": "query"}, {400}),
     ({"q": "zebra", "limit": "10" * 50}, {422}),
     ({"q": "zebra", "offset": "-1"}, {422}),

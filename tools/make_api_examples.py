@@ -4,6 +4,7 @@ still agree with what the API answers on the sample."""
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -15,6 +16,7 @@ OUT = Path(__file__).resolve().parent.parent / "api" / "examples.json"
 
 
 def main() -> None:
+    os.environ["KB_SEMANTIC"] = "0"   # the examples of the base install, as the tests run (tests/conftest.py)
     with tempfile.TemporaryDirectory() as home:
         KnowledgeBase(home).ingest_paths([SAMPLE_PATH])
         app = create_app({"KB_HOME": home, "KB_API_TOKEN": "s3cret-token-for-the-examples", "MAX_CONTENT_LENGTH": 4096})

@@ -42,7 +42,8 @@ class NormalizeFilter(Filter):
 
     def __call__(self, tokens):
         for t in tokens:
-            text = t.text.replace("’", "'")
+            original = t.text
+            text = original.replace("’", "'")
             if text.endswith("'s"):
                 text = text[:-2]
             text = text.replace("'", "")
@@ -57,11 +58,13 @@ class NormalizeFilter(Filter):
             chars = getattr(t, "chars", False)
             start = t.startchar if chars else 0
             yield t
-            for part in parts:   # the parts, at the whole's position (so phrases still see it)
+            # the parts, at the whole's position (so phrases still see it); their characters are
+            # those of the parts as written (an apostrophe taken out of the text is still in the source)
+            for part, written in zip(parts, original.split(".")):
                 t.text = part
                 if chars:
-                    t.startchar, t.endchar = start, start + len(part)
-                    start += len(part) + 1
+                    t.startchar, t.endchar = start, start + len(written)
+                    start += len(written) + 1
                 yield t
 
 

@@ -58,9 +58,9 @@ def _candidates(terms: frozenset) -> re.Pattern | None:
     """Word starts that may be one of ``terms`` in lowercased text: each term's first letters
     (all but its last two, at most four), and any word with an apostrophe or a dot among its
     first four characters (``O'Brien``, ``U.S.``: its term lacks them), and any dotted word
-    (``fs.readFileSync``: its parts are terms too)."""
+    (``fs.readFileSync``, ``China's.cells``: its parts are terms too)."""
     if not terms or not all(t.isascii() and t for t in terms):
         return None
     prefixes = {re.escape(term[:min(PREFIX_CHARS, max(1, len(term) - 2))]) for term in terms}
     alternatives = "|".join(sorted(prefixes, key=len, reverse=True))
-    return re.compile(f"{WORD_START}(?:{alternatives}|\\w{{1,{PREFIX_CHARS - 1}}}[.']|\\w+\\.\\w)")
+    return re.compile(f"{WORD_START}(?:{alternatives}|\\w{{1,{PREFIX_CHARS - 1}}}[.']|\\w[\\w']*\\.\\w)")

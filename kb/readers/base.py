@@ -174,7 +174,8 @@ def path_id(relative: str) -> str:
     slug = slugify(stem.replace("/", "-"), 120)
     if slug and _CANONICAL_PATH.fullmatch(stem) and slug == stem.replace("/", "-"):
         return slug
-    return f"{slug or 'doc'}-{hashlib.sha1(relative.encode('utf-8')).hexdigest()[:6]}"
+    digest = hashlib.sha1(relative.encode("utf-8", "surrogateescape"))   # a name that is not UTF-8: its bytes
+    return f"{slug or 'doc'}-{digest.hexdigest()[:6]}"
 
 
 def clean_tags(value: Any) -> list[str]:

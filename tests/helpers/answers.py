@@ -8,6 +8,8 @@ import re
 
 import jsonschema_rs
 
+CSL = "application/vnd.citationstyles.csl+json"
+
 
 def json_schema(node, spec: dict, depth: int = 0):
     """An OpenAPI 3.0 schema as JSON Schema: ``$ref`` inlined, ``nullable: true`` allowing null."""
@@ -21,9 +23,9 @@ def json_schema(node, spec: dict, depth: int = 0):
         name = node["$ref"].rsplit("/", 1)[1]
         return json_schema(spec["components"]["schemas"][name], spec, depth + 1)
     out = {k: json_schema(v, spec, depth + 1) for k, v in node.items()
-           if k not in ("nullable", "example", "examples")}
-    if isinstance(node.get("properties"), dict):   # property names are names: a field called `examples` stays
-        out["properties"] = {k: json_schema(v, spec, depth + 1) for k, v in node["properties"].items()}
+           if k not in ("nullable", "example", "examples") and k != "properties"}
+    if "properties" in node:   # names of fields, not keywords: a field may be called "examples"
+        out["properties"] = {name: json_schema(v, spec, depth + 1) for name, v in node["properties"].items()}
     if node.get("nullable"):
         return {"anyOf": [out, {"type": "null"}]}
     return out
@@ -71,13 +73,12 @@ def check_answer(spec: dict, method: str, path: str, body: str) -> str | None:
         for number, item in enumerate(items, 1):
             validate(schema, item, f"{method} {path} line {number}")
         return "application/x-ndjson"
-    if isinstance(value, list):   # the one JSON answer that is an array: CSL-JSON items
-        csl = "application/vnd.citationstyles.csl+json"
-        validate(answer_schema(spec, op, 200, csl), value, f"{method} {path} CSL-JSON")
-        return csl
     if isinstance(value, dict) and isinstance(value.get("code"), int) and "status" in value:
         status = value["code"]
     else:
         status = min(int(code) for code in op["responses"] if code.startswith("2") and code != "204")
-    validate(answer_schema(spec, op, status, "application/json"), value, f"{method} {path} {status}")
-    return "application/json"
+    media_type = "application/json"
+    if isinstance(value, list) and CSL in op["responses"][str(status)].get("content", {}):
+        media_type = CSL   # a JSON array where the answer is an object: the citations (format=csl)
+    validate(answer_schema(spec, op, status, media_type), value, f"{method} {path} {status}")
+    return media_type

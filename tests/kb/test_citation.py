@@ -13,7 +13,6 @@ import pytest
 from helpers.pdfs import make_pdf
 from index import QueryError, SearchRequest
 from kb.citation import (
-    METADATA_MAX_BYTES,
     author_matches,
     date_interval,
     from_mapping,
@@ -23,9 +22,12 @@ from kb.citation import (
     page_span,
 )
 from kb.citation_formats import render_citations
+from kb.limits import OverLimit
 from kb.metadata_filters import MetadataFilters, split_query
 from kb.models import Document, InvalidDocument
 from kb.readers import read_bytes, read_path
+
+METADATA_MAX_BYTES = 64 * 1024   # KB_MAX_METADATA's default
 
 DATA = Path(__file__).parent.parent / "data"
 CITATIONS = DATA / "citations"
@@ -90,20 +92,22 @@ def test_page_spans():
 def test_metadata_limits_and_bad_fields_are_refused_with_the_field():
     deep: dict = {}
     node = deep
-    for _ in range(12):
+    for _ in range(40):
         node["x"] = {}
         node = node["x"]
-    with pytest.raises(InvalidDocument, match="^metadata: nested deeper"):
+    with pytest.raises(OverLimit, match="^metadata: nested deeper than 32 levels"):   # kb.limits: one place
         Document(id="d", title="t", text="x", metadata=deep).validate()
-    with pytest.raises(InvalidDocument, match="^metadata: .* bytes"):
+    with pytest.raises(OverLimit, match="^metadata: .* bytes of JSON; the limit is 65,536 .KB_MAX_METADATA."):
         Document(id="d", title="t", text="x", metadata={"blob": "x" * METADATA_MAX_BYTES}).validate()
+    with pytest.raises(InvalidDocument, match="^metadata: must be an object"):
+        Document(id="d", title="t", text="x", metadata=["a list"]).validate()
     with pytest.raises(InvalidDocument, match="^date: "):
         Document(id="d", title="t", text="x", date="yesterday").validate()
     with pytest.raises(InvalidDocument, match="^doi: "):
         Document(id="d", title="t", text="x", doi="10.x").validate()
     big = "---\nnote: " + "y" * (METADATA_MAX_BYTES + 10) + "\n---\nSome text here.\n"
     [result] = list(read_bytes(big.encode(), "big.md"))
-    with pytest.raises(InvalidDocument, match="^metadata: "):
+    with pytest.raises(OverLimit, match="^metadata: "):
         result.document.validate()
 
 
