@@ -27,6 +27,15 @@ class MetadataArgs(Schema):
         "description": "Documents whose source (path or URL) starts with this. Also `source:...` in q."})
 
 
+class CitationFormatArgs(Schema):
+    """``format=`` of an answer that is JSON or one passage's citation."""
+    format = fields.String(load_default=None, allow_none=False,
+                           validate=validate.OneOf(["json", "csl", "bibtex", "ris"]), metadata={
+        "description": "json (default), or the passage as a citation of its document: csl (CSL-JSON), bibtex "
+                       "or ris, the passage's text as the note and its page as the locator. Without it the "
+                       "Accept header decides."})
+
+
 class DocumentRef(Schema):
     """Enough of the document to cite a passage without asking for the document."""
     id = fields.String(required=True, metadata={"example": "science-diplomacy"})

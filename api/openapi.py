@@ -83,7 +83,7 @@ def citation_formats(blp):
 
 
 def alternative_formats(blp, text: str, csv: str, jsonl: str | None, json_example: dict | None = None,
-                        jsonl_schema: str = "Hit", json_schema: str = "ExportResponse"):
+                        jsonl_schema: str = "SearchHit", json_schema: str = "ExportResponse"):
     """The 200 answer's other media types (format=text|csv|jsonl|csl|bibtex|ris or Accept)."""
     content = {
         "text/plain": {"schema": {"type": "string"}, "example": text},

@@ -7,8 +7,10 @@ from flask_smorest import Blueprint, abort
 from kb.models import valid_document_id
 
 from . import examples
+from .citation_schemas import CitationFormatArgs
+from .formats import negotiate, stream
 from .kbstore import get_kb
-from .openapi import errors
+from .openapi import citation_formats, errors
 from .schemas import PassageDetailSchema, SimilarArgs, SimilarResponseSchema, TagListSchema
 from .search import filters_from
 
@@ -27,12 +29,21 @@ def passage_or_404(passage_id: str) -> dict:
 
 @blp.route("/passages/<path:passage_id>")
 class Passage(MethodView):
+    @blp.arguments(CitationFormatArgs, location="query")
     @blp.response(200, PassageDetailSchema, example=examples.PASSAGE)
-    @errors(blp, 304, 401, 404)
+    @citation_formats(blp)
+    @errors(blp, 304, 401, 404, 406)
     @blp.doc(operationId="getPassage")
-    def get(self, passage_id):
-        """One passage, with the ids of the passages before and after it and its tag evidence"""
-        return passage_or_404(passage_id)
+    def get(self, args, passage_id):
+        """One passage, with the ids of the passages before and after it and its tag evidence
+
+        `format=csl|bibtex|ris` (or the Accept header): the passage's citation instead, its document
+        as the entry, its text as the note and its page as the locator (what the search page links to)."""
+        fmt = negotiate(args["format"], ("json", "csl", "bibtex", "ris"))
+        passage = passage_or_404(passage_id)
+        if fmt != "json":
+            return stream([passage], fmt, filename=passage["document_id"])
+        return passage
 
 
 @blp.route("/passages/<path:passage_id>/similar")

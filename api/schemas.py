@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import copy
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
+
+from kb.output import EXPORT_FIELDS, HIT_FIELDS, FieldsError, chosen_fields
 
 from .citation_schemas import DocumentRef, MetadataArgs
 from .formats import color_field, format_field
@@ -25,6 +27,37 @@ def always(*names: str):
             cls._declared_fields[name] = field
         return cls
     return decorate
+
+
+def narrowable(cls):
+    """A passage that ``fields=`` may narrow: ``id`` is in every answer, any other field only when the
+    answer was not narrowed to leave it out, so only ``id`` is marked required (an honest schema for
+    both answers: generated clients read a narrowed hit without failing on a missing field)."""
+    for name, field in list(cls._declared_fields.items()):
+        if field.required != (name == "id"):
+            field = copy.copy(field)
+            field.required = name == "id"
+            cls._declared_fields[name] = field
+    return cls
+
+
+def fields_arg(names: tuple[str, ...], what: str):
+    """``fields=``: names of ``names``, comma-separated (blanks ignored, as kb.output.chosen_fields reads them)."""
+    name = "(?:" + "|".join(names) + ")"
+    pattern = rf"^\s*(?:{name}\s*)?(?:,\s*(?:{name}\s*)?)*$"
+
+    def known(value: str) -> None:   # the message that names the field and lists the valid ones
+        try:
+            chosen_fields(value, names, "json")
+        except FieldsError as exc:
+            raise ValidationError(str(exc)) from None
+    return fields.List(fields.String(validate=[validate.Length(min=1, max=1000), known],
+                                     metadata={"pattern": pattern}), data_key="fields",
+                       load_default=list, validate=validate.Length(max=len(names)), metadata={
+        "description": f"Only these fields of each {what} (comma-separated or repeatable): "
+                       f"{', '.join(names)}. `id` is always kept; the others are left out of the answer "
+                       "(format=json and jsonl only, else a 400; an unknown name is a 422 that lists these).",
+        "example": ["id,text,document"]})
 
 
 def tag_list(description: str, most: int = MAX_FILTER_VALUES):
@@ -75,6 +108,7 @@ class SearchArgs(FilterArgs, MetadataArgs):
     fusion = fields.String(load_default=None, allow_none=False,
                            validate=validate.OneOf(["rrf", "normalized"]), metadata={
         "description": "hybrid: normalised score fusion (default) or reciprocal rank fusion."})
+    keep = fields_arg(HIT_FIELDS, "hit")
 
 
 class SearchBody(SearchArgs):
@@ -85,6 +119,7 @@ class SearchBody(SearchArgs):
 class ExportArgs(FilterArgs, MetadataArgs):
     format = format_field("default jsonl")
     color = color_field()
+    keep = fields_arg(EXPORT_FIELDS, "line")
 
 
 class EvidenceSchema(Schema):
@@ -150,6 +185,11 @@ class HitSchema(PassageSchema):
     snippet = fields.String(metadata={"description": "HTML-escaped text with <mark> around matches."})
 
 
+@narrowable
+class SearchHitSchema(HitSchema):
+    """A hit of a search: every field of Hit, but `fields=` may leave any of them out except `id`."""
+
+
 @always("query", "mode", "total", "offset", "limit", "hits", "facets", "took_ms", "partial", "next", "prev",
         "syntax", "notice")
 class SearchResponseSchema(Schema):
@@ -158,7 +198,8 @@ class SearchResponseSchema(Schema):
     total = fields.Integer(metadata={"description": "Exact number of matching passages (documents when grouped)."})
     offset = fields.Integer()
     limit = fields.Integer()
-    hits = fields.List(fields.Nested(HitSchema))
+    hits = fields.List(fields.Nested(SearchHitSchema), metadata={
+        "description": "Each hit with every field of Hit, or with `id` and the fields `fields=` names."})
     facets = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer()))
     took_ms = fields.Float()
     partial = fields.Boolean(metadata={"description": "true when the engine could not search everything."})
@@ -170,10 +211,10 @@ class SearchResponseSchema(Schema):
                        "no passage has (a likely typo)."})
 
 
-@always("id", "document_id", "document_title", "ordinal", "section", "text", "start", "end", "tags", "keywords",
-        "evidence", "manual", "suggested_tags", "words")
+@narrowable
 class ExportedPassageSchema(Schema):
-    """One line of the export (JSON Lines): a passage with its document's title and its tag evidence."""
+    """One line of the export (JSON Lines): a passage with its document's title and its tag evidence.
+    Every field is in every line unless `fields=` narrows the export (`id` always is)."""
     id = fields.String(metadata={"example": "science-diplomacy:1"})
     document_id = fields.String()
     document_title = fields.String()

@@ -7,12 +7,12 @@ from flask_smorest import Blueprint, abort
 
 from index import Filters, SearchRequest
 from kb import evaluation
-from kb.output import eval_lines
+from kb.output import EXPORT_FIELDS, HIT_FIELDS, FieldsError, chosen_fields, eval_lines, narrowed
 
 from . import examples
 from .documents import metadata_from
 from .eval_schemas import EvalArgs
-from .formats import negotiate, stream
+from .formats import FORMATS, negotiate, stream
 from .kbstore import get_kb, wait_for_model
 from .openapi import alternative_formats, errors, passage_links
 from .paging import link_header, page_links
@@ -30,6 +30,15 @@ blp = Blueprint("search", __name__, url_prefix="/api/v1", description="Full-text
 
 SEARCH_FORMATS = ("json", "text", "csv", "jsonl", "csl", "bibtex", "ris")
 EXPORT_FORMATS = ("jsonl", "csv", "text", "json", "csl", "bibtex", "ris")
+
+
+def kept_fields(args: dict, valid: tuple[str, ...], fmt: str, where: str = "query") -> tuple[str, ...]:
+    """The ``fields=`` of a request (kb.output.chosen_fields); a 400 for a format with its own columns
+    (an unknown name is refused before, by the schema: a 422 that lists the fields)."""
+    try:
+        return chosen_fields(args.get("keep"), valid, FORMATS[fmt][1])
+    except FieldsError as exc:
+        abort(400, message=str(exc), errors={where: {"fields": [str(exc)]}})
 
 
 def filters_from(args: dict) -> Filters:
@@ -56,7 +65,7 @@ class Search(MethodView):
         highlighted, with tag facets over the whole filtered result set. `format` (or the
         Accept header) picks JSON, text for a terminal, CSV or JSON Lines; pages link to each other in the
         `Link` header and in `next`/`prev`."""
-        return search(args, paged=True)
+        return search(args, paged=True, where="query")
 
     @blp.arguments(SearchBody, location="json")
     @blp.response(200, SearchResponseSchema, example=examples.SEARCH)
@@ -69,12 +78,14 @@ class Search(MethodView):
         The same arguments and answer as `GET /api/v1/search`, lists as JSON arrays; `q` as long as
         KB_QUERY_MAX_CHARS; `document` takes up to 10,000 ids here (a URL holds about 250). A read: no
         write token needed. `next`/`prev` are null (the body is not in a URL): send the next `offset`."""
-        return search(args, paged=False)
+        return search(args, paged=False, where="json")
 
 
-def search(args: dict, paged: bool):
-    """One search, answered in the negotiated format; ``paged``: with page URLs (not for a POST)."""
+def search(args: dict, paged: bool, where: str):
+    """One search, answered in the negotiated format; ``paged``: with page URLs (not for a POST);
+    ``where`` the arguments came from (for errors)."""
     fmt = negotiate(args["format"], SEARCH_FORMATS)
+    keep = kept_fields(args, HIT_FIELDS, fmt, where)
     kb = get_kb()
     request = SearchRequest(q=args["q"], filters=filters_from(args), limit=args["limit"],
                             offset=args["offset"], group_by=args["group_by"],
@@ -86,11 +97,12 @@ def search(args: dict, paged: bool):
     headers = {**link_header(links), "X-Total-Count": str(response.total)}
     if response.partial:  # a shard did not answer: said in every format, never silently short
         headers["X-Partial"] = "true"
+    hits = list(narrowed(response.hits, keep))
     if fmt != "json":
-        return stream(response.hits, fmt, headers=headers, total=response.total, query=args["q"],
+        return stream(hits, fmt, headers=headers, total=response.total, query=args["q"],
                       color=args["color"], filename="search", next_url=links["next"])
     body = {"query": args["q"], "mode": args["mode"] or kb.default_mode, "total": response.total,
-            "offset": args["offset"], "limit": args["limit"], "hits": response.hits, "facets": response.facets,
+            "offset": args["offset"], "limit": args["limit"], "hits": hits, "facets": response.facets,
             "took_ms": response.took_ms, "partial": response.partial,
             "syntax": response.syntax, "notice": response.notice, **links}
     return body, 200, headers
@@ -133,14 +145,15 @@ class Export(MethodView):
                               "object a line (format=jsonl, the default), or text, CSV, or one JSON object.",
                   example=examples.EXPORT_JSONL)
     @alternative_formats(blp, examples.EXPORT_TEXT, examples.EXPORT_CSV, None, json_example=examples.EXPORT_JSON)
-    @errors(blp, 304, 401, 406, 503)
+    @errors(blp, 304, 400, 401, 406, 503)
     @blp.doc(operationId="export")
     def get(self, args):
         """Every passage (filters like search), streamed: JSON Lines by default, or CSV, text, JSON
 
         The same rendering as `kb export --nl/--csv/--text/--json`."""
         fmt = negotiate(args["format"], EXPORT_FORMATS)
-        passages = get_kb().export(filters_from(args), metadata_from(args))
+        keep = kept_fields(args, EXPORT_FIELDS, fmt)
+        passages = narrowed(get_kb().export(filters_from(args), metadata_from(args)), keep)
         return stream(passages, fmt, color=args["color"], key="passages", filename="passages")
 
 

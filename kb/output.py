@@ -23,6 +23,13 @@ CSV_COLUMNS = ("id", "document_id", "document_title", "section", "score", "tags"
                "authors", "date", "url", "doi", "source", "text")
 DOCUMENT_CSV_COLUMNS = ("id", "title", "authors", "date", "url", "doi", "source", "passages", "tags",
                         "ingested_at")
+# the keys of a search hit and of an export line (api.schemas.SearchHitSchema, ExportedPassageSchema):
+# what ``fields=`` / ``--fields`` may keep
+HIT_FIELDS = ("id", "document", "document_id", "ordinal", "section", "start", "end", "page", "page_end", "text",
+              "words", "tags", "keywords", "suggested_tags", "score", "snippet")
+EXPORT_FIELDS = ("id", "document", "document_id", "document_title", "ordinal", "section", "start", "end", "page",
+                 "page_end", "text", "words", "tags", "keywords", "suggested_tags", "evidence", "manual")
+NARROWED_FORMATS = ("json", "nl")   # CSV, text and citations have their own columns
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,6 +41,30 @@ def csv_cell(value):
     """A value as a CSV cell no spreadsheet runs as a formula."""
     return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
+
+
+class FieldsError(ValueError):
+    """A ``fields=`` that names no field of the answer, or asks to narrow a format that has columns."""
+
+
+def chosen_fields(values: str | Iterable[str] | None, valid: tuple[str, ...], fmt: str) -> tuple[str, ...]:
+    """The fields to keep from ``fields=id,text`` (comma-separated, repeatable): () keeps every field;
+    ``id`` is always kept. FieldsError names an unknown field, with the valid names."""
+    given = [values] if isinstance(values, str) else list(values or ())
+    names = list(dict.fromkeys(n.strip() for value in given for n in value.split(",") if n.strip()))
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        said = ", ".join(f"'{n[:100]}'" for n in unknown[:20])
+        raise FieldsError(f"unknown field{'s' if len(unknown) > 1 else ''} {said}; fields: {', '.join(valid)}")
+    if names and fmt not in NARROWED_FORMATS:
+        raise FieldsError(f"fields narrows JSON and JSON Lines answers; {fmt} has its own columns")
+    return tuple(dict.fromkeys(["id", *names])) if names else ()
+
+
+def narrowed(items: Iterable[dict], keep: tuple[str, ...]) -> Iterator[dict]:
+    """Each item with only the ``keep`` keys (all of them when ``keep`` is empty)."""
+    for item in items:
+        yield {k: v for k, v in item.items() if k in keep} if keep else item
 
 
 def plain_snippet(snippet: str, color: bool = False) -> str:

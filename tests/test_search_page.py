@@ -3,6 +3,7 @@ headless Chromium (Debian's chromium + chromedriver, through selenium), with a s
 under test-artifacts/."""
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -10,10 +11,12 @@ import tempfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import bibtexparser
 import pytest
 import requests
 
-from helpers import ROOT
+from helpers import API_TOKEN, ROOT
+from helpers.servers import LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -21,6 +24,24 @@ ARTIFACTS = ROOT / "test-artifacts"
 HOSTILE = {"id": "hostile", "title": "<script>alert('title')</script> Hostile note",
            "text": "Vaccine diplomacy <img src=x onerror=alert(1)> and <script>alert('text')</script> "
                    "reached the clinics of Lagos."}
+EVIL_AUTHOR = "<script>alert('author')</script> Evil"
+# documents with citation records: "estuary" finds one passage of each, and every passage of atlas
+CITED = [
+    {"id": "roe-rivers", "title": "Rivers of Lagos", "authors": ["Jane Roe"], "date": "2019-05-01",
+     "url": "https://example.org/roe/rivers", "doi": "10.1234/rivers.2019",
+     "text": "The estuary of the lagoon was sampled for salinity every week of the dry season."},
+    {"id": "roe-tides", "title": "Tides and mangroves", "authors": ["Jane Roe", "Zoë Müller"], "date": "2021",
+     "source": "https://example.org/roe/tides", "text": "Mangroves along the estuary slowed the tides in the storm."},
+    {"id": "doe-silt", "title": "Silt budgets", "authors": ["John Doe"], "date": "2021-03-04",
+     "text": "Silt carried down the estuary settled behind the new harbour wall within a year."},
+    {"id": "evil-author", "title": "A note with a hostile author", "authors": [EVIL_AUTHOR], "date": "2020",
+     "text": "An estuary survey whose author field carries markup."},
+    {"id": "atlas", "title": "An estuary atlas", "authors": ["Ann Atlas"], "date": "2018-11", "tags": ["survey"],
+     "text": "\n\n".join(f"Chapter {n}. The estuary at station {n} was mapped by boat over {n + 2} days of fieldwork; "
+                         "the crews noted channels, sandbanks, salt marsh edges, fish traps and the depth of "
+                         "every mooring, then compared the charts with the surveys of earlier decades. "
+                         * 4 for n in range(1, 13))},
+]
 
 
 def test_page_works_without_javascript(live_server):
@@ -179,4 +200,167 @@ def test_docs_page_in_chromium(browser, live_server):
     spec = live_server.get("/openapi.json").json()
     assert len(operations) == sum(len([m for m in item if m != "parameters"]) for item in spec["paths"].values())
     browser.save_screenshot(str(ARTIFACTS / "docs-page.png"))
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+@pytest.fixture(scope="module")
+def cited_server(sample_home, tmp_path_factory):
+    """A server over the sample and the CITED documents (authors, dates, sources), posted as JSON."""
+    home = tmp_path_factory.mktemp("cited-kb") / "kb"
+    shutil.copytree(sample_home, home)
+    server = LiveServer(home, env={"KB_API_TOKEN": API_TOKEN})
+    try:
+        for doc in CITED:
+            put = server.request("PUT", f"/api/v1/documents/{doc['id']}", json=doc,
+                                 headers={"Authorization": f"Bearer {API_TOKEN}"})
+            assert put.status_code in (200, 201), put.text
+        yield server
+    finally:
+        server.stop()
+
+
+def _page_links(page: str) -> list[tuple[str, str]]:
+    """(class, or id when it has none, href) of every link of the page to the search page itself."""
+    found = []
+    for tag in re.findall(r"<a\b[^>]*>", page):
+        href = re.search(r'href="(/\?[^"]*)"', tag)
+        if href:
+            css, ident = re.search(r'class="([^"]*)"', tag), re.search(r'id="([^"]*)"', tag)
+            found.append(((css.group(1) if css else "") or (ident.group(1) if ident else ""),
+                          html.unescape(href.group(1))))
+    return found
+
+
+def test_the_page_cites_hits_and_keeps_its_filters_in_every_link(cited_server):
+    api = cited_server.get("/api/v1/search", params={"q": "estuary", "limit": 100}).json()
+    atlas = len(cited_server.get("/api/v1/documents/atlas").json()["passages"])
+    assert atlas >= 2 and api["total"] == 4 + atlas > 10   # one passage of each other document: two pages
+    assert api["facets"]["year"] == {"2018": atlas, "2019": 1, "2020": 1, "2021": 2}
+    page = cited_server.get("/", params={"q": "estuary", "author": ["atlas", "roe"], "date_from": "2018",
+                                         "date_to": "2021-12", "mode": "any"}).text
+    links = _page_links(page)
+    kinds = {css.split()[0] if css else "" for css, _ in links}
+    assert {"facet", "bar", "author-facet", "mode-all", ""} <= kinds and 'rel="next"' in page   # and paging
+    for css, href in links:
+        query = parse_qs(urlsplit(href).query)
+        assert query["q"] == ["estuary"] and query.get("mode") == (None if css == "mode-all" else ["any"]), href
+        assert query["date_from"] == (["2018"] if css != "bar" else query["date_to"]), href
+        if "author-facet on" not in css:
+            assert {"atlas", "roe"} <= set(query["author"]), href
+    # the all/any switch and the next page keep them too
+    assert any(h.startswith("/?") and "offset=10" in h and "author=atlas" in h for _, h in links)
+    assert re.search(r'id="mode-all"', page) and 'value="roe"' in page and 'value="2021-12"' in page
+
+
+def test_an_author_with_markup_is_shown_as_text(cited_server):
+    page = cited_server.get("/", params={"q": "survey markup"}).text
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;alert(&#39;author&#39;)&lt;/script&gt; Evil" in page
+    facet = cited_server.get("/", params={"author": EVIL_AUTHOR}).text
+    assert "<script" not in facet.lower() and 'value="&lt;script&gt;alert(&#39;author&#39;)' in facet
+
+
+def test_invalid_dates_on_the_page_are_said_not_500(client):
+    for params in ({"q": "health", "date_from": "2020-13"}, {"date_to": "soon"}, {"q": "x", "date_from": "20"}):
+        r = client.get("/", query_string=params)
+        page = r.get_data(as_text=True)
+        assert r.status_code == 200 and "could not be read" in page, params
+        assert "is not an ISO date" in page and 'class="hit"' not in page
+    bad = client.get("/", query_string={"q": "health", "date_from": "<b>2020</b>"}).get_data(as_text=True)
+    assert "<b>" not in bad and "&lt;b&gt;2020&lt;/b&gt;" in bad
+
+
+def _hit(browser, passage_id):
+    from selenium.webdriver.common.by import By
+    for article in browser.find_elements(By.CSS_SELECTOR, "article.hit"):
+        if article.find_element(By.CSS_SELECTOR, ".pid").text == passage_id:
+            return article
+    raise AssertionError(f"no hit {passage_id}")
+
+
+def _hit_ids(browser) -> list[str]:
+    from selenium.webdriver.common.by import By
+    return [a.text for a in browser.find_elements(By.CSS_SELECTOR, "article.hit .pid")]
+
+
+def test_citations_filters_and_year_chart_in_chromium(browser, cited_server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    server = cited_server
+    browser.get(server.url + "/?q=salinity+OR+mangroves+OR+silt+OR+markup")
+    assert sorted(_hit_ids(browser)) == ["doe-silt:1", "evil-author:1", "roe-rivers:1", "roe-tides:1"]
+
+    # each hit says its authors, date and source, and links to its citation
+    rivers = _hit(browser, "roe-rivers:1")
+    assert rivers.find_element(By.CSS_SELECTOR, ".cite .authors").text == "Jane Roe"
+    assert rivers.find_element(By.CSS_SELECTOR, ".cite .date").text == "2019-05-01"
+    assert rivers.find_element(By.CSS_SELECTOR, ".cite .source").text == "https://example.org/roe/rivers"
+    assert rivers.find_element(By.CSS_SELECTOR, ".cite .doi").text == "doi:10.1234/rivers.2019"
+    tides = _hit(browser, "roe-tides:1")
+    assert tides.find_element(By.CSS_SELECTOR, ".cite .authors").text == "Jane Roe; Zoë Müller"
+    assert tides.find_element(By.CSS_SELECTOR, ".cite .source").text == "https://example.org/roe/tides"
+    bib = requests.get(rivers.find_element(By.CSS_SELECTOR, "a.bibtex").get_attribute("href"), timeout=30)
+    assert bib.status_code == 200 and bib.headers["Content-Type"].startswith("application/x-bibtex")
+    library = bibtexparser.parse_string(bib.text)
+    assert not library.failed_blocks and [e.key for e in library.entries] == ["roe2019rivers"]
+    entry = library.entries[0].fields_dict
+    assert entry["author"].value == "Roe, Jane" and entry["doi"].value == "10.1234/rivers.2019"
+    assert entry["note"].value.startswith("[roe-rivers:1] The estuary of the lagoon")
+    csl = requests.get(tides.find_element(By.CSS_SELECTOR, "a.csl").get_attribute("href"), timeout=30)
+    assert csl.status_code == 200 and csl.headers["Content-Type"] == "application/vnd.citationstyles.csl+json"
+    [item] = csl.json()
+    assert item["title"] == "Tides and mangroves" and item["issued"] == {"date-parts": [[2021]]}
+    assert item["author"] == [{"family": "Roe", "given": "Jane"}, {"family": "Müller", "given": "Zoë"}]
+
+    # an author name with markup is text, and nothing runs
+    evil = _hit(browser, "evil-author:1")
+    assert evil.find_element(By.CSS_SELECTOR, ".cite .authors").text == EVIL_AUTHOR
+    assert browser.execute_script("return document.scripts.length") == 0
+
+    # the year chart: one bar per year, each as tall as its count, titled; a click narrows to its year
+    browser.get(server.url + "/?q=estuary")
+    years = server.get("/api/v1/search", params={"q": "estuary"}).json()["facets"]["year"]
+    atlas = len(server.get("/api/v1/documents/atlas").json()["passages"])
+    assert years == {"2018": atlas, "2019": 1, "2020": 1, "2021": 2}
+    bars = browser.find_elements(By.CSS_SELECTOR, "svg.years a.bar")
+    assert [(b.get_attribute("data-year"), int(b.get_attribute("data-count"))) for b in bars] == list(years.items())
+    assert [b.get_attribute("aria-label") for b in bars] == [
+        f"2018: {atlas} passages", "2019: 1 passage", "2020: 1 passage", "2021: 2 passages"]
+    assert [b.find_element(By.TAG_NAME, "title").get_attribute("textContent") for b in bars][3] == "2021: 2 passages"
+    heights = [float(b.find_element(By.TAG_NAME, "rect").get_attribute("height")) for b in bars]
+    assert heights[0] == max(heights) and heights[1] == heights[2] < heights[3] < heights[0]
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "search-page-years.png"))
+    _navigate(browser, bars[3].find_element(By.TAG_NAME, "rect").click)
+    query = parse_qs(urlsplit(browser.current_url).query)
+    assert query["date_from"] == query["date_to"] == ["2021"] and query["q"] == ["estuary"]
+    assert sorted(_hit_ids(browser)) == ["doe-silt:1", "roe-tides:1"]
+    assert browser.find_element(By.ID, "date-from").get_attribute("value") == "2021"
+
+    # the author facet adds the author filter
+    browser.get(server.url + "/?q=estuary")
+    _navigate(browser, browser.find_element(By.CSS_SELECTOR, 'a.author-facet[data-author="John Doe"]').click)
+    assert parse_qs(urlsplit(browser.current_url).query)["author"] == ["John Doe"]
+    assert _hit_ids(browser) == ["doe-silt:1"]
+    facet = browser.find_element(By.CSS_SELECTOR, 'ul.authors a.author-facet[data-author="John Doe"]')
+    assert "on" in facet.get_attribute("class")
+
+    # the author and date inputs of the form filter, through the same search as the API
+    browser.get(server.url + "/?q=estuary")
+    browser.find_element(By.CSS_SELECTOR, "input.author").send_keys("roe")
+    box = browser.find_element(By.ID, "date-from")
+    box.send_keys("2020")
+    _navigate(browser, lambda: box.send_keys(Keys.ENTER))
+    assert _hit_ids(browser) == ["roe-tides:1"]   # Jane Roe's 2019 paper is before 2020
+    api = server.get("/api/v1/search", params={"q": "estuary", "author": "roe", "date_from": "2020"}).json()
+    assert [h["id"] for h in api["hits"]] == ["roe-tides:1"]
+    box = browser.find_element(By.ID, "date-to")
+    box.send_keys("2020-12")
+    _navigate(browser, lambda: box.send_keys(Keys.ENTER))
+    assert _hit_ids(browser) == [] and "No passage" in browser.find_element(By.CSS_SELECTOR, ".summary").text
+    box = browser.find_element(By.ID, "date-to")
+    box.clear()
+    box.send_keys("2021-13")
+    _navigate(browser, lambda: box.send_keys(Keys.ENTER))
+    assert "is not an ISO date" in browser.find_element(By.CSS_SELECTOR, "p.error").text
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]

@@ -16,7 +16,7 @@ from ..core import KnowledgeBase, NoKnowledgeBase
 from ..embedding import SemanticUnavailable
 from ..limits import OverLimit
 from ..metadata_filters import MetadataFilters
-from ..output import OUTPUT_FORMATS
+from ..output import OUTPUT_FORMATS, FieldsError
 from ..readers import ReadError
 from ..settings import BACKENDS, Settings, SettingsError
 from ..split import SplitOptions
@@ -42,7 +42,8 @@ def friendly_errors(func):
             raise
         except BrokenPipeError:   # `kb search ... | head -1`: the reader has what it wanted
             quiet_exit()
-        except (IndexError_, TaxonomyError, ReadError, SemanticUnavailable, SettingsError, OverLimit) as exc:
+        except (IndexError_, TaxonomyError, ReadError, SemanticUnavailable, SettingsError, OverLimit,
+                FieldsError) as exc:
             raise CliError(str(exc)) from None
         except OSError as exc:
             raise CliError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
@@ -145,6 +146,13 @@ def output_options(func):
                                   "bibtex": "BibTeX: one entry per document.",
                                   "ris": "RIS: one entry per document."}[name])(func)
     return func
+
+
+def fields_option(valid: tuple[str, ...]):
+    """--fields id,text (comma-separated, repeatable): only these keys of each hit or line (--json, --nl),
+    the ``fields=`` of the API (kb.output.chosen_fields)."""
+    return click.option("--fields", "fields", multiple=True, metavar="NAMES",
+                        help=f"Only these fields of each item, with --json or --nl: {', '.join(valid)} (id always).")
 
 
 def wants_color(value: bool | None) -> bool:

@@ -9,11 +9,12 @@ import click
 
 from index import Filters, SearchRequest
 
-from ..output import unicode_safe, write_hits
+from ..output import EXPORT_FIELDS, HIT_FIELDS, chosen_fields, narrowed, unicode_safe, write_hits
 from ..settings import SEARCH_MODES
 from .options import (
     CliError,
     backend_options,
+    fields_option,
     filter_options,
     friendly_errors,
     home_option,
@@ -39,13 +40,15 @@ from .options import (
               help="lexical (BM25), semantic (embeddings) or hybrid (both fused); default KB_SEARCH_MODE or lexical.")
 @click.option("--fusion", type=click.Choice(["rrf", "normalized"]), default=None, help="How hybrid fuses.")
 @output_options
+@fields_option(HIT_FIELDS)
 @home_option
 @backend_options
 @friendly_errors
 def search(query, tags, any_tags, not_tags, documents, metadata, limit, offset, group_by, syntax, mode, fusion,
-           output, color):
+           output, color, fields):
     """Search passages: words, "phrases", AND/OR/NOT, prefix*, tags:..., author:..., date:>=2020 (--text by
     default)."""
+    keep = chosen_fields(fields, HIT_FIELDS, output or "text")
     kb = open_kb()
     request = SearchRequest(q=" ".join(query), limit=limit, offset=offset, group_by=group_by,
                             filters=Filters(tags, any_tags, not_tags, documents), syntax=syntax, mode=mode,
@@ -53,7 +56,7 @@ def search(query, tags, any_tags, not_tags, documents, metadata, limit, offset, 
     response = kb.search(request, metadata=metadata)
     if response.notice:
         click.echo(f"kb: note: {response.notice}", err=True)
-    write_hits(response.hits, output or "text", sys.stdout, total=response.total, query=request.q,
+    write_hits(narrowed(response.hits, keep), output or "text", sys.stdout, total=response.total, query=request.q,
                facets=response.facets, color=wants_color(color))
     if response.partial:
         click.echo("kb: warning: a shard did not answer: these results are partial", err=True)
@@ -63,22 +66,25 @@ def search(query, tags, any_tags, not_tags, documents, metadata, limit, offset, 
 @filter_options
 @metadata_options
 @output_options
+@fields_option(EXPORT_FIELDS)
 @click.option("--documents", "whole_documents", is_flag=True,
               help="Every stored document whole, as JSON Lines that `kb ingest FILE.jsonl` reads back.")
 @home_option
 @backend_options
 @friendly_errors
-def export(tags, any_tags, not_tags, documents, metadata, output, color, whole_documents):
+def export(tags, any_tags, not_tags, documents, metadata, output, color, fields, whole_documents):
     """Every passage (JSON Lines by default): id, document_id, ordinal, section, start, end, text, tags."""
-    if whole_documents and (tags or any_tags or not_tags or documents or metadata or output not in (None, "nl")):
-        raise CliError("--documents writes every document as JSON Lines: no filters or other formats")
+    if whole_documents and (tags or any_tags or not_tags or documents or metadata or fields
+                            or output not in (None, "nl")):
+        raise CliError("--documents writes every document as JSON Lines: no filters, fields or other formats")
+    keep = chosen_fields(fields, EXPORT_FIELDS, output or "nl")
     kb = open_kb()
     if whole_documents:
         for doc in kb.export_documents():
             click.echo(unicode_safe(json.dumps(doc, ensure_ascii=False)))
         return
-    write_hits(kb.export(Filters(tags, any_tags, not_tags, documents), metadata), output or "nl", sys.stdout,
-               color=wants_color(color), key="passages")
+    passages = narrowed(kb.export(Filters(tags, any_tags, not_tags, documents), metadata), keep)
+    write_hits(passages, output or "nl", sys.stdout, color=wants_color(color), key="passages")
 
 
 @click.command()

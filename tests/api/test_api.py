@@ -1,6 +1,8 @@
 """The Flask app in-process: response shapes, arguments, and errors that are always JSON."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -131,3 +133,54 @@ def test_no_query_string_is_a_server_error(client, q):
 def test_no_syntax_soup_is_a_server_error(client, q):
     response = client.get("/api/v1/search", query_string={"q": q})
     assert response.status_code in (200, 400, 422), (q, response.get_data(as_text=True))
+
+
+def test_a_passage_answers_its_citation(client):
+    """What the search page links each hit to: the passage's document as one entry, the passage as note."""
+    ris = client.get("/api/v1/passages/science-diplomacy:2?format=ris")
+    assert ris.status_code == 200 and ris.content_type == "application/x-research-info-systems"
+    text = ris.get_data(as_text=True)
+    assert text.startswith("TY  - ") and text.count("ER  - ") == 1 and "science-diplomacy:2" in text
+    csl = client.get("/api/v1/passages/science-diplomacy:2",
+                     headers={"Accept": "application/vnd.citationstyles.csl+json"})
+    [item] = csl.get_json(force=True)
+    assert item["title"].startswith("Build science diplomacy") and "[science-diplomacy:2]" in item["note"]
+    assert client.get("/api/v1/passages/science-diplomacy:2").get_json()["id"] == "science-diplomacy:2"
+    assert client.get("/api/v1/passages/science-diplomacy:99?format=bibtex").status_code == 404
+    assert client.get("/api/v1/passages/science-diplomacy:2?format=csv").status_code == 422
+
+
+def test_fields_narrows_hits_and_export_lines(client):
+    full = client.get("/api/v1/search?q=health&limit=3").get_json()
+    narrow = client.get("/api/v1/search?q=health&limit=3&fields=text,document&fields=score").get_json()
+    assert len(full["hits"]) >= 2 and [list(h) for h in narrow["hits"]] == [["id", "document", "text", "score"]] * len(
+        full["hits"])
+    assert narrow["hits"] == [{k: h[k] for k in ("id", "document", "text", "score")} for h in full["hits"]]
+    assert narrow["total"] == full["total"] and narrow["facets"] == full["facets"]   # only the hits narrow
+    posted = client.post("/api/v1/search", json={"q": "health", "limit": 3, "fields": ["snippet"]}).get_json()
+    assert posted["hits"] == [{"id": h["id"], "snippet": h["snippet"]} for h in full["hits"]]
+    lines = client.get("/api/v1/search?q=health&limit=3&fields=id&format=jsonl").get_data(as_text=True)
+    assert [json.loads(line) for line in lines.splitlines()] == [{"id": h["id"]} for h in full["hits"]]
+    export = [json.loads(line) for line in client.get("/api/v1/export?fields=document_title,tags")
+              .get_data(as_text=True).splitlines()]
+    whole = [json.loads(line) for line in client.get("/api/v1/export").get_data(as_text=True).splitlines()]
+    assert export == [{"id": p["id"], "tags": p["tags"], "document_title": p["document_title"]} for p in whole]
+    assert client.get("/api/v1/export?format=json&fields=text").get_json()["passages"][0] == \
+        {"id": whole[0]["id"], "text": whole[0]["text"]}
+
+
+def test_an_unknown_field_is_a_422_that_lists_the_fields(client):
+    r = client.get("/api/v1/search?q=health&fields=text,txet")
+    body = r.get_json()
+    assert r.status_code == 422 and body["code"] == 422 and body["status"] == "Unprocessable Entity"
+    [said] = body["errors"]["query"]["fields"]["0"]
+    assert said.startswith("unknown field 'txet'; fields: id, document, document_id,") and "snippet" in said
+    r = client.post("/api/v1/search", json={"q": "health", "fields": ["nope"]})
+    assert r.status_code == 422 and "unknown field 'nope'" in r.get_json()["errors"]["json"]["fields"]["0"][0]
+    r = client.get("/api/v1/export?fields=score")   # a hit's field, not an export line's
+    assert r.status_code == 422 and "evidence" in r.get_json()["errors"]["query"]["fields"]["0"][0]
+    r = client.get("/api/v1/search?q=health&fields=text&format=csv")
+    assert r.status_code == 400 and r.get_json()["message"] == \
+        "fields narrows JSON and JSON Lines answers; csv has its own columns"
+    assert r.get_json()["errors"] == {"query": {"fields": [r.get_json()["message"]]}}
+    assert client.get("/api/v1/export?fields=%20id%20,,text,").status_code == 200   # blanks ignored

@@ -142,7 +142,9 @@ def test_the_document_is_clean_for_client_generators(client):
     assert schemas["DocumentSummary"]["properties"]["ingested_at"]["format"] == "date-time"
     assert {"id", "text", "tags", "document", "score"} <= set(schemas["Hit"]["required"])
     assert {"total", "hits", "facets", "next", "notice"} <= set(schemas["SearchResponse"]["required"])
-    assert {"suggested_tags", "manual", "evidence"} <= set(schemas["ExportedPassage"]["required"])
+    # fields= may leave any field of a search hit or an export line out, but id
+    assert schemas["SearchHit"]["required"] == schemas["ExportedPassage"]["required"] == ["id"]
+    assert set(schemas["SearchHit"]["properties"]) == set(schemas["Hit"]["properties"])
     for path, method in (("/api/v1/documents", "post"), ("/api/v1/documents/{document_id}", "put"),
                          ("/api/v1/documents/bulk", "post")):
         content = spec["paths"][path][method]["requestBody"]["content"]
@@ -160,3 +162,21 @@ def test_every_export_line_matches_its_schema(client):
                 "/api/v1/search?q=%22open&syntax=query", "/api/v1/search?limt=1"):
         path = url.split("?")[0]
         assert check_answer(spec, "GET", path, client.get(url).get_data(as_text=True)) == "application/json", url
+
+
+def test_the_fields_that_fields_takes_are_the_schemas_fields():
+    """kb.output names what fields= keeps (the CLI cannot import api): the same names as the schemas."""
+    from api.schemas import ExportedPassageSchema, SearchHitSchema
+    from kb.output import EXPORT_FIELDS, HIT_FIELDS
+    assert sorted(HIT_FIELDS) == sorted(SearchHitSchema().fields)
+    assert sorted(EXPORT_FIELDS) == sorted(ExportedPassageSchema().fields)
+
+
+def test_narrowed_answers_match_their_schemas(client):
+    from helpers.answers import check_answer
+    spec = client.get("/openapi.json").get_json()
+    for url in ("/api/v1/search?q=health&fields=text,document", "/api/v1/search?q=health&fields=id",
+                "/api/v1/export?fields=text&format=json", "/api/v1/export?fields=tags,page"):
+        body = client.get(url).get_data(as_text=True)
+        assert '"text"' in body or "fields=text" not in url
+        assert check_answer(spec, "GET", url.split("?")[0], body) in ("application/json", "application/x-ndjson"), url

@@ -21,7 +21,7 @@ def assert_400(response, message):
     ("/api/v1/suggest?q=dipl&limits=2", "unknown parameter 'limits'; did you mean 'limit'?"),
     ("/api/v1/passages/science-diplomacy:1/similar?limt=2", "unknown parameter 'limt'; did you mean 'limit'?"),
     ("/api/v1/stats?verbose=1", "unknown parameter 'verbose' (this endpoint takes none)"),
-    ("/api/v1/passages/science-diplomacy:1?x=1", "unknown parameter 'x' (this endpoint takes none)"),
+    ("/api/v1/passages/science-diplomacy:1?x=1", "unknown parameter 'x' (this endpoint takes: format)"),
 ])
 def test_unknown_parameters_are_400s_that_name_them(client, url, message):
     body = assert_400(client.get(url), message)
@@ -31,7 +31,7 @@ def test_unknown_parameters_are_400s_that_name_them(client, url, message):
 def test_every_unknown_parameter_is_named_and_known_ones_still_work(client):
     body = assert_400(client.get("/api/v1/search?q=x&limt=1&zzzzzz=2"),
                       "unknown parameter 'limt'; did you mean 'limit'?; unknown parameter 'zzzzzz' (this "
-                      "endpoint takes: any_tag, author, color, date_from, date_to, document, format, fusion, "
+                      "endpoint takes: any_tag, author, color, date_from, date_to, document, fields, format, fusion, "
                       "group_by, highlight, limit, mode, not_tag, offset, q, sort, source, syntax, tag)")
     assert set(body["errors"]["query"]) == {"limt", "zzzzzz"}
     assert client.get("/api/v1/search?q=health&limit=1&offset=1&tag=public-health").status_code == 200

@@ -37,3 +37,21 @@ def test_documents_is_the_api_document_list(run_kb, sample_home, client):
     assert run_kb("documents", "--offset", "1", "--json", home=sample_home).stdout.count('"id"') == 0
     text = run_kb("documents", home=sample_home).stdout
     assert text.startswith("science-diplomacy  Build science diplomacy") and "1 of 1 shown" in text
+
+
+def test_fields_narrows_the_cli_as_it_narrows_the_api(run_kb, sample_home, client):
+    api = client.get("/api/v1/search?q=health&limit=3&fields=text,score").get_json()
+    cli = json.loads(run_kb("search", "health", "--limit", "3", "--json", "--fields", "text,score",
+                            home=sample_home).stdout)
+    assert len(api["hits"]) >= 2 and cli["hits"] == api["hits"]
+    assert [list(h) for h in cli["hits"]] == [["id", "text", "score"]] * len(api["hits"])
+    api_lines = client.get("/api/v1/export?fields=section&fields=document").get_data(as_text=True)
+    cli_lines = run_kb("export", "--fields", "section", "--fields", "document", home=sample_home).stdout
+    assert [json.loads(line) for line in cli_lines.splitlines()] == \
+        [json.loads(line) for line in api_lines.splitlines()]
+    assert set(json.loads(cli_lines.splitlines()[0])) == {"id", "section", "document"}
+    unknown = run_kb("search", "health", "--json", "--fields", "txet", home=sample_home)
+    assert unknown.exit_code == 1 and unknown.stderr.startswith("kb: unknown field 'txet'; fields: id, document,")
+    assert len(unknown.stderr.splitlines()) == 1
+    text = run_kb("search", "health", "--fields", "text", home=sample_home)
+    assert text.exit_code == 1 and "text has its own columns" in text.stderr
