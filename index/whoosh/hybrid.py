@@ -114,13 +114,17 @@ def by_document(ranking, document_of) -> list[tuple[str, float]]:
 
 def fused_rankings(lexical, dense, method: str) -> tuple[list, list]:
     """The rankings that take part in the fusion, and the floor of each (its lowest score over the
-    whole candidate set). Normalised fusion takes the whole vector ranking, every allowed passage,
-    and BM25's floor 0 (a passage the words do not match): min-max within a top-k cut set the scale
-    by whatever score happened to sit at the cut. Reciprocal rank fusion takes each down to DEPTH."""
-    if method == "normalized":
-        pairs = [(lexical, 0.0), (dense, dense[-1][1] if dense else None)]
+    whole candidate set). Normalised fusion scales BM25 from 0 (a passage the words do not match)
+    and the vectors from the lowest cosine of every allowed passage: min-max within a top-k cut set
+    the scale by whatever score sat at the cut. It takes the vectors' top DEPTH and, below it, the
+    passages the words matched (the others would fuse below every one of those). Reciprocal rank
+    fusion takes each ranking down to DEPTH."""
+    if method == "normalized" and dense:
+        words = {d for d, _ in lexical}
+        vectors = dense[:DEPTH] + [pair for pair in dense[DEPTH:] if pair[0] in words]
+        pairs = [(lexical, 0.0), (vectors, dense[-1][1])]
     else:
-        pairs = [(lexical, None), (dense[:DEPTH], None)]
+        pairs = [(lexical, 0.0 if method == "normalized" else None), (dense[:DEPTH], None)]
     pairs = [(r, floor) for r, floor in pairs if r]
     return [r for r, _ in pairs], [floor for _, floor in pairs]
 

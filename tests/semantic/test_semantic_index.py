@@ -99,11 +99,14 @@ def test_normalized_fusion_scales_each_ranking_over_the_whole_candidate_set(ix):
 
 def test_rank_fusion_takes_each_ranking_down_to_depth_only():
     dense = [(n, 1.0 - n / 5000) for n in range(hybrid.DEPTH + 5)]
-    lexical = [(7, 3.0), (9, 1.0)]
+    lexical = [(7, 3.0), (hybrid.DEPTH + 2, 1.0)]     # the words match one passage below the vectors' depth
     rankings, floors = hybrid.fused_rankings(lexical, dense, "rrf")
     assert [len(r) for r in rankings] == [2, hybrid.DEPTH] and floors == [None, None]
+    # normalised: the vectors' top DEPTH and the word-matched passage below it, scaled from the
+    # lowest cosine of all
     rankings, floors = hybrid.fused_rankings(lexical, dense, "normalized")
-    assert [len(r) for r in rankings] == [2, hybrid.DEPTH + 5] and floors == [0.0, dense[-1][1]]
+    assert rankings[1] == dense[:hybrid.DEPTH] + [dense[hybrid.DEPTH + 2]]
+    assert floors == [0.0, dense[-1][1]]
     assert hybrid.fused_rankings([], dense, "normalized")[1] == [dense[-1][1]]
 
 
