@@ -26,4 +26,7 @@ class EvalArgs(Schema):
                         load_default=lambda: ["lexical"], validate=validate.Length(min=1, max=3))
     group_by = fields.String(load_default="document", validate=validate.OneOf(["document", "passage"]))
     syntax = fields.String(load_default="words", validate=validate.OneOf(["auto", "query", "words"]))
+    fusion = fields.String(load_default=None, allow_none=False, validate=validate.OneOf(["normalized", "rrf"]),
+                           metadata={"description": "How hybrid fuses (as `fusion` of /search); the default "
+                                                    "fusion when absent."})
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "text", "csv"]))

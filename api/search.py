@@ -128,7 +128,7 @@ class Eval(MethodView):
             wait_for_model(kb, mode)
         try:
             judged = evaluation.judgments({q["_id"]: q["text"] for q in args["queries"]}, qrels)
-            report = kb.evaluate(judged, args["modes"], args["group_by"], args["syntax"])
+            report = kb.evaluate(judged, args["modes"], args["group_by"], args["syntax"], args["fusion"])
         except evaluation.EvaluationError as exc:
             abort(422, message=str(exc), errors={"json": {"qrels": [str(exc)]}})
         if args["format"] == "json":

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,7 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from kb.evaluation import read_qrels, read_queries  # noqa: E402
+from kb.evaluation import judgments, read_qrels, read_queries  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 KB_BIN = Path(sys.executable).with_name("kb")
@@ -61,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mode", choices=["lexical", "semantic", "hybrid"], action="append", default=None,
                         help="modes to measure (repeatable; default lexical, and hybrid when the semantic "
                              "extra is installed)")
+    parser.add_argument("--fusion", choices=["normalized", "rrf"], default=None,
+                        help="how hybrid fuses (default: kb's default fusion)")
     parser.add_argument("--env", action="append", default=[], metavar="KB_X=VALUE",
                         help="a setting for kb ingest and kb serve (repeatable)")
     parser.add_argument("--workers", type=int, default=1, help="kb serve workers")
@@ -159,30 +162,51 @@ def short_title(title: str) -> str:
 def table(results: list[tuple[str, dict]], baselines: Path) -> None:
     """kb's rows and every baseline row of each collection, in one table."""
     print(f"\n{'collection':<12} {'engine':<26} {'nDCG@10':>8} {'R@100':>7} {'MRR':>7} "
-          f"{'q ms mean':>10} {'q ms p95':>9}")
+          f"{'q ms mean':>10} {'q ms p50':>9} {'q ms p95':>9}")
     for name, report in results:
         print(f"{name:<12} ({report['queries']} judged queries, {report['judgments']} relevant judgments)")
         for mode, s in report["modes"].items():
             print(f"{name:<12} {'kb ' + mode:<26} {s['ndcg@10']:>8.4f} {s['recall@100']:>7.4f} {s['mrr']:>7.4f} "
-                  f"{s['query_ms_mean']:>10.2f} {s['query_ms_p95']:>9.2f}")
+                  f"{s['query_ms_mean']:>10.2f} {s['query_ms_p50']:>9.2f} {s['query_ms_p95']:>9.2f}")
         for title, engine, cells in baseline_rows(baselines, name):
             mean, p95 = (cells[3], cells[4]) if len(cells) >= 5 else ("", "")
             print(f"{name:<12} {engine + ' (' + short_title(title) + ')':<26} {cells[0]:>8} {cells[1]:>7} "
-                  f"{'':>7} {mean:>10} {p95:>9}")
+                  f"{'':>7} {mean:>10} {'':>9} {p95:>9}")
 
 
-def evaluate_over_http(server: "Server", collection: Path, modes: list[str], syntax: str) -> dict:
-    queries = read_queries((collection / "queries.jsonl").read_text(encoding="utf-8"))
-    qrels = read_qrels((collection / "qrels.tsv").read_text(encoding="utf-8"))
-    body = {"queries": [{"_id": q, "text": t} for q, t in queries.items()],
-            "qrels": [{"query_id": q, "id": d, "score": g} for q, items in qrels.items() for d, g in items.items()],
-            "modes": modes, "group_by": "document", "syntax": syntax}
-    response = requests.post(server.url + "/api/v1/eval", json=body, timeout=3600)
-    if response.status_code != 200:
-        server.log.seek(0)
-        sys.exit(f"POST /api/v1/eval: {response.status_code} {response.text[:500]}\n"
-                 f"{server.log.read().decode(errors='replace')[-3000:]}")
-    return response.json()
+BATCH = 25   # queries per POST: an evaluation request must finish within kb serve's worker timeout (60 s)
+
+
+def evaluate_over_http(server: "Server", collection: Path, modes: list[str], syntax: str,
+                       fusion: str | None = None, batch: int = BATCH) -> dict:
+    """One ``POST /api/v1/eval`` per mode and batch of judged queries, merged into one report
+    (means over the per-query figures, times from each query's ``query_ms``)."""
+    judged = judgments(read_queries((collection / "queries.jsonl").read_text(encoding="utf-8")),
+                       read_qrels((collection / "qrels.tsv").read_text(encoding="utf-8")))
+    report = {"group_by": "document", "queries": len(judged.queries),
+              "judgments": sum(1 for q, _ in judged.queries for g in judged.qrels[q].values() if g > 0), "modes": {}}
+    for mode in modes:
+        per_query: dict = {}
+        for at in range(0, len(judged.queries), batch):
+            chunk = judged.queries[at:at + batch]
+            body = {"queries": [{"_id": q, "text": t} for q, t in chunk],
+                    "qrels": [{"query_id": q, "id": d, "score": g} for q, _ in chunk
+                              for d, g in judged.qrels[q].items()],
+                    "modes": [mode], "group_by": "document", "syntax": syntax, **({"fusion": fusion} if fusion else {})}
+            response = requests.post(server.url + "/api/v1/eval", json=body, timeout=3600)
+            if response.status_code != 200:
+                server.log.seek(0)
+                sys.exit(f"POST /api/v1/eval: {response.status_code} {response.text[:500]}\n"
+                         f"{server.log.read().decode(errors='replace')[-3000:]}")
+            answer = response.json()
+            per_query.update(answer["modes"][mode]["queries"])
+            report.setdefault("fusion", answer.get("fusion"))
+        took = sorted(q["query_ms"] for q in per_query.values())
+        report["modes"][mode] = {
+            **{m: statistics.fmean(q[m] for q in per_query.values()) for m in ("ndcg@10", "recall@100", "mrr")},
+            "query_ms_mean": statistics.fmean(took), "query_ms_p50": statistics.median(took),
+            "query_ms_p95": took[min(len(took) - 1, int(0.95 * len(took)))], "queries": per_query}
+    return report
 
 
 def main(argv=None) -> int:
@@ -205,7 +229,8 @@ def main(argv=None) -> int:
                 print(f"{collection.name}: kb ingest {seconds:.1f} s", file=sys.stderr)
             server = Server(home, args.workers, semantic=semantic, env=env)
             try:
-                results.append((collection.name, evaluate_over_http(server, collection, modes, args.syntax)))
+                report = evaluate_over_http(server, collection, modes, args.syntax, args.fusion)
+                results.append((collection.name, report))
             finally:
                 server.stop()
         finally:

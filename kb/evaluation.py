@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from index import SearchRequest
 
+from .semantic import DEFAULT_FUSION
+
 DEPTH = 100               # items ranked per query
 MAX_QUERIES = 10_000      # judged queries one evaluation may run
 EVAL_GROUPS = ("document", "passage")
@@ -122,6 +124,8 @@ def evaluate(search, judged: Judgments, modes: list[str], group_by: str) -> dict
             run[qid] = search(text, mode)
             took.append((time.perf_counter() - started) * 1000)
         scored = score_run(run, judged)
+        for (qid, _), ms in zip(judged.queries, took):
+            scored["queries"][qid]["query_ms"] = round(ms, 2)
         scored["query_ms_mean"] = statistics.fmean(took)
         scored["query_ms_p95"] = sorted(took)[min(len(took) - 1, int(0.95 * len(took)))]
         report["modes"][mode] = scored
@@ -136,17 +140,23 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def run(kb, judged: Judgments, modes, group_by: str = "document", syntax: str = "words") -> dict:
+def run(kb, judged: Judgments, modes, group_by: str = "document", syntax: str = "words",
+        fusion: str | None = None) -> dict:
     """Each mode's figures on a knowledge base (``KnowledgeBase.evaluate``): every query searched
-    through the knowledge base's own ``search``, as a user would, top ``DEPTH``."""
+    through the knowledge base's own ``search``, as a user would, top ``DEPTH`` (``fusion``: how
+    hybrid fuses, the default when None)."""
 
     if group_by not in EVAL_GROUPS:
         raise EvaluationError(f"group_by: '{group_by}' is not one of document, passage")
 
     def ranked(q: str, mode: str) -> list[str]:
         request = SearchRequest(q=q, limit=DEPTH, highlight=False, facets=False, syntax=syntax,
-                                group_by="document" if group_by == "document" else None, mode=mode)
+                                group_by="document" if group_by == "document" else None, mode=mode,
+                                fusion=fusion if mode == "hybrid" else None)
         hits = kb.search(request).hits
         return [h["document_id"] if group_by == "document" else h["id"] for h in hits]
 
-    return evaluate(ranked, judged, list(dict.fromkeys(modes)), group_by)
+    report = evaluate(ranked, judged, list(dict.fromkeys(modes)), group_by)
+    if "hybrid" in report["modes"]:
+        report["fusion"] = fusion or DEFAULT_FUSION
+    return report

@@ -4,8 +4,9 @@ the query vector, fused with the BM25 ranking for ``hybrid``.
 What counts as a match (and so ``total`` and the facets): in ``semantic`` mode every passage that
 passes the filters and has a vector (every one gets a similarity); in ``hybrid`` mode those plus
 the passages the words match. Negated parts of the query (``NOT x``, ``-x``) exclude in every
-mode. Each ranking takes part in the fusion down to ``DEPTH`` items; candidates below both depths
-follow, ordered by similarity. With ``group_by=document`` a document ranks by its best passage in
+mode. Normalised fusion scales each ranking over the whole candidate set (``fused_rankings``); rank
+fusion takes each down to ``DEPTH`` items, and candidates below both depths follow, ordered by
+similarity. With ``group_by=document`` a document ranks by its best passage in
 each ranking, the document rankings are fused, and the hit shown is the document's best passage
 by passage-level fusion.
 """
@@ -111,6 +112,23 @@ def by_document(ranking, document_of) -> list[tuple[str, float]]:
     return out
 
 
+def fused_rankings(lexical, dense, method: str) -> tuple[list, list]:
+    """The rankings that take part in the fusion, and the floor of each (its lowest score over the
+    whole candidate set). Normalised fusion scales BM25 from 0 (a passage the words do not match)
+    and the vectors from the lowest cosine of every allowed passage: min-max within a top-k cut set
+    the scale by whatever score sat at the cut. It takes the vectors' top DEPTH and, below it, the
+    passages the words matched (the others would fuse below every one of those). Reciprocal rank
+    fusion takes each ranking down to DEPTH."""
+    if method == "normalized" and dense:
+        words = {d for d, _ in lexical}
+        vectors = dense[:DEPTH] + [pair for pair in dense[DEPTH:] if pair[0] in words]
+        pairs = [(lexical, 0.0), (vectors, dense[-1][1])]
+    else:
+        pairs = [(lexical, 0.0 if method == "normalized" else None), (dense[:DEPTH], None)]
+    pairs = [(r, floor) for r, floor in pairs if r]
+    return [r for r, _ in pairs], [floor for _, floor in pairs]
+
+
 def rank(searcher, cache, q, allowed: set[int], emb: Embedded, vector, mode: str, method: str,
          grouped: bool, deadline: float | None = None) -> tuple[set[int], list[tuple[int, float]], bool]:
     """(the matching passages, the ranked hits: passages, or each document's best passage, whether
@@ -126,9 +144,9 @@ def rank(searcher, cache, q, allowed: set[int], emb: Embedded, vector, mode: str
         if matched:
             lexical = collect.top_scored(searcher, q, allowed, min(len(matched), DEPTH), deadline)
             partial = getattr(lexical, "partial", False)
-    rankings = [r for r in (lexical, dense[:DEPTH]) if r]
+    rankings, floors = fused_rankings(lexical, dense, method)
     if mode == "hybrid":
-        passage_scores = fusion.fuse(rankings, method)
+        passage_scores = fusion.fuse(rankings, method, floors)
         ranked = fusion.ordered(passage_scores)
         ranked += [(d, 0.0) for d, _ in dense if d not in passage_scores]   # below both depths
         ranked += sorted((d, 0.0) for d in candidates - {d for d, _ in ranked})
@@ -144,6 +162,6 @@ def rank(searcher, cache, q, allowed: set[int], emb: Embedded, vector, mode: str
             best[doc], first[doc] = (docnum, score), i
     if mode != "hybrid":
         return candidates, list(best.values()), partial   # already best first
-    doc_scores = fusion.fuse([by_document(r, document_of) for r in rankings], method)
+    doc_scores = fusion.fuse([by_document(r, document_of) for r in rankings], method, floors)
     order = sorted(best, key=lambda doc: (-doc_scores.get(doc, 0.0), first[doc]))
     return candidates, [(best[doc][0], doc_scores.get(doc, 0.0)) for doc in order], partial

@@ -22,16 +22,18 @@ from .options import CliError, backend_options, friendly_errors, home_option, op
               help="What the judgments name: documents or passages.")
 @click.option("--syntax", type=click.Choice(["auto", "query", "words"]), default="words", show_default=True,
               help="How each query is read (test questions are natural language: words).")
+@click.option("--fusion", type=click.Choice(["normalized", "rrf"]), default=None,
+              help="How hybrid fuses (default: the search default).")
 @click.option("--format", "fmt", type=click.Choice(EVAL_FORMATS), default="text", show_default=True)
 @home_option
 @backend_options
 @friendly_errors
-def evaluate(queries, qrels, modes, group_by, syntax, fmt):
+def evaluate(queries, qrels, modes, group_by, syntax, fusion, fmt):
     """nDCG@10, recall@100 and MRR of judged queries (BEIR queries.jsonl; qrels.tsv or JSON Lines)."""
     try:
         judged = evaluation.judgments(evaluation.read_queries(queries.read_text(encoding="utf-8")),
                                       evaluation.read_qrels(qrels.read_text(encoding="utf-8")))
-        report = open_kb().evaluate(judged, modes or ("lexical",), group_by, syntax)
+        report = open_kb().evaluate(judged, modes or ("lexical",), group_by, syntax, fusion)
     except evaluation.EvaluationError as exc:
         raise CliError(str(exc)) from None
     for chunk in eval_lines(report, fmt):

@@ -35,6 +35,18 @@ def test_normalized_single_item_and_missing_items():
     assert fused["b"] == pytest.approx(0.5)
 
 
+def test_normalized_floors_are_the_whole_candidate_sets_lowest_scores():
+    lexical = [("a", 10.0), ("b", 5.0)]                 # BM25: a passage not listed scores 0
+    dense = [("b", 0.8), ("a", 0.6)]                    # the lowest cosine of every candidate: 0.2
+    fused = fusion.fuse([lexical, dense], "normalized", floors=[0.0, 0.2])
+    assert fused["a"] == pytest.approx(0.5 * 1.0 + 0.5 * (0.6 - 0.2) / 0.6)
+    assert fused["b"] == pytest.approx(0.5 * 0.5 + 0.5 * 1.0)
+    # without floors each list's own lowest score is its floor: b's words count for nothing
+    assert fusion.fuse([lexical, dense], "normalized")["b"] == pytest.approx(0.5)
+    # a floor above the list's lowest score is not allowed to push a score below 0
+    assert fusion.normalized([lexical], floors=[7.0])["b"] == pytest.approx(0.0)
+
+
 def test_ordered_breaks_ties_by_item():
     assert fusion.ordered({"b": 1.0, "a": 1.0, "c": 2.0}) == [("c", 2.0), ("a", 1.0), ("b", 1.0)]
 
@@ -44,3 +56,5 @@ def test_unknown_method_is_refused():
         fusion.fuse([[("a", 1.0)]], "borda")
     with pytest.raises(ValueError):
         fusion.normalized([[("a", 1.0)]], weights=[0.5, 0.5])
+    with pytest.raises(ValueError):
+        fusion.normalized([[("a", 1.0)]], floors=[0.0, 0.0])

@@ -7,6 +7,7 @@ np = pytest.importorskip("numpy", reason="the semantic extra is not installed")
 
 from index.base import Filters, SearchRequest  # noqa: E402
 from index.vectors.store import VectorStore  # noqa: E402
+from index.whoosh import hybrid  # noqa: E402
 from index.whoosh.engine import WhooshIndex  # noqa: E402
 
 MODEL = "test-model"
@@ -80,6 +81,33 @@ def test_hybrid_fuses_words_and_vectors(ix):
     assert ids(search(ix, "tariffs", mode="lexical"))[:1] == ["c:2"]       # a vector alone does not rank lexically
     normalized = search(ix, "tariffs", mode="hybrid", fusion="normalized", limit=2)
     assert set(ids(normalized)) == {"a:1", "c:2"}
+
+
+def test_normalized_fusion_scales_each_ranking_over_the_whole_candidate_set(ix):
+    # "apples pears" matches a:1 (both words) and c:2 (one) by words; every passage has a cosine. BM25's floor is 0 (a
+    # passage the words do not match), the vectors' the lowest cosine of all six passages: the
+    # weaker word match keeps its share instead of being min-maxed to 0.
+    bm25 = {h["id"]: h["score"] for h in search(ix, "apples pears", mode="lexical").hits}
+    assert set(bm25) == {"a:1", "c:2"} and bm25["a:1"] != bm25["c:2"]
+    cosines = {h["id"]: h["score"] for h in search(ix, "apples pears", mode="semantic", limit=10).hits}
+    low, high, top = min(cosines.values()), max(cosines.values()), max(bm25.values())
+    fused = {h["id"]: h["score"] for h in search(ix, "apples pears", mode="hybrid", fusion="normalized", limit=10).hits}
+    for pid, score in fused.items():
+        expected = 0.5 * bm25.get(pid, 0.0) / top + 0.5 * (cosines[pid] - low) / (high - low)
+        assert score == pytest.approx(expected, abs=2e-3), pid
+
+
+def test_rank_fusion_takes_each_ranking_down_to_depth_only():
+    dense = [(n, 1.0 - n / 5000) for n in range(hybrid.DEPTH + 5)]
+    lexical = [(7, 3.0), (hybrid.DEPTH + 2, 1.0)]     # the words match one passage below the vectors' depth
+    rankings, floors = hybrid.fused_rankings(lexical, dense, "rrf")
+    assert [len(r) for r in rankings] == [2, hybrid.DEPTH] and floors == [None, None]
+    # normalised: the vectors' top DEPTH and the word-matched passage below it, scaled from the
+    # lowest cosine of all
+    rankings, floors = hybrid.fused_rankings(lexical, dense, "normalized")
+    assert rankings[1] == dense[:hybrid.DEPTH] + [dense[hybrid.DEPTH + 2]]
+    assert floors == [0.0, dense[-1][1]]
+    assert hybrid.fused_rankings([], dense, "normalized")[1] == [dense[-1][1]]
 
 
 def test_group_by_document_in_semantic_and_hybrid(ix):
