@@ -1,7 +1,7 @@
 """GET (and POST) /api/v1/search, POST /api/v1/eval, GET /api/v1/export and GET /api/v1/suggest."""
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
@@ -113,13 +113,15 @@ class Eval(MethodView):
     @blp.arguments(EvalArgs, location="json")
     @blp.response(200, description="nDCG@10, recall@100 and MRR per mode, with per-query figures "
                                    "(format=text: a table, csv: one row per mode and query).")
-    @errors(blp, 400, 401, 501, 503)
+    @errors(blp, 400, 401, 413, 501, 503)
     @blp.doc(operationId="evaluate", security=[{}, {"bearerAuth": []}])
     def post(self, args):
         """Score the ranking on judged queries: the modes side by side (what `kb eval` prints)
 
         Queries as BEIR's queries.jsonl records, judgments as `{query_id, id, score}`; runs each query
-        (top 100) in each mode. A read: the read token, when set, is all it needs."""
+        (top 100) in each mode. A read: the read token, when set, is all it needs. One request may
+        search for `KB_HTTP_EVAL_TIME` seconds (30 by default), then it is a 413: send the queries
+        in batches, or run `kb eval`."""
         qrels: dict[str, dict[str, int]] = {}
         for j in args["qrels"]:
             qrels.setdefault(j["query_id"], {})[j["id"]] = j["score"]
@@ -128,7 +130,10 @@ class Eval(MethodView):
             wait_for_model(kb, mode)
         try:
             judged = evaluation.judgments({q["_id"]: q["text"] for q in args["queries"]}, qrels)
-            report = kb.evaluate(judged, args["modes"], args["group_by"], args["syntax"], args["fusion"])
+            report = kb.evaluate(judged, args["modes"], args["group_by"], args["syntax"], args["fusion"],
+                                 budget=current_app.config["KB_SETTINGS"].http_eval_time)
+        except evaluation.OverTime as exc:
+            abort(413, message=str(exc), errors={"json": {"queries": [str(exc)]}})
         except evaluation.EvaluationError as exc:
             abort(422, message=str(exc), errors={"json": {"qrels": [str(exc)]}})
         if args["format"] == "json":

@@ -253,9 +253,10 @@ class KnowledgeBase:
         return response
 
     def evaluate(self, judged: evaluation.Judgments, modes: Iterable[str] = ("lexical",),
-                 group_by: str = "document", syntax: str = "words", fusion: str | None = None) -> dict:
+                 group_by: str = "document", syntax: str = "words", fusion: str | None = None,
+                 budget: float | None = None) -> dict:
         """nDCG@10, recall@100, MRR per mode and query: ``kb eval``, ``POST /api/v1/eval`` (kb.evaluation)."""
-        return evaluation.run(self, judged, modes, group_by, syntax, fusion)
+        return evaluation.run(self, judged, modes, group_by, syntax, fusion, budget)
 
     def get_passage(self, passage_id: str) -> dict | None:
         passage = self.index.passage_with_neighbours(passage_id)

@@ -140,16 +140,28 @@ def _is_number(text: str) -> bool:
     return True
 
 
+class OverTime(EvaluationError):
+    """An evaluation that would hold its caller (an HTTP worker) past its time budget."""
+
+
 def run(kb, judged: Judgments, modes, group_by: str = "document", syntax: str = "words",
-        fusion: str | None = None) -> dict:
+        fusion: str | None = None, budget: float | None = None) -> dict:
     """Each mode's figures on a knowledge base (``KnowledgeBase.evaluate``): every query searched
     through the knowledge base's own ``search``, as a user would, top ``DEPTH`` (``fusion``: how
-    hybrid fuses, the default when None)."""
+    hybrid fuses, the default when None). ``budget``: seconds it may take, else OverTime (an HTTP
+    request must not hold its worker until the worker is killed)."""
 
     if group_by not in EVAL_GROUPS:
         raise EvaluationError(f"group_by: '{group_by}' is not one of document, passage")
+    deadline = None if budget is None else time.monotonic() + budget
+    searched = [0]
 
     def ranked(q: str, mode: str) -> list[str]:
+        if deadline is not None and time.monotonic() > deadline:
+            raise OverTime(f"the evaluation ran past {budget:g} s after {searched[0]} of "
+                           f"{len(judged.queries) * len(modes)} searches: send fewer queries per request "
+                           "(KB_HTTP_EVAL_TIME), or run `kb eval`, which has no limit")
+        searched[0] += 1
         request = SearchRequest(q=q, limit=DEPTH, highlight=False, facets=False, syntax=syntax,
                                 group_by="document" if group_by == "document" else None, mode=mode,
                                 fusion=fusion if mode == "hybrid" else None)

@@ -188,6 +188,9 @@ class Settings:
     http_max_requests: int = _setting("KB_HTTP_MAX_REQUESTS", 10_000, _count(0, 10_000_000),
                                       "Requests a worker answers before a fresh one replaces it (plus up to "
                                       "50 % jitter, so that workers do not restart together; 0: never).")
+    http_eval_time: float = _setting("KB_HTTP_EVAL_TIME", 30.0, _seconds,
+                                     "Seconds one POST /api/v1/eval may search; past them a 413 that says to "
+                                     "send fewer queries per request (`kb eval` has no limit).", shown="30")
     bulk_job_size: int = _setting("KB_BULK_JOB_SIZE", 1024 ** 2, parse_size,
                                   "A JSON Lines bulk post larger than this runs as a job: 202 and "
                                   "/api/v1/jobs/<id> to poll.", shown="1MB")

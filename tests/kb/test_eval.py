@@ -12,7 +12,7 @@ import requests
 
 from helpers import KB_BIN, ROOT
 from helpers.servers import LiveServer
-from kb import evaluation
+from kb import KnowledgeBase, evaluation
 
 QUERIES, QRELS = ROOT / "kb/data/sample-queries.jsonl", ROOT / "kb/data/sample-qrels.tsv"
 
@@ -74,6 +74,23 @@ def test_the_command_and_http_give_the_same_report(sample_home, tmp_path):
         assert bad_mode.status_code == 422 and bad_mode.json()["code"] == 422
     finally:
         server.stop()
+
+
+def test_an_evaluation_past_its_time_budget_is_a_413_and_the_worker_stays(sample_home, tmp_path):
+    home = tmp_path / "kb"
+    shutil.copytree(sample_home, home)
+    queries = [json.loads(line) for line in QUERIES.read_text().splitlines()]
+    server = LiveServer(home, workers=1, env={"KB_HTTP_EVAL_TIME": "0"})   # past it before the first search
+    try:
+        r = requests.post(server.url + "/api/v1/eval", timeout=60,
+                          json={"queries": queries, "qrels": [{"query_id": "q1", "id": "science-diplomacy"}]})
+        assert r.status_code == 413 and r.json()["code"] == 413, r.text
+        assert "ran past 0 s after 0 of 1 searches" in r.json()["message"] and "kb eval" in r.json()["message"]
+        assert requests.get(server.url + "/api/v1/search", params={"q": "science"}, timeout=60).status_code == 200
+    finally:
+        server.stop()
+    judged = evaluation.judgments({q["_id"]: q["text"] for q in queries}, {"q1": {"science-diplomacy": 1}})
+    assert KnowledgeBase(home).evaluate(judged, budget=None)["queries"] == 1   # no budget: the CLI's
 
 
 def test_qrels_as_json_lines_and_per_query_figures(tmp_path):
