@@ -72,6 +72,12 @@ def check_tag_filter(out, server):
     assert body["total"] >= 1 and all("covid-19" in h["tags"] for h in body["hits"])
 
 
+def check_fields(out, server):
+    body = _json(out)
+    assert body["hits"] and all(set(h) == {"id", "snippet", "document"} for h in body["hits"])
+    assert all("<mark>" in h["snippet"] and h["document"]["title"] for h in body["hits"])
+
+
 def check_link(out, server):
     assert re.match(r'(?i)link: <http://127\.0\.0\.1:\d+/api/v1/search\?q=science&limit=2&offset=2>; rel="next"', out)
 
@@ -217,6 +223,7 @@ CHECKS = [  # (a piece of the command, check of its output), in README order
     ("format=text&color=1", check_search_color),
     ("Accept: text/csv", check_csv),
     ("search?tag=covid-19", check_tag_filter),
+    ("fields=id,snippet,document", check_fields),
     ("grep -i '^link'", check_link),
     ("passages/science-diplomacy:1", check_passage),
     ("curl 'http://127.0.0.1:5000/api/v1/tags'", check_tags),
