@@ -138,8 +138,8 @@ class _TextBuilder:
             cells = [_collapse(_plain_text(c)) for c in node.iter() if c.tag in ("td", "th")]
             if any(cells):
                 self.blocks.append((" | ".join(cells), "tr", 0))
-        else:
-            text = _collapse(_plain_text(node))
+        else:   # a heading that is all a self-link (mdBook's <a class="header">) still has its words
+            text = _collapse(_plain_text(node)) or _collapse(node.text())
             if text:
                 self.blocks.append((text[:500], "h", HEADINGS[tag]))
 
@@ -179,21 +179,24 @@ def _inside(node: LexborNode, tag: str) -> bool:
     return False
 
 
-def _pick_title(page_title: str, h1: str) -> str:
+def _pick_title(page_title: str, headings: list[str]) -> str:
+    """The page's own title: the part of ``<title>`` ("Installation - The Rust Book") that the page's
+    headings name (in order of trust: the content's first heading before a banner's ``<h1>``,
+    which is often the site's name), else the whole ``<title>``, else the first heading."""
+    headings = [h for h in headings if h]
     if not page_title:
-        return h1
-    if not h1:
+        return headings[0] if headings else ""
+    if not headings:
         return page_title
     parts = [p for p in TITLE_SEPARATORS.split(page_title) if p.strip()]
     if len(parts) > 1:
-        h1_words = set(h1.lower().split())
+        def overlap(part: str, heading: str) -> float:
+            words, h_words = set(part.lower().split()), set(heading.lower().split())
+            return len(words & h_words) / max(len(words | h_words), 1)
 
-        def overlap(part: str) -> float:
-            words = set(part.lower().split())
-            return len(words & h1_words) / max(len(words | h1_words), 1)
-
-        best = max(parts, key=overlap)
-        if overlap(best) >= 0.5:
+        score, best = max(((overlap(part, h), -rank, part) for rank, h in enumerate(headings) for part in parts),
+                          key=lambda t: (t[0], t[1]))[0::2]
+        if score >= 0.5:
             return best.strip()
     return page_title
 
@@ -220,11 +223,14 @@ def read_html(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
         builder.flush()
     if not builder.blocks:
         raise ReadError("no text found in HTML")
-    first_h1 = next((t for t, kind, level in builder.blocks if kind == "h" and level == 1), "")
-    if not first_h1:
+    content_h1 = next((t for t, kind, level in builder.blocks if kind == "h" and level == 1), "")
+    if content_h1:
+        candidates = [content_h1]
+    else:   # none in the content: its first heading, then the page's first h1 (a banner's: often the site's name)
         h1 = tree.css_first("h1")
-        first_h1 = _collapse(h1.text()) if h1 is not None else ""
-    title = (citation.pop("title", "") or _pick_title(page_title, first_h1))[:TITLE_MAX] \
+        candidates = [next((t for t, kind, _ in builder.blocks if kind == "h"), ""),
+                      _collapse(h1.text()) if h1 is not None else ""]
+    title = (citation.pop("title", "") or _pick_title(page_title, candidates))[:TITLE_MAX] \
         or make_title(builder.blocks[0][0])
 
     parts: list[str] = []

@@ -514,3 +514,14 @@ def test_a_big_jsonl_file_is_read_line_by_line_with_the_same_results(tmp_path, m
     utf16 = tmp_path / "wide.jsonl"            # a byte order mark of UTF-16: read whole, as before
     utf16.write_bytes('{"id": "w", "text": "wide"}\n'.encode("utf-16"))
     assert summary(read_path(utf16)) == [("w", "wide", "wide", [], 1)]
+
+
+def test_a_book_page_is_titled_by_its_own_heading_not_the_banner():
+    """mdBook-style pages: the banner's <h1> is the book's name, the page's heading an <h2> that is
+    all a self-link (<a class="header">); the title is the part of <title> the page's heading names,
+    and the heading stays a section."""
+    [result] = list(read_path(DATA / "book-page.html"))
+    doc = result.document
+    assert doc.title == "Field Stations"
+    assert doc.text.startswith("Field Stations\n\nEach field station keeps a log")
+    assert "The Polar Handbook" not in doc.text and "Supplies" in doc.text
