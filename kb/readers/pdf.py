@@ -99,6 +99,39 @@ def _page_texts(reader) -> list[str]:
     return pages
 
 
+TITLE_SCALE = 1.3   # a title's type is at least this much larger than the body text of its page
+
+
+def display_title(page) -> str:
+    """The first page's largest type, when it stands out from the body text: most PDFs whose info
+    dictionary names no title (LaTeX's, for one) show it there, often repeated as the running header
+    of every page, which the text loses (``drop_running_lines``)."""
+    runs: list[tuple[float, str]] = []
+
+    def visit(text, cm, tm, font, size):
+        text = " ".join(str(text).split())
+        if text and size:
+            runs.append((round(float(size) * abs(tm[3] or tm[0] or 1) * abs(cm[3] or cm[0] or 1), 1), text))
+    try:
+        page.extract_text(visitor_text=visit)
+    except Exception:
+        return ""
+    if len(runs) < 2:
+        return ""
+    sizes = sorted(size for size, _ in runs)
+    largest, body = sizes[-1], sizes[len(sizes) // 2]
+    if largest < body * TITLE_SCALE:
+        return ""
+    words, started = [], False
+    for size, text in runs:   # the first run of the largest type, whole
+        if abs(size - largest) <= 0.5:
+            words.append(text)
+            started = True
+        elif started:
+            break
+    return make_title(" ".join(words))
+
+
 def _key(line: str) -> str:
     return re.sub(r"\d+", "#", line.lower())
 
@@ -177,6 +210,7 @@ def read_pdf(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
             try:
                 n_pages = len(reader.pages)
                 pages = _page_texts(reader)
+                shown_title = display_title(reader.pages[0]) if n_pages else ""
                 meta = reader.metadata
                 xmp = _xmp(reader)
             except ReadError:
@@ -190,7 +224,7 @@ def read_pdf(data: bytes, name: str) -> Iterator[ReadResult | ReadError]:
         raise ReadError("PDF has no extractable text (scanned or image-only?)")
     record, metadata = pdf_citation(meta, xmp)
     meta_title = record.pop("title", "")
-    title = meta_title if meta_title and not _BAD_TITLES.match(meta_title) else make_title(text)
+    title = meta_title if meta_title and not _BAD_TITLES.match(meta_title) else shown_title or make_title(text)
     doc = Document(id=stem_id(name, title, text), title=title[:TITLE_MAX], text=text, source=name,
                    metadata={"pages": n_pages, **metadata}, page_starts=page_starts, **record)
     yield ReadResult(doc, None, [])

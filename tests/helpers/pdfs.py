@@ -19,16 +19,18 @@ XMP = """<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <?xpacket end="w"?>"""
 
 
-def _content(lines: list[str]) -> bytes:
+def _content(lines: list) -> bytes:
+    """Text lines at 10 points; a line given as (text, size) is set at that size."""
     ops = ["BT", "/F1 10 Tf", "14 TL", "50 760 Td"]
     for line in lines:
+        line, size = line if isinstance(line, tuple) else (line, 10)
         escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        ops.append(f"({escaped}) Tj T*")
+        ops.append(f"/F1 {size} Tf ({escaped}) Tj T* /F1 10 Tf" if size != 10 else f"({escaped}) Tj T*")
     ops.append("ET")
     return "\n".join(ops).encode("latin-1")
 
 
-def make_pdf(pages: list[list[str]], info: dict[str, str] | None = None, xmp: dict | None = None) -> bytes:
+def make_pdf(pages: list[list], info: dict[str, str] | None = None, xmp: dict | None = None) -> bytes:
     """A PDF whose pages show these lines; ``info`` keys like "/Title"; ``xmp``: title, creators
     (list), publisher, date."""
     writer = PdfWriter()

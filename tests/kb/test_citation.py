@@ -237,6 +237,18 @@ def test_reading_a_pdf_without_metadata_still_titles_from_text():
     assert result.document.title.startswith("Aurora stations") and result.document.authors == []
 
 
+def test_a_pdf_without_a_title_in_its_metadata_is_titled_by_its_largest_type():
+    """As LaTeX output often is: no /Title, the title set large on page 1 and repeated as the running
+    header of every page (so the text, which drops running lines, does not start with it)."""
+    title = "Aurora Station Survey"
+    pages = [[(title, 24), "Northern Institute (http://example.org)", "A. Researcher"] + report_pages()[0][1:-1],
+             [title] + report_pages()[1][1:-1], [title] + report_pages()[2][1:-1]]
+    [result] = list(read_bytes(make_pdf(pages), "survey.pdf"))
+    assert result.document.title == title
+    [plain] = list(read_bytes(make_pdf([[title] + p[1:] for p in pages[1:]]), "plain.pdf"))
+    assert plain.document.title != title   # one size of type: nothing stands out, the first line of the text
+
+
 # ------------------------------------------------------------------------------------ query fields
 
 def test_query_fields_become_filters():
