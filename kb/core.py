@@ -21,7 +21,7 @@ from .metadata_filters import MetadataFilters, split_query
 from .models import Document, InvalidDocument, Passage, now_iso, valid_document_id
 from .pipeline import Preparer
 from .preparing import passages_of, record_of, stored_result
-from .readers import ReadError, ReadResult, Skipped, read_path, supported, walk
+from .readers import ReadError, ReadResult, Skipped, hidden, read_path, supported, walk
 from .settings import Settings
 from .split import SplitOptions
 from .tagging import Tagger, Taxonomy, stored
@@ -167,9 +167,14 @@ class KnowledgeBase:
     def read_paths(self, paths: Iterable[str | os.PathLike],
                    files: list | None = None) -> Iterator[ReadResult | ReadError | Skipped]:
         """Every document in these files and folders (a folder's file gets its id from its path inside
-        the folder), a ReadError for each that fails, and Skipped for a folder's file of no known type.
+        the folder), a ReadError for each that fails, and Skipped for a folder's file of no known type
+        or a hidden file or folder (named, not entered).
         ``files``: the ``(path, relative)`` list of walk(paths), when the caller listed them already."""
         for path, relative in (walk(paths) if files is None else files):
+            if hidden(relative):
+                what = "folder" if path.is_dir() else "file"
+                yield Skipped(str(path), f"hidden {what} (its name starts with '.'): not read; name it to read it")
+                continue
             if relative is not None and not supported(path):
                 yield Skipped(str(path), f"unsupported file type {path.suffix.lower() or '(no extension)'!r}")
                 continue

@@ -107,7 +107,8 @@ def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, embed
     counts = [f"{report.statuses[s]} {s}" for s in ("new", "replaced", "unchanged")]
     counts.append(f"{len(report.refused)} refused")
     if report.skipped:
-        counts.append(f"{len(report.skipped)} skipped (not a known type{'' if verbose else '; --verbose names them'})")
+        counts.append(f"{len(report.skipped)} skipped (hidden, or not a known type"
+                      f"{'' if verbose else '; --verbose names them'})")
     click.echo("  " + ", ".join(counts))
     for tag, count in report.tags.most_common():
         click.echo(f"  {tag}: {count}")

@@ -23,7 +23,7 @@ from kb.models import Document
 from . import html, jsonl, markdown, pdf, text
 from .base import TITLE_MAX, Reader, ReadError, ReadResult, clean_id, path_id, stem_id
 
-__all__ = ["ReadError", "ReadResult", "SUPPORTED_EXTENSIONS", "Skipped", "TITLE_MAX", "iter_paths", "path_id",
+__all__ = ["ReadError", "ReadResult", "SUPPORTED_EXTENSIONS", "Skipped", "TITLE_MAX", "hidden", "iter_paths", "path_id",
            "read_path", "read_bytes", "read_jsonl", "reader_for", "register", "supported", "walk"]
 
 STREAM_BYTES = 64 << 20   # files larger than this are read line by line where the format allows
@@ -77,7 +77,8 @@ class Skipped:
 
 def walk(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str | None]]:
     """``(file, its path relative to the folder given)`` for every file in these folders (recursively, sorted,
-    skipping hidden files and folders, not following symlinked folders), supported or not; a file given
+    not following symlinked folders), supported or not; a hidden file or folder (``.git``, ``.cache``)
+    comes once, itself, not entered (``hidden``: the caller says it did not read it); a file given
     directly comes as ``(file, None)``."""
     for given in paths:
         path = Path(given)
@@ -91,9 +92,15 @@ def supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_EXTENSIONS
 
 
+def hidden(relative: str | None) -> bool:
+    """A folder's entry that is hidden, or inside a hidden folder: not read unless named itself."""
+    return relative is not None and any(part.startswith(".") for part in relative.split("/"))
+
+
 def iter_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Files as given (whatever their name); in folders, the files with a supported extension (see walk)."""
-    return (path for path, relative in walk(paths) if relative is None or supported(path))
+    return (path for path, relative in walk(paths)
+            if relative is None or (supported(path) and not hidden(relative) and path.is_file()))
 
 
 def _walk(folder: Path) -> Iterator[Path]:
@@ -103,6 +110,7 @@ def _walk(folder: Path) -> Iterator[Path]:
         return
     for entry in entries:
         if entry.name.startswith("."):
+            yield entry   # not entered: walk's caller reports it
             continue
         if entry.is_dir():
             if not entry.is_symlink():

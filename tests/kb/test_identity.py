@@ -93,12 +93,12 @@ def test_cli_reports_new_replaced_unchanged_refused_and_skipped(run_kb, tmp_path
     assert first.exit_code == 0, first.output
     lines = first.stdout.splitlines()
     assert "ingested 6 documents, 6 passages" in lines
-    assert "  6 new, 0 replaced, 0 unchanged, 0 refused, 2 skipped (not a known type)" in lines
+    assert "  6 new, 0 replaced, 0 unchanged, 0 refused, 2 skipped (hidden, or not a known type)" in lines
     assert any(line.split()[:2] == ["new", "c-faq"] and line.endswith("c/faq.html") for line in lines)
     assert any(line.startswith("skipped") and line.endswith("logo.png: unsupported file type '.png'")
                for line in lines)
     again = run_kb("ingest", str(COLLIDE), home=home)
-    assert "  0 new, 0 replaced, 6 unchanged, 0 refused, 2 skipped (not a known type; --verbose names them)" \
+    assert "  0 new, 0 replaced, 6 unchanged, 0 refused, 2 skipped (hidden, or not a known type; --verbose names them)" \
         in again.stdout.splitlines()
     taken = run_kb("ingest", str(COLLIDE / "a" / "README.md"), home=home)
     assert taken.exit_code == 0   # 'readme' is free: the folder's copy is a-readme-…
@@ -174,3 +174,24 @@ def test_a_progress_bar_on_a_terminal_only(tmp_path):
     piped = subprocess.run([str(KB_BIN), "ingest", str(COLLIDE), "--home", str(tmp_path / "kb2")],
                            capture_output=True, text=True, timeout=120)
     assert "%" not in piped.stderr and "committed 6 documents, 6 passages" in piped.stderr
+
+
+def test_hidden_folders_are_skipped_by_name_never_silently(tmp_path):
+    """A folder whose documents are all under hidden folders (a home's .pyenv, .rustup) used to ingest
+    nothing and say nothing: each hidden entry is now reported once, not entered; named, it is read."""
+    root = tmp_path / "home"
+    (root / ".tool" / "docs").mkdir(parents=True)
+    (root / ".tool" / "docs" / "guide.md").write_text("# Guide\n\nInstall the tool before the first run.\n")
+    (root / ".notes.md").write_text("# Notes\n\nA hidden note.\n")
+    (root / "visible.md").write_text("# Visible\n\nA note anyone can see.\n")
+    home = tmp_path / "kb"
+    done = subprocess.run([str(KB_BIN), "ingest", str(root), "--home", str(home), "--verbose"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert f"skipped   {root / '.notes.md'}: hidden file (its name starts with '.'): not read; name it to read it" in lines
+    assert any(line.startswith(f"skipped   {root / '.tool'}: hidden folder") for line in lines)
+    assert "  1 new, 0 replaced, 0 unchanged, 0 refused, 2 skipped (hidden, or not a known type)" in lines
+    named = subprocess.run([str(KB_BIN), "ingest", str(root / ".tool"), "--home", str(home)],
+                           capture_output=True, text=True, timeout=120)
+    assert named.returncode == 0 and "ingested 1 documents" in named.stdout, named.stdout + named.stderr
