@@ -98,8 +98,8 @@ def test_cli_reports_new_replaced_unchanged_refused_and_skipped(run_kb, tmp_path
     assert any(line.startswith("skipped") and line.endswith("logo.png: unsupported file type '.png'")
                for line in lines)
     again = run_kb("ingest", str(COLLIDE), home=home)
-    assert "  0 new, 0 replaced, 6 unchanged, 0 refused, 2 skipped (hidden, or not a known type; --verbose names them)" \
-        in again.stdout.splitlines()
+    assert ("  0 new, 0 replaced, 6 unchanged, 0 refused, 2 skipped (hidden, or not a known type; "
+            "--verbose names them)") in again.stdout.splitlines()
     taken = run_kb("ingest", str(COLLIDE / "a" / "README.md"), home=home)
     assert taken.exit_code == 0   # 'readme' is free: the folder's copy is a-readme-…
     clash = run_kb("ingest", str(COLLIDE / "b" / "README.md"), home=home)
@@ -189,7 +189,9 @@ def test_hidden_folders_are_skipped_by_name_never_silently(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert f"skipped   {root / '.notes.md'}: hidden file (its name starts with '.'): not read; name it to read it" in lines
+    hidden_note = (f"skipped   {root / '.notes.md'}: hidden file (its name starts with '.'): "
+                   "not read; name it to read it")
+    assert hidden_note in lines
     assert any(line.startswith(f"skipped   {root / '.tool'}: hidden folder") for line in lines)
     assert "  1 new, 0 replaced, 0 unchanged, 0 refused, 2 skipped (hidden, or not a known type)" in lines
     named = subprocess.run([str(KB_BIN), "ingest", str(root / ".tool"), "--home", str(home)],
