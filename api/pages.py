@@ -41,6 +41,8 @@ PAGE_PARAMETERS = [
      "description": "Documents dated on or after this ISO date (2020, 2020-03, 2020-03-04)."},
     {"in": "query", "name": "date_to", "schema": {"type": "string"},
      "description": "Documents dated on or before this ISO date (inclusive)."},
+    {"in": "query", "name": "source", "schema": {"type": "string", "maxLength": 2000},
+     "description": "Documents whose source (path or URL) starts with this."},
     {"in": "query", "name": "offset", "schema": {"type": "integer", "minimum": 0, "default": 0}},
 ]
 BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 22, 6, 80   # the year chart: pixels
@@ -118,7 +120,7 @@ class SearchPage(MethodView):
     @blp.response(200, description="The search page", content_type="text/html")
     @errors(blp, 304, 401)
     def get(self):
-        """The search page: a search box, tag facets to click (all/any), author and date filters, a year
+        """The search page: a search box, tag facets to click (all/any), author, date and source filters, a year
         chart, highlighted results that say how to cite them"""
         q = request.args.get("q", "")[:1000].strip()
         mode = "any" if request.args.get("mode") == "any" else "all"
@@ -127,11 +129,13 @@ class SearchPage(MethodView):
         authors = authors[:MAX_AUTHORS]
         date_from = request.args.get("date_from", "").strip()[:40]
         date_to = request.args.get("date_to", "").strip()[:40]
+        source = request.args.get("source", "").strip()[:2000]
         offset = request.args.get("offset", "0")
         # isdecimal, not isdigit: '²' is a digit that int() refuses; past 5 digits the cap applies anyway
         offset = min(int(offset), 10_000) if offset.isdecimal() and len(offset) <= 5 else 0
-        state = {"q": q, "tag": tags, "mode": mode, "author": authors, "date_from": date_from, "date_to": date_to}
-        metadata = MetadataFilters(tuple(authors), date_from, date_to)
+        state = {"q": q, "tag": tags, "mode": mode, "author": authors, "date_from": date_from, "date_to": date_to,
+                 "source": source}
+        metadata = MetadataFilters(tuple(authors), date_from, date_to, source)
         kb = get_kb()
         topics = {t["tag"]: t for t in kb.tags()}
         hits, total, error, notice, years, cited_authors = [], 0, None, None, None, []
@@ -152,7 +156,8 @@ class SearchPage(MethodView):
         body = render_template(
             "search.html", stats=kb.stats() if not searched else {}, q=q, tags=tags, mode=mode, hits=hits,
             total=total, offset=offset, error=error, notice=notice, topics=topics, searched=searched,
-            authors=authors, date_from=date_from, date_to=date_to, years=years, cited_authors=cited_authors,
+            authors=authors, date_from=date_from, date_to=date_to, source=source, years=years,
+            cited_authors=cited_authors,
             **_links(state, offset, total, facets, hits))
         return _html(body)
 

@@ -252,6 +252,17 @@ def test_the_page_cites_hits_and_keeps_its_filters_in_every_link(cited_server):
     assert re.search(r'id="mode-all"', page) and 'value="roe"' in page and 'value="2021-12"' in page
 
 
+def test_the_source_filter_narrows_the_page_and_stays_in_its_links(cited_server):
+    prefix = "https://example.org/roe/"
+    page = cited_server.get("/", params={"q": "estuary", "source": prefix}).text
+    assert re.findall(r'<span class="pid">([^<]+)</span>', page) == ["roe-tides:1"]   # the one with that source
+    assert f'value="{prefix}"' in page and f"from <q>{prefix}</q>" in page
+    links = _page_links(page)
+    assert links and all(parse_qs(urlsplit(href).query).get("source") == [prefix] for _, href in links)
+    api = cited_server.get("/api/v1/search", params={"q": "estuary", "source": prefix}).json()
+    assert [h["id"] for h in api["hits"]] == ["roe-tides:1"]
+
+
 def test_an_author_with_markup_is_shown_as_text(cited_server):
     page = cited_server.get("/", params={"q": "survey markup"}).text
     assert "<script" not in page.lower()
