@@ -154,14 +154,15 @@ def run(kb, judged: Judgments, modes, group_by: str = "document", syntax: str = 
     if group_by not in EVAL_GROUPS:
         raise EvaluationError(f"group_by: '{group_by}' is not one of document, passage")
     deadline = None if budget is None else time.monotonic() + budget
-    searched = [0]
+    searched = 0
 
     def ranked(q: str, mode: str) -> list[str]:
+        nonlocal searched
         if deadline is not None and time.monotonic() > deadline:
-            raise OverTime(f"the evaluation ran past {budget:g} s after {searched[0]} of "
+            raise OverTime(f"the evaluation ran past {budget:g} s after {searched} of "
                            f"{len(judged.queries) * len(modes)} searches: send fewer queries per request "
                            "(KB_HTTP_EVAL_TIME), or run `kb eval`, which has no limit")
-        searched[0] += 1
+        searched += 1
         request = SearchRequest(q=q, limit=DEPTH, highlight=False, facets=False, syntax=syntax,
                                 group_by="document" if group_by == "document" else None, mode=mode,
                                 fusion=fusion if mode == "hybrid" else None)
