@@ -9,6 +9,7 @@ from kb.settings import Settings
 
 from . import auth, caching, hosts, kbstore, limits, parameters, security
 from .errors import KbApi
+from .json_provider import FastJSONProvider
 from .openapi import SPEC_OPTIONS, complete_spec
 
 
@@ -18,6 +19,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     variable (``{"KB_HOME": path}``)."""
     settings = Settings.from_mapping(test_config or {}, settings)
     app = Flask(__name__)
+    app.json = FastJSONProvider(app)
     app.config.update(
         API_TITLE="kb",
         API_VERSION="v1",

@@ -2,7 +2,9 @@
 of a stored and of a posted document, and the filters on them (author, date, source)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from .dumping import Schema
 
 MAX_AUTHOR_VALUES = 50   # author= values in one request
 # a date filter: 2020, 2020-03, 2020-03-04, or empty (none); kb.metadata_filters.DATE_BOUND, or empty

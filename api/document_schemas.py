@@ -2,13 +2,14 @@
 bulk lines (the passage and citation schemas they nest are in ``schemas`` and ``citation_schemas``)."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import ValidationError, fields, post_load, validate, validates
 
 from kb import limits
 from kb.models import valid_document_id
 from kb.readers import TITLE_MAX
 
 from .citation_schemas import CitationFields, CitationInput, CitationUploadArgs, MetadataArgs
+from .dumping import Schema
 from .schemas import PassageDetailSchema, always
 
 

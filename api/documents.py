@@ -94,7 +94,7 @@ def _document_or_404(document_id: str) -> dict:
 
 @blp.route("/documents")
 class Documents(MethodView):
-    @blp.arguments(PageArgs, location="query")
+    @blp.arguments(PageArgs(), location="query")
     @blp.response(200, DocumentListSchema, example=examples.DOCUMENTS)
     @citation_formats(blp)
     @passage_links(blp, "/documents/0/id", ":1")
@@ -128,7 +128,7 @@ class Documents(MethodView):
         return ({"total": total, "offset": offset, "limit": limit, "documents": documents, **links, **extra},
                 200, link_header(links))
 
-    @blp.arguments(UploadArgs, location="query")
+    @blp.arguments(UploadArgs(), location="query")
     @blp.doc(requestBody=UPLOAD_BODY, security=WRITE_SECURITY)
     @blp.response(201, DocumentCreatedSchema, example=examples.CREATED,
                   headers={"Location": {"description": "The document's URL", "schema": {"type": "string"}}})
@@ -145,7 +145,7 @@ class Documents(MethodView):
 
 @blp.route("/documents/bulk")
 class BulkDocuments(MethodView):
-    @blp.arguments(BulkArgs, location="query")
+    @blp.arguments(BulkArgs(), location="query")
     @blp.doc(requestBody=BULK_BODY, security=WRITE_SECURITY)
     @blp.response(200, BulkResultSchema, example=examples.BULK_RESULT)
     @blp.alt_response(202, schema=JobSchema, example=JOB_EXAMPLE, description=(
@@ -206,7 +206,7 @@ class Document(MethodView):
         """One document: its original text and its passages"""
         return _document_or_404(document_id)
 
-    @blp.arguments(UploadArgs, location="query")
+    @blp.arguments(UploadArgs(), location="query")
     @blp.doc(requestBody=UPLOAD_BODY, security=WRITE_SECURITY)
     @blp.response(200, DocumentCreatedSchema, example={**examples.CREATED, "replaced": True},
                   description="Replaced (201 when there was no document with this id)")

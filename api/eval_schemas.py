@@ -1,7 +1,9 @@
 """Schemas of POST /api/v1/eval: judged queries in, as ``kb eval`` reads them from files."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from .dumping import Schema
 
 
 class EvalQuerySchema(Schema):

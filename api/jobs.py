@@ -6,11 +6,12 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from kb import jobs
 
 from .document_schemas import BulkLineSchema
+from .dumping import Schema
 from .kbstore import get_kb
 from .openapi import errors
 

@@ -29,7 +29,7 @@ def passage_or_404(passage_id: str) -> dict:
 
 @blp.route("/passages/<path:passage_id>")
 class Passage(MethodView):
-    @blp.arguments(CitationFormatArgs, location="query")
+    @blp.arguments(CitationFormatArgs(), location="query")
     @blp.response(200, PassageDetailSchema, example=examples.PASSAGE)
     @citation_formats(blp)
     @errors(blp, 304, 401, 404, 406)
@@ -48,7 +48,7 @@ class Passage(MethodView):
 
 @blp.route("/passages/<path:passage_id>/similar")
 class SimilarPassages(MethodView):
-    @blp.arguments(SimilarArgs, location="query")
+    @blp.arguments(SimilarArgs(), location="query")
     @blp.response(200, SimilarResponseSchema, example=examples.SIMILAR)
     @errors(blp, 304, 401, 404)
     @blp.doc(operationId="similarPassages")

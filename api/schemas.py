@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import copy
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from kb.output import EXPORT_FIELDS, HIT_FIELDS, FieldsError, chosen_fields
 
 from .citation_schemas import DocumentRef, MetadataArgs
+from .dumping import Schema
 from .formats import color_field, format_field
 
 MAX_LIMIT = 100

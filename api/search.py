@@ -7,7 +7,7 @@ from flask_smorest import Blueprint, abort
 
 from index import Filters, SearchRequest
 from kb import evaluation
-from kb.output import EXPORT_FIELDS, HIT_FIELDS, FieldsError, chosen_fields, eval_lines, narrowed
+from kb.output import EXPORT_FIELDS, HIT_FIELDS, FieldsError, chosen_fields, eval_lines, narrowed, wants_snippet
 
 from . import examples
 from .documents import metadata_from
@@ -52,7 +52,7 @@ SEARCH_HEADERS = {"Link": {"description": 'rel="next" and rel="prev" pages', "sc
 
 @blp.route("/search")
 class Search(MethodView):
-    @blp.arguments(SearchArgs, location="query")
+    @blp.arguments(SearchArgs(), location="query")
     @blp.response(200, SearchResponseSchema, example=examples.SEARCH, headers=SEARCH_HEADERS)
     @alternative_formats(blp, examples.SEARCH_TEXT, examples.SEARCH_CSV, examples.SEARCH_JSONL)
     @passage_links(blp, "/hits/0/id")
@@ -67,7 +67,7 @@ class Search(MethodView):
         `Link` header and in `next`/`prev`."""
         return search(args, paged=True, where="query")
 
-    @blp.arguments(SearchBody, location="json")
+    @blp.arguments(SearchBody(), location="json")
     @blp.response(200, SearchResponseSchema, example=examples.SEARCH)
     @alternative_formats(blp, examples.SEARCH_TEXT, examples.SEARCH_CSV, examples.SEARCH_JSONL)
     @errors(blp, 400, 401, 406, 422, 501, 503)
@@ -88,8 +88,8 @@ def search(args: dict, paged: bool, where: str):
     keep = kept_fields(args, HIT_FIELDS, fmt, where)
     kb = get_kb()
     request = SearchRequest(q=args["q"], filters=filters_from(args), limit=args["limit"],
-                            offset=args["offset"], group_by=args["group_by"],
-                            highlight=args["highlight"], sort=args["sort"], facets=fmt == "json",
+                            offset=args["offset"], group_by=args["group_by"], sort=args["sort"],
+                            highlight=args["highlight"] and wants_snippet(keep), facets=fmt == "json",
                             syntax=args["syntax"], mode=args["mode"], fusion=args["fusion"])
     wait_for_model(kb, request.mode)
     response = kb.search(request, metadata=metadata_from(args))
@@ -110,7 +110,7 @@ def search(args: dict, paged: bool, where: str):
 
 @blp.route("/eval")
 class Eval(MethodView):
-    @blp.arguments(EvalArgs, location="json")
+    @blp.arguments(EvalArgs(), location="json")
     @blp.response(200, description="nDCG@10, recall@100 and MRR per mode, with per-query figures "
                                    "(format=text: a table, csv: one row per mode and query).")
     @errors(blp, 400, 401, 413, 501, 503)
@@ -144,7 +144,7 @@ class Eval(MethodView):
 
 @blp.route("/export")
 class Export(MethodView):
-    @blp.arguments(ExportArgs, location="query")
+    @blp.arguments(ExportArgs(), location="query")
     @blp.response(200, ExportedPassageSchema, content_type="application/x-ndjson",
                   description="Every passage matching the filters, in reading order, streamed: one JSON "
                               "object a line (format=jsonl, the default), or text, CSV, or one JSON object.",
@@ -164,7 +164,7 @@ class Export(MethodView):
 
 @blp.route("/suggest")
 class Suggest(MethodView):
-    @blp.arguments(SuggestArgs, location="query")
+    @blp.arguments(SuggestArgs(), location="query")
     @blp.response(200, SuggestResponseSchema, example=examples.SUGGEST)
     @errors(blp, 304, 401)
     @blp.doc(operationId="suggest")

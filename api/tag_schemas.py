@@ -2,8 +2,9 @@
 in api/schemas.py."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from .dumping import Schema
 from .schemas import MAX_FILTER_VALUES, FilterArgs, ManualEditSchema, PassageSchema, always
 
 

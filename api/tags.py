@@ -38,7 +38,7 @@ def _who(given: str | None) -> str:
 
 @blp.route("/taxonomy")
 class TaxonomyView(MethodView):
-    @blp.arguments(TaxonomyArgs, location="query")
+    @blp.arguments(TaxonomyArgs(), location="query")
     @blp.response(200, TaxonomySchema)
     @blp.doc(responses={200: {"content": {"application/yaml": {
         "schema": {"type": "object", "description": "The taxonomy file as stored: version, name, topics."},
@@ -59,7 +59,7 @@ class TaxonomyView(MethodView):
 
 @blp.route("/passages/<path:passage_id>/tags")
 class PassageTags(MethodView):
-    @blp.arguments(TagEditSchema)
+    @blp.arguments(TagEditSchema())
     @blp.response(200, TagEditResultSchema)
     @blp.doc(security=WRITE_SECURITY)
     @errors(blp, 400, 401, 403, 404, 413, 422, 503)
@@ -85,7 +85,7 @@ class PassageTags(MethodView):
 
 @blp.route("/tags/<path:tag>/passages")
 class TagPassages(MethodView):
-    @blp.arguments(TagQuerySchema)
+    @blp.arguments(TagQuerySchema())
     @blp.response(200, TagQueryResultSchema)
     @blp.doc(security=WRITE_SECURITY)
     @errors(blp, 400, 401, 403, 413, 422, 503)
@@ -108,7 +108,7 @@ class TagPassages(MethodView):
 
 @blp.route("/tags/<path:tag>/suggestions")
 class TagSuggestions(MethodView):
-    @blp.arguments(TagSuggestionArgs, location="query")
+    @blp.arguments(TagSuggestionArgs(), location="query")
     @blp.response(200, TagSuggestionsSchema)
     @errors(blp, 304, 401, 422)
     @blp.doc(operationId="listTagSuggestions")

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import defaultdict
 
 from index import Filters, IndexError_
 
 from .citation import cited, page_span
+from .facets import FacetTable
 from .metadata_filters import MetadataFilters, facts
-
-AUTHOR_FACETS = 50   # authors listed in the facets, most passages first
 
 
 class Catalog:
@@ -27,7 +25,7 @@ class Catalog:
         self._pages: dict[str, list[int]] = {}
         self._summaries: dict[str, dict] = {}
         self._facts: dict[str, tuple] = {}
-        self._counted: dict[str, tuple[str, tuple[str, ...]]] = {}   # (year, authors) for the facets
+        self._facet_table = FacetTable({})
 
     def documents(self, strict: bool = False) -> dict[str, dict]:
         """The citations; when the engine cannot list every document (a shard down), the last
@@ -54,7 +52,7 @@ class Catalog:
                         if doc.get("page_starts"):
                             pages[doc["id"]] = doc["page_starts"]
                     self._docs, self._pages, self._summaries, self._facts = docs, pages, summaries, known
-                    self._counted = counted
+                    self._facet_table = FacetTable(counted)   # (year, authors) of each document
                     self._version = version
         return self._docs
 
@@ -112,17 +110,4 @@ class Catalog:
     def facets(self, per_document: dict[str, int]) -> dict[str, dict[str, int]]:
         """``year`` and ``author`` facets from the passage count of each matching document."""
         self.documents()
-        counted = self._counted
-        years: dict[str, int] = defaultdict(int)
-        authors: dict[str, int] = defaultdict(int)
-        for doc_id, count in per_document.items():
-            found = counted.get(doc_id)
-            if found is None:
-                continue
-            year, names = found
-            if year:
-                years[year] += count
-            for name in names:
-                authors[name] += count
-        return {"year": dict(sorted(years.items())),
-                "author": dict(sorted(authors.items(), key=lambda kv: (-kv[1], kv[0]))[:AUTHOR_FACETS])}
+        return self._facet_table.facets(per_document)

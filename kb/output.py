@@ -61,6 +61,11 @@ def chosen_fields(values: str | Iterable[str] | None, valid: tuple[str, ...], fm
     return tuple(dict.fromkeys(["id", *names])) if names else ()
 
 
+def wants_snippet(keep: tuple[str, ...]) -> bool:
+    """Whether hits narrowed to ``keep`` show a snippet (else the search makes none: they cost most of a hit)."""
+    return not keep or "snippet" in keep
+
+
 def narrowed(items: Iterable[dict], keep: tuple[str, ...]) -> Iterator[dict]:
     """Each item with only the ``keep`` keys (all of them when ``keep`` is empty)."""
     for item in items:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 
 import numpy as np
 from whoosh import collectors, query
@@ -63,6 +63,8 @@ class SearcherCache:
         self._filters: dict[Filters, np.ndarray] = {}
         self._filter_sets: dict[Filters, set[int]] = {}
         self._document_of: dict[int, str] | None = None
+        self._document_names: list[str] = []              # the document ids, sorted; and by passage,
+        self._document_code = np.empty(0, dtype=np.int64)  # the position of its document's id there
         self._reading_rank: np.ndarray | None = None
         self._results: OrderedDict = OrderedDict()
         self._results_lock = threading.Lock()
@@ -165,6 +167,11 @@ class SearcherCache:
             document_ids = ordinals = []
         passages = self.passages.tolist()
         self._document_of = {d: document_ids[d] for d in passages}
+        self._document_names = sorted(set(self._document_of.values()))
+        code = {name: i for i, name in enumerate(self._document_names)}
+        self._document_code = np.full(self.doc_count, -1, dtype=np.int64)   # -1: deleted
+        if passages:
+            self._document_code[passages] = [code[document_ids[d]] for d in passages]
         order = sorted(passages, key=lambda d: (document_ids[d], ordinals[d]))
         rank = np.zeros(self.doc_count, dtype=np.int64)
         rank[order] = np.arange(len(order))
@@ -176,9 +183,9 @@ class SearcherCache:
             self._columns()
         return self._document_of
 
-    def documents_count(self, docnums: np.ndarray) -> int:
-        document_of = self.document_of
-        return len({document_of[d] for d in docnums.tolist()})
+    def documents_count(self, docnums) -> int:
+        """How many documents the passages ``docnums`` come from."""
+        return len(self.document_counts(docnums))
 
     def facets(self, matched) -> dict[str, dict[str, int]]:
         """Passages per tag, and per document (the year and author facets are counted from these)."""
@@ -186,9 +193,13 @@ class SearcherCache:
 
     def document_counts(self, matched) -> dict[str, int]:
         """Matching passages per document (what the year and author facets are counted from)."""
-        document_of = self.document_of
-        docnums = matched.tolist() if isinstance(matched, np.ndarray) else matched
-        return dict(Counter(document_of[d] for d in docnums))
+        docnums = matched if isinstance(matched, np.ndarray) else np.fromiter(matched, dtype=np.int64)
+        if self._document_of is None:
+            self._columns()
+        codes = self._document_code[docnums]
+        counts = np.bincount(codes[codes >= 0], minlength=len(self._document_names))
+        present = np.flatnonzero(counts)
+        return dict(zip(map(self._document_names.__getitem__, present.tolist()), counts[present].tolist()))
 
     def facet_counts(self, matched) -> dict[str, int]:
         docnums = matched if isinstance(matched, np.ndarray) else np.fromiter(matched, dtype=np.int64)

@@ -139,7 +139,7 @@ class WhooshIndex(WritingSupport, CurationSupport, VectorSupport, SearchIndex):
         if request.mode in ("semantic", "hybrid") and request.vector is not None:
             matched, fused, partial = self._semantic_rank(cache, q, cache.allowed(request.filters), request,
                                                           deadline)
-            total = len({cache.document_of[d] for d in matched}) if grouped else len(matched)
+            total = cache.documents_count(matched) if grouped else len(matched)
             facets = cache.facets(matched) if request.facets else {}
             docnums = matched
             page = fused[request.offset:want] if request.sort != "document" else None

@@ -9,7 +9,7 @@ import click
 
 from index import Filters, SearchRequest
 
-from ..output import EXPORT_FIELDS, HIT_FIELDS, chosen_fields, narrowed, unicode_safe, write_hits
+from ..output import EXPORT_FIELDS, HIT_FIELDS, chosen_fields, narrowed, unicode_safe, wants_snippet, write_hits
 from ..settings import SEARCH_MODES
 from .options import (
     CliError,
@@ -52,7 +52,7 @@ def search(query, tags, any_tags, not_tags, documents, metadata, limit, offset, 
     kb = open_kb()
     request = SearchRequest(q=" ".join(query), limit=limit, offset=offset, group_by=group_by,
                             filters=Filters(tags, any_tags, not_tags, documents), syntax=syntax, mode=mode,
-                            fusion=fusion)
+                            fusion=fusion, highlight=wants_snippet(keep))
     response = kb.search(request, metadata=metadata)
     if response.notice:
         click.echo(f"kb: note: {response.notice}", err=True)
