@@ -20,6 +20,7 @@ Records cross this boundary as plain dicts (index/ knows nothing of kb's classes
 from .base import (
                    BackendUnavailable,
                    Conflict,
+                   DocumentCounts,
                    Filters,
                    IndexBusy,
                    IndexError_,
@@ -34,6 +35,6 @@ from .factory import BACKENDS, open_index
 from .query_text import free_text
 from .querying import QueryLimits
 
-__all__ = ["BACKENDS", "BackendUnavailable", "Conflict", "Filters", "IndexBusy", "IndexError_", "QueryError",
-           "QueryLimits", "QueryTimeout", "SearchIndex", "SearchRequest", "SearchResponse", "Unsupported",
+__all__ = ["BACKENDS", "BackendUnavailable", "Conflict", "DocumentCounts", "Filters", "IndexBusy", "IndexError_",
+           "QueryError", "QueryLimits", "QueryTimeout", "SearchIndex", "SearchRequest", "SearchResponse", "Unsupported",
            "free_text", "open_index"]

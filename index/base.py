@@ -6,7 +6,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 
 class IndexError_(Exception):
@@ -60,6 +60,30 @@ class SearchRequest:
     mode: str | None = None          # "lexical" (None), "semantic" or "hybrid" (see index.hybrid)
     vector: tuple[float, ...] | None = None   # the query's embedding; None ranks lexically
     fusion: str | None = None        # hybrid: "normalized" (None) or "rrf" (see index.fusion)
+
+
+class DocumentCounts(Mapping):
+    """Matching passages per document id, as arrays: ``names`` (the same list object for every
+    search of one searcher, so a caller may key its own lookups by it), ``codes`` (positions in
+    ``names``) and ``counts``. A read-only mapping of id -> count for everyone else, made on demand."""
+
+    def __init__(self, names: list[str], codes, counts):
+        self.names, self.codes, self.counts = names, codes, counts
+        self._dict: dict[str, int] | None = None
+
+    def _mapping(self) -> dict[str, int]:
+        if self._dict is None:
+            self._dict = dict(zip(map(self.names.__getitem__, self.codes.tolist()), self.counts.tolist()))
+        return self._dict
+
+    def __getitem__(self, key: str) -> int:
+        return self._mapping()[key]
+
+    def __iter__(self):
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self.codes)
 
 
 @dataclass

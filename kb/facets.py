@@ -4,9 +4,12 @@ per reading of the catalog. A one-word query can match most documents of a knowl
 loop over them in Python cost as much as the query's scoring (issue #18)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import repeat
 
 import numpy as np
+
+from index import DocumentCounts
 
 AUTHOR_FACETS = 50   # authors listed in the facets, most passages first
 
@@ -16,6 +19,7 @@ class FacetTable:
 
     def __init__(self, counted: dict[str, tuple[str, tuple[str, ...]]]):
         self.position = {doc_id: i for i, doc_id in enumerate(counted)}
+        self._translated: tuple[list[str], np.ndarray] | None = None   # the index's names -> positions
         self.years = sorted({year for year, _ in counted.values() if year})
         self.authors = sorted({name for _, names in counted.values() for name in names})
         year_code = {year: i for i, year in enumerate(self.years)}
@@ -27,15 +31,27 @@ class FacetTable:
         self.author_of = np.array([author_code[name] for _, names in counted.values() for name in names],
                                   dtype=np.int64)
 
-    def facets(self, per_document: dict[str, int]) -> dict[str, dict[str, int]]:
+    def facets(self, per_document: Mapping[str, int]) -> dict[str, dict[str, int]]:
         """``year`` (by year) and ``author`` (most passages first, then by name; the top
         ``AUTHOR_FACETS``) from the passage count of each matching document."""
-        n = len(per_document)
-        where = np.fromiter(map(self.position.get, per_document, repeat(-1)), dtype=np.int64, count=n)
-        counts = np.fromiter(per_document.values(), dtype=np.int64, count=n)
+        if isinstance(per_document, DocumentCounts):
+            where, counts = self._positions(per_document.names)[per_document.codes], per_document.counts
+        else:
+            n = len(per_document)
+            where = np.fromiter(map(self.position.get, per_document, repeat(-1)), dtype=np.int64, count=n)
+            counts = np.fromiter(per_document.values(), dtype=np.int64, count=n)
         known = where >= 0
         where, counts = where[known], counts[known]
         return {"year": self._years(where, counts), "author": self._authors(where, counts)}
+
+    def _positions(self, names: list[str]) -> np.ndarray:
+        """Each of the index's document names' position here (-1: not known), made once per list of names
+        (the index keeps one list per searcher)."""
+        translated = self._translated
+        if translated is None or translated[0] is not names:
+            positions = np.fromiter(map(self.position.get, names, repeat(-1)), dtype=np.int64, count=len(names))
+            translated = self._translated = (names, positions)
+        return translated[1]
 
     def _years(self, where: np.ndarray, counts: np.ndarray) -> dict[str, int]:
         codes = self.year_of[where]

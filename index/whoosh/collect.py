@@ -17,7 +17,7 @@ import numpy as np
 from whoosh import collectors, query
 from whoosh.searching import TimeLimit
 
-from ..base import Filters, QueryTimeout
+from ..base import DocumentCounts, Filters, QueryTimeout
 from .bulk_scoring import BulkScorer
 from .postings_cache import PostingsCache
 
@@ -191,7 +191,7 @@ class SearcherCache:
         """Passages per tag, and per document (the year and author facets are counted from these)."""
         return {"tags": self.facet_counts(matched), "documents": self.document_counts(matched)}
 
-    def document_counts(self, matched) -> dict[str, int]:
+    def document_counts(self, matched) -> DocumentCounts:
         """Matching passages per document (what the year and author facets are counted from)."""
         docnums = matched if isinstance(matched, np.ndarray) else np.fromiter(matched, dtype=np.int64)
         if self._document_of is None:
@@ -199,7 +199,7 @@ class SearcherCache:
         codes = self._document_code[docnums]
         counts = np.bincount(codes[codes >= 0], minlength=len(self._document_names))
         present = np.flatnonzero(counts)
-        return dict(zip(map(self._document_names.__getitem__, present.tolist()), counts[present].tolist()))
+        return DocumentCounts(self._document_names, present, counts[present])
 
     def facet_counts(self, matched) -> dict[str, int]:
         docnums = matched if isinstance(matched, np.ndarray) else np.fromiter(matched, dtype=np.int64)

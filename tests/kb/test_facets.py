@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from index import DocumentCounts
 from kb.facets import AUTHOR_FACETS, FacetTable
 
 NAMES = st.sampled_from(["Ann", "Bo", "Cy", "Dee", "Eve", ""])
@@ -35,8 +37,13 @@ def counted_by_hand(counted, per_document):
 def test_facets_are_the_plain_count(counted, data):
     ids = sorted(counted) + ["unknown"]
     per_document = data.draw(st.dictionaries(st.sampled_from(ids), st.integers(1, 50), max_size=len(ids)))
-    got = FacetTable(counted).facets(per_document)
+    table = FacetTable(counted)
+    got = table.facets(per_document)
     assert got == counted_by_hand(counted, per_document)
+    codes = np.array(sorted(ids.index(d) for d in per_document), dtype=np.int64)   # as the index answers
+    as_arrays = DocumentCounts(ids, codes, np.array([per_document[ids[c]] for c in codes], dtype=np.int64))
+    assert dict(as_arrays) == per_document
+    assert table.facets(as_arrays) == got == table.facets(as_arrays)   # the second: names translated once
     assert list(got["year"]) == sorted(got["year"])
     assert list(got["author"]) == list(counted_by_hand(counted, per_document)["author"])
 
