@@ -46,8 +46,11 @@ searchd:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sphinxsearch >/dev/null; } || \
 		{ echo "make: the tests need searchd: sudo apt-get install sphinxsearch" >&2; exit 1; }
 
+# The suite runs on every core (pytest-xdist, at most 4 processes: most tests start servers of their own),
+# a test handed to whichever process is free; PYTEST_PARALLEL= runs it in one process.
+PYTEST_PARALLEL ?= -n auto --maxprocesses 4 --dist worksteal
 test: install-test searchd
-	$(BIN)/python -W error::SyntaxWarning -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -W error::SyntaxWarning -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

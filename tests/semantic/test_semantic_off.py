@@ -53,7 +53,7 @@ def test_without_the_extra_the_message_says_what_to_install(sample_home, monkeyp
     monkeypatch.delenv("KB_SEMANTIC")                      # auto: on only when installed
     kb = KnowledgeBase(sample_home)
     assert kb.semantic is False
-    with pytest.raises(Exception, match=r"pip install 'kb\[semantic\]'"):
+    with pytest.raises(Exception, match=r"make install-semantic \(or pip install '\.\[semantic\]'\)"):
         kb.search(SearchRequest(q="pandemic", mode="hybrid"))
     monkeypatch.setenv("KB_SEMANTIC", "1")                 # asked for outright: refused at once
     with pytest.raises(Exception, match=r"KB_SEMANTIC=1 but the semantic extra is missing"):
