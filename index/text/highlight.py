@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html import escape
+from itertools import compress
 
 from whoosh import query
 
@@ -109,6 +110,8 @@ class Highlighter:
     def spans(self, text: str, plan: MatchPlan) -> list[tuple[int, int, str]]:
         """(start, end, key) of every match, merged where they touch; key names what matched."""
         found = self.finder.find(text, plan.terms) if self.finder and not plan.phrases else None
+        if found is None and not plan.phrases:
+            found = self._term_spans(text, plan.terms)
         if found is None:
             tokens = self._tokens(text)
             found = [(t.start, t.end, t.text) for t in tokens if t.text in plan.terms]
@@ -122,6 +125,16 @@ class Highlighter:
             else:
                 merged.append([start, end, key])
         return [tuple(m) for m in merged]
+
+    def _term_spans(self, text: str, terms: frozenset) -> list[tuple[int, int, str]] | None:
+        """(start, end, term) of the words whose term is in ``terms``, from the memoizing analyzer's
+        lists, chosen in C (no Token per word: what the term finder cannot do, non-ASCII text)."""
+        fast = getattr(self.analyzer, "terms_and_spans", None)
+        words_spans = fast(text) if fast else None
+        if words_spans is None:
+            return None
+        words, starts, ends = words_spans
+        return list(compress(zip(starts, ends, words), map(terms.__contains__, words)))
 
     def _tokens(self, text: str) -> list[_Token]:
         fast = getattr(self.analyzer, "terms_and_spans", None)
