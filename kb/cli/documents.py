@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import click
 
 from index import IndexBusy
 
+from .. import process_memory
 from ..readers import ReadError, read_bytes, walk
 from ..settings import Settings
 from ..split import SplitOptions
@@ -71,6 +73,7 @@ def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, embed
                 bar.update(1)
 
     committed = [0, 0]
+    started = time.monotonic()
 
     def progress(report):
         if report.documents == committed[0] and not tty:   # logs get a line per commit only
@@ -79,6 +82,10 @@ def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, embed
         line = f"committed {report.documents} documents, {report.passages} passages"
         if kb.semantics.embed_on_ingest:
             line += f"; embedded {report.embedded} passages"
+        line += f"; {report.passages / max(time.monotonic() - started, 1e-3):,.0f} passages/s"
+        held = process_memory.held_bytes()
+        if held is not None:
+            line += f", {held / 2**20:,.0f} MB held"
         if bar is not None:
             bar.label = line
         elif not tty:

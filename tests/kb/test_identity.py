@@ -5,6 +5,7 @@ never create a knowledge base."""
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 
@@ -197,3 +198,15 @@ def test_hidden_folders_are_skipped_by_name_never_silently(tmp_path):
     named = subprocess.run([str(KB_BIN), "ingest", str(root / ".tool"), "--home", str(home)],
                            capture_output=True, text=True, timeout=120)
     assert named.returncode == 0 and "ingested 1 documents" in named.stdout, named.stdout + named.stderr
+
+
+def test_each_commit_line_shows_the_rate_and_the_memory_held(tmp_path):
+    """A long `kb ingest` says as it goes how fast it is and how much memory it and its preparing
+    workers hold (the resident size, from /proc), after each commit."""
+    piped = subprocess.run([str(KB_BIN), "ingest", str(COLLIDE), "--home", str(tmp_path / "kb")],
+                           capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    line = next(line for line in piped.stderr.splitlines() if line.startswith("committed 6 documents"))
+    found = re.fullmatch(r"committed 6 documents, 6 passages; ([\d,]+) passages/s, ([\d,]+) MB held", line)
+    assert found, line
+    assert int(found[1].replace(",", "")) > 0 and 10 <= int(found[2].replace(",", "")) < 4096
