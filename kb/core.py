@@ -148,10 +148,11 @@ class KnowledgeBase:
 
     def ingest(self, items: Iterable[ReadResult | ReadError | Document], extra_tags: Iterable[str] = (),
                progress: Callable[[IngestReport], None] | None = None,
-               workers: int | None = None, replace: bool = False) -> IngestReport:
+               workers: int | None = None, replace: bool = False, itemize: bool = True) -> IngestReport:
         """Split, tag and index documents (IngestRun: batched commits, bad items reported, the rest
         landed); ``workers`` processes prepare while this one writes (0: in-process). A document whose
-        id holds one of another source is refused unless ``replace``; too many ``extra_tags``: OverLimit."""
+        id holds one of another source is refused unless ``replace``; too many ``extra_tags``: OverLimit.
+        ``itemize=False``: the report lists refusals but not each landed document (a long load)."""
         extra_tags = list(extra_tags)
         input_limits.check_tags(extra_tags, "tag")
         self.load_tagger()
@@ -161,7 +162,7 @@ class KnowledgeBase:
                         batch_passages=self.settings.batch_passages,
                         workers=self.settings.ingest_worker_count if workers is None else workers,
                         progress=progress, expect={stored.PROPERTY: self._taxonomy_record[0]},
-                        carry=self.curation.carry_into, replace=replace)
+                        carry=self.curation.carry_into, replace=replace, itemize=itemize)
         return run.run(items)
 
     def read_paths(self, paths: Iterable[str | os.PathLike],

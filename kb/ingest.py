@@ -93,7 +93,8 @@ class IngestRun:
                  extra_tags: Iterable[str] = (), batch_documents: int = 5000, batch_passages: int = 5000,
                  workers: int = 0, progress: Callable[[IngestReport], None] | None = None,
                  expect: dict[str, str] | None = None,
-                 carry: Callable[[list[Record]], list[dict]] | None = None, replace: bool = False):
+                 carry: Callable[[list[Record]], list[dict]] | None = None, replace: bool = False,
+                 itemize: bool = True):
         self.index = index
         self.prepare = prepare
         self.embed = embed
@@ -105,6 +106,7 @@ class IngestRun:
         self.expect = expect   # index properties the tags were made for (the taxonomy)
         self.carry = carry     # re-applies the manual tag edits the index holds for these documents
         self.replace = replace  # replace a document of the same id whatever its source (PUT)
+        self.itemize = itemize  # report each landed document (items, ids); False keeps a long load's memory flat
         self._claimed: dict[str, str] = {}   # id -> source, of the documents of this run
         self.report = IngestReport()
         self._batch: list[Record] = []
@@ -188,9 +190,10 @@ class IngestRun:
             self._flush()
         self._batch_ids.add(doc.id)
         tag_counts = Counter(t for p in passages for t in p["tags"])
-        self.report.items.append({"id": doc.id, "title": doc.title, "passages": len(passages),
-                                  "tags": sorted(tag_counts, key=lambda t: (-tag_counts[t], t)),
-                                  "line": result.line, "outcome": result.status, "source": _source(doc)})
+        if self.itemize:
+            self.report.items.append({"id": doc.id, "title": doc.title, "passages": len(passages),
+                                      "tags": sorted(tag_counts, key=lambda t: (-tag_counts[t], t)),
+                                      "line": result.line, "outcome": result.status, "source": _source(doc)})
         self._batch_statuses[result.status] += 1
         self._batch.append((record, passages))
         self._batch_passage_count += len(passages)
@@ -225,7 +228,8 @@ class IngestRun:
         self.index.replace_documents(batch, expect=self.expect)
         report.documents += len(batch)
         report.passages += sum(len(ps) for _, ps in batch)
-        report.ids.extend(d["id"] for d, _ in batch)
+        if self.itemize:
+            report.ids.extend(d["id"] for d, _ in batch)
         report.tags.update(self._batch_tags)
         report.statuses.update(self._batch_statuses)
         self._batch = []

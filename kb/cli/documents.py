@@ -94,9 +94,9 @@ def ingest(paths, tags, title, doc_id, target_words, min_words, max_words, embed
     try:
         if bar is not None:
             with bar:
-                report = kb.ingest(items(), tags, progress=progress)
+                report = kb.ingest(items(), tags, progress=progress, itemize=verbose)
         else:
-            report = kb.ingest(items(), tags, progress=progress)
+            report = kb.ingest(items(), tags, progress=progress, itemize=verbose)
     except IndexBusy as exc:  # say how far it got: what was committed stays
         raise CliError(f"{exc}; stopped after committing {committed[0]} documents, "
                        f"{committed[1]} passages") from None

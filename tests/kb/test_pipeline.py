@@ -149,3 +149,17 @@ def test_what_waits_for_the_writer_is_bounded_by_weight_too():
         most_ahead = max(most_ahead, len(submitted) - (len(out) - 1))
     assert out == ["x" * 10] * 12
     assert most_ahead <= 4   # 25 characters: two chunks of 10 waiting, the third submitted, one in hand
+
+
+def test_a_long_load_keeps_no_item_per_document_unless_asked(tmp_path):
+    """`kb ingest` (without --verbose) lists refusals, not every landed document: at a million
+    documents that list alone held hundreds of MB. The counts are the same either way."""
+    docs = [Document(id=f"d{i}", title=f"Doc {i}", text=f"Passage number {i} about cells and diplomacy.")
+            for i in range(30)] + [Document(id="empty", title="", text="   ")]
+    itemized = KnowledgeBase(tmp_path / "a").ingest(docs, workers=0)
+    lean = KnowledgeBase(tmp_path / "b").ingest(docs, workers=0, itemize=False)
+    assert (lean.documents, lean.passages, lean.statuses, lean.tags) == \
+        (itemized.documents, itemized.passages, itemized.statuses, itemized.tags) and lean.documents == 30
+    assert len(itemized.items) == 31 and len(itemized.ids) == 30
+    assert lean.ids == [] and [item.get("error") is not None for item in lean.items] == [True] * len(lean.refused)
+    assert lean.refused == itemized.refused and lean.refused
