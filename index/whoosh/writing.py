@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Iterable
 
 from whoosh import index as whoosh_index
-from whoosh import query
 from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.index import LockError
 
@@ -20,7 +19,14 @@ from ..base import IndexBusy, deleted_now
 from ..text.memo_analyzer import MemoAnalyzer
 from . import merging, words
 from .curation import add_missing_fields, check_expected
-from .records import DELETED_PREFIX, PASSAGES, deletion_record, document_record, passage_record, property_record
+from .records import (
+    DELETED_PREFIX,
+    deletion_record,
+    document_record,
+    passage_record,
+    property_record,
+    stored_passages_of,
+)
 
 
 class WritingSupport:
@@ -147,8 +153,6 @@ class WritingSupport:
 def _words_of_document(searcher, document_id: str):
     """The word counts a document's passages now hold in the index (to be taken away)."""
     counts = words.WordCounts()
-    q = query.And([PASSAGES, query.Term("document_id", document_id)])
-    for docnum in searcher.docs_for_query(q):
-        f = searcher.stored_fields(docnum)
+    for f in stored_passages_of(searcher, document_id):
         counts.add(words.passage_words(f.get("title", ""), f.get("section", ""), f.get("text", "")))
     return counts
