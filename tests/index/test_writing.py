@@ -116,3 +116,20 @@ def test_many_small_commits_leave_a_bounded_number_of_segments(tmp_path):
     assert len(segments) < merging.FACTOR          # 25 commits, merged by tiers
     assert ix.stats()["passages"] == 25
     assert Path(storage.live_dir(ix.home)).is_dir()
+
+
+def test_a_documents_passages_are_its_live_passages_only(tmp_path):
+    """What replaces and deletes take away from the word list, and what a document's page lists:
+    its own passages, not its document record, not the passages a replace deleted, not a document
+    whose id merely starts the same."""
+    from index.whoosh.records import stored_passages_of
+
+    ix = WhooshIndex(tmp_path / "kb")
+    ix.replace_documents([(doc("a"), [passage("a", 1, "One."), passage("a", 2, "Two.")]),
+                          (doc("ab"), [passage("ab", 1, "Other.")])])
+    ix.replace_documents([(doc("a"), [passage("a", 1, "Three.")])])
+    s = ix.searcher()
+    assert [f["text"] for f in stored_passages_of(s, "a")] == ["Three."]
+    assert [f["id"] for f in stored_passages_of(s, "ab")] == ["ab:1"]
+    assert stored_passages_of(s, "missing") == []
+    assert [p["text"] for p in ix.passages_of("a")] == ["Three."]
