@@ -20,7 +20,7 @@ from marshmallow import fields
 from marshmallow.decorators import POST_DUMP, PRE_DUMP
 from marshmallow.utils import get_value, missing
 
-ANY = None   # a field that passes every value through (Raw)
+ANY = None   # the kept types of a field that passes every value through (Raw)
 NONE = type(None)
 KEPT_TYPES: dict[type, frozenset] = {   # the exact field class -> the value types it returns unchanged
     fields.String: frozenset({str, NONE}),
@@ -57,7 +57,7 @@ class Step:
         kept = self.kept
         if kept is ANY or type(value) in kept:
             return value
-        if self.list_kept and type(value) is list:
+        if type(value) is list and (self.list_kept is ANY or self.list_kept):
             list_kept, inner = self.list_kept, self.field.inner
             if list_kept is ANY:
                 return list(value)

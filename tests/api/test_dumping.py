@@ -70,7 +70,8 @@ def test_every_response_schema_is_dumped_by_the_plan():
 def test_the_dump_is_marshmallows(schema_class, data, monkeypatch):
     schema = schema_class()
     obj = data.draw(objects(schema))
-    assert outcome(schema.dump, obj) == marshmallow_dump(schema, obj, monkeypatch)
+    # compared as text: a Float of "NaN" is nan on both sides, and nan != nan
+    assert repr(outcome(schema.dump, obj)) == repr(marshmallow_dump(schema, obj, monkeypatch))
 
 
 def test_many_and_objects_that_are_not_dicts(monkeypatch):
