@@ -6,13 +6,16 @@ passages, #18). Here segments fall into tiers by their live records (below ``FLO
 per power of ``FACTOR``); when a tier holds ``FACTOR`` segments, its smallest ``FACTOR`` are merged
 into one of the next tier, unless the result would exceed ``MAX_MERGED`` records: large segments
 are left alone and each record is rewritten about once per tier. One merge per commit, the
-smallest first, so no commit waits long. Deleted records are dropped by the merge that takes
+smallest first, so no commit waits long. A merge streams the segments' sorted postings into one
+new segment (``segment_merge``) instead of Whoosh's re-sort. Deleted records are dropped by the merge that takes
 their segment (a segment's tier counts its live records, so a mostly deleted one merges early)."""
 from __future__ import annotations
 
 import math
 
 from whoosh.reading import SegmentReader
+
+from . import segment_merge
 
 FACTOR = 10
 FLOOR = 1_000
@@ -38,17 +41,23 @@ def plan(counts: list[int]) -> list[int]:
     return []
 
 
-def tiered(writer, segments):
-    """A ``mergetype`` for Whoosh's ``writer.commit``: merge what ``plan`` picks, keep the rest."""
+def chosen_segments(segments) -> list:
+    """The segments ``plan`` picks to merge now (none, or at least two)."""
     chosen = set(plan([seg.doc_count() for seg in segments]))
-    if len(chosen) < 2:
+    return [seg for i, seg in enumerate(segments) if i in chosen] if len(chosen) >= 2 else []
+
+
+def tiered(writer, segments):
+    """A ``mergetype`` for Whoosh's ``writer.commit``: merge what ``plan`` picks into one new
+    segment (``segment_merge``, streaming), keep the rest."""
+    chosen = chosen_segments(segments)
+    if not chosen:
         return segments
-    kept = []
-    for i, seg in enumerate(segments):
-        if i in chosen:
+    kept = [seg for seg in segments if seg not in chosen]
+    if not segment_merge.supports(writer.schema):   # term vectors: Whoosh's own merge
+        for seg in chosen:
             reader = SegmentReader(writer.storage, writer.schema, seg)
             writer.add_reader(reader)
             reader.close()
-        else:
-            kept.append(seg)
-    return kept
+        return kept
+    return kept + [segment_merge.merge(writer.storage, writer.schema, chosen, writer.indexname)]

@@ -92,13 +92,14 @@ def decode_postings(m) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(ids), np.concatenate(weights)
 
 
-def read_length_codes(reader, fieldname: str) -> np.ndarray:
-    """The length byte ``reader.doc_field_length`` decodes, for every docnum at once."""
+def read_length_codes(reader, fieldname: str, missing: int = 1) -> np.ndarray:
+    """The length byte ``reader.doc_field_length`` decodes, for every docnum at once; ``missing``
+    when the segment stores no lengths of the field (scoring reads a length of 1, byte 1)."""
     count = reader.doc_count_all()
     codes = np.zeros(count, dtype=np.uint8)
     column = reader._perdoc._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
-    if column is None:  # doc_field_length(..., default=1): a length of 1 is byte 1
-        codes[:] = 1
+    if column is None:
+        codes[:] = missing
         return codes
     stored = min(column._count, count)
     codes[:stored] = np.frombuffer(column._dbfile.get(column._basepos, stored), dtype=np.uint8)

@@ -1,0 +1,114 @@
+"""The streaming merge writes what Whoosh's own merge writes: same documents, lengths, columns,
+term table and postings, byte for byte, with deletions dropped."""
+import random
+
+import pytest
+from whoosh import index as whoosh_index
+from whoosh.reading import SegmentReader
+
+from index.schema import make_schema
+from index.whoosh import merging, segment_merge
+
+WORDS = ("cell gene protein tumour growth signal receptor dose trial cohort risk model "
+         "blood brain liver heart virus vaccine immune response").split()
+
+
+def _record(rng, n):
+    doc = f"d{n // 3}"
+    return {
+        "id": f"{doc}:{n % 3}", "kind": "p", "document_id": doc, "ordinal": n % 3,
+        "title": " ".join(rng.choices(WORDS, k=rng.randint(1, 6))),
+        "section": " ".join(rng.choices(WORDS, k=rng.randint(0, 3))),
+        "content": " ".join(rng.choices(WORDS, k=rng.randint(1, 200))),
+        "text": f"passage {n}", "tags": ",".join(rng.sample(["a", "b", "c-d", "e"], rng.randint(0, 3))),
+    }
+
+
+def _segmented_index(path, seed, segments=6, per_segment=70):
+    """An index of several segments, each with some deletions (of its own or earlier documents)."""
+    rng = random.Random(seed)
+    ix = whoosh_index.create_in(path, make_schema())
+    n = 0
+    for _ in range(segments):
+        w = ix.writer()
+        for _ in range(per_segment):
+            w.add_document(**_record(rng, n))
+            n += 1
+        for _ in range(rng.randint(0, 12)):
+            w.delete_by_term("id", f"d{rng.randrange(n // 3)}:{rng.randrange(3)}")
+        w.commit(merge=False)
+    return ix
+
+
+def _merged_by_whoosh(ix, segments):
+    def mergetype(writer, current):
+        for seg in segments:
+            reader = SegmentReader(writer.storage, writer.schema, seg)
+            writer.add_reader(reader)
+            reader.close()
+        return [seg for seg in current if seg not in segments]
+    ix.writer().commit(mergetype=mergetype)
+
+
+def _merged_by_stream(ix, segments):
+    def mergetype(writer, current):
+        kept = [seg for seg in current if seg not in segments]
+        return kept + [segment_merge.merge(writer.storage, writer.schema, segments, writer.indexname)]
+    ix.writer().commit(mergetype=mergetype)
+
+
+def _contents(ix):
+    """Everything a merged segment holds, the postings as their raw bytes."""
+    with ix.reader() as r:
+        (seg,) = r.leaf_readers()
+        reader = seg[0]
+        fields = sorted(ix.schema.names())
+        docs = [(d, stored, [reader.doc_field_length(d, f) for f in fields]) for d, stored in reader.iter_docs()]
+        columns = {f: list(reader.column_reader(f)) for f in ("document_id", "ordinal")}
+        totals = {f: reader.field_length(f) for f in fields}
+        terms, postfile = reader._terms, reader._terms._postfile
+        postings = []
+        for (name, btext), info in terms.items():
+            offset, (length,) = info.extent()   # Whoosh reads the length back as a 1-tuple
+            stats = (info.weight(), info.doc_frequency(), info.min_length(), info.max_length(),
+                     info.max_weight(), info.min_id(), info.max_id(), offset, length)
+            postings.append((name, btext, stats, postfile.get(offset, length)))
+        return reader.doc_count_all(), docs, columns, totals, postings
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_streaming_merge_writes_what_whoosh_writes(tmp_path, seed):
+    results = []
+    for how, merge in (("whoosh", _merged_by_whoosh), ("stream", _merged_by_stream)):
+        (tmp_path / how).mkdir()
+        ix = _segmented_index(tmp_path / how, seed)
+        merge(ix, ix._segments())
+        results.append(_contents(ix))
+    by_whoosh, by_stream = results
+    assert by_stream[0] == by_whoosh[0] < 6 * 70   # deletions were dropped
+    for part, theirs, ours in zip(("docs", "columns", "totals", "postings"), by_whoosh[1:], by_stream[1:]):
+        assert ours == theirs, part
+    assert any(len(raw) > 1000 for *_, raw in by_stream[4])   # postings of several blocks were merged
+
+
+def test_a_merged_index_answers_as_before(tmp_path):
+    ix = _segmented_index(tmp_path, seed=4, segments=12, per_segment=100)
+    with ix.searcher() as s:
+        before = {w: sorted(s.stored_fields(d)["id"] for d in s.document_numbers(content=w)) for w in WORDS}
+    segments = ix._segments()
+    counts = [seg.doc_count() for seg in segments]
+    assert len(merging.chosen_segments(segments)) == 0 or sum(counts) > 0
+    _merged_by_stream(ix, segments[:10])
+    assert len(ix._segments()) == 3
+    with ix.searcher() as s:
+        after = {w: sorted(s.stored_fields(d)["id"] for d in s.document_numbers(content=w)) for w in WORDS}
+    assert after == before
+
+
+def test_live_docmap_numbers_the_live_documents_in_order(tmp_path):
+    ix = _segmented_index(tmp_path, seed=5, segments=1, per_segment=40)
+    (seg,) = ix._segments()
+    deleted = set(seg.deleted_docs())
+    docmap = segment_merge.live_docmap(seg)
+    assert [d for d in docmap if d >= 0] == list(range(40 - len(deleted)))
+    assert {i for i, d in enumerate(docmap) if d < 0} == deleted
