@@ -4,6 +4,7 @@ the errors it raises on purpose."""
 from __future__ import annotations
 
 import abc
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator, Mapping
@@ -113,6 +114,11 @@ class SearchIndex(abc.ABC):
         each (all of a document's passages appear together or not at all). Returns how many.
         ``expect``: properties that must hold when the write lands (checked under the write
         lock), else ``Conflict`` and nothing is written."""
+
+    def bulk_load(self) -> contextlib.AbstractContextManager:
+        """A context for many writes in a row (an ingest): the engine may work between them in
+        the background (the embedded one merges segments) and settles that work at the end."""
+        return contextlib.nullcontext()
 
     @abc.abstractmethod
     def delete_document(self, document_id: str) -> bool:

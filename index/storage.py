@@ -8,8 +8,9 @@ writer never leaves a stale lock behind (Whoosh's own ``MAIN_WRITELOCK`` is an `
 
 A writer killed mid-commit leaves debris that never becomes live (Whoosh only reads segments named
 in the newest complete TOC, written to a temporary name and renamed): half-written segment files,
-Whoosh's ``MAIN.tmp`` pool directory, a TOC temporary, a half-built rebuild directory. The next
-writer removes it all, under the lock, before it writes (``remove_debris``).
+Whoosh's ``MAIN.tmp`` pool directory, a TOC temporary, a half-built rebuild directory, a background
+merge's work directory. The next writer removes it all, under the lock, before it writes
+(``remove_debris``).
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from .base import IndexBusy
 
 POINTER = "CURRENT"
 LOCK = "write.lock"
+MERGE_SUFFIX = ".merge"   # a background merge's work directory in the live index (index.whoosh.background_merge)
+MERGE_LOCK = "lock"       # held by the process whose merge it is
 _TOC_TEMP = re.compile(r"^_\w+_\d+\.toc\.[\d.]+$")       # Whoosh's TOC before its rename
 _POINTER_TEMP = re.compile(r"^\.%s\.\d+\.tmp$" % POINTER)   # ours, before os.replace
 
@@ -79,8 +82,8 @@ def remove_debris(home: Path, prefix: str = "whoosh") -> None:
     """Clear what killed writers left behind; call only while holding the write lock.
 
     Stale index directories (a killed rebuild's half-built one, an old one a rebuild could not
-    remove), our pointer temporaries, and inside the live index Whoosh's pool directory and TOC
-    temporaries. Unreferenced segment files are Whoosh's to delete: every commit does."""
+    remove), our pointer temporaries, and inside the live index Whoosh's pool directory, TOC
+    temporaries and the work directories of background merges no live process holds. Unreferenced segment files are Whoosh's to delete: every commit does."""
     live = live_dir(home, prefix)
     remove_stale_dirs(home, keep=live.name, prefix=prefix)
     for entry in os.scandir(home):
@@ -92,6 +95,9 @@ def remove_debris(home: Path, prefix: str = "whoosh") -> None:
     for entry in os.scandir(live):
         if entry.is_dir(follow_symlinks=False) and entry.name.endswith(".tmp"):
             shutil.rmtree(entry.path, ignore_errors=True)
+        elif entry.is_dir(follow_symlinks=False) and entry.name.endswith(MERGE_SUFFIX):
+            if not _held(Path(entry.path) / MERGE_LOCK):
+                shutil.rmtree(entry.path, ignore_errors=True)
         elif _TOC_TEMP.match(entry.name):
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)

@@ -117,14 +117,15 @@ class IngestRun:
 
     def run(self, items: Iterable[ReadResult | ReadError | Document]) -> IngestReport:
         preparer = Preparer(self._prepare_task, self.workers, weigh=task_chars)
-        for (kind, payload), ok, outcome in preparer.map(self._tasks(items)):
-            if kind == REFUSED:
-                self._refuse(*payload)
-            elif not ok:
-                self._refuse(_source(payload.document), str(outcome), payload.line)
-            else:
-                self._add(payload, *outcome)
-        self._flush()
+        with self.index.bulk_load():
+            for (kind, payload), ok, outcome in preparer.map(self._tasks(items)):
+                if kind == REFUSED:
+                    self._refuse(*payload)
+                elif not ok:
+                    self._refuse(_source(payload.document), str(outcome), payload.line)
+                else:
+                    self._add(payload, *outcome)
+            self._flush()
         return self.report
 
     def _tasks(self, items) -> Iterator[tuple[str, object]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 from array import array
+from dataclasses import dataclass
 from itertools import accumulate, compress, groupby
 from operator import itemgetter
 
@@ -23,6 +24,13 @@ from whoosh.reading import SegmentReader
 from whoosh.util.numeric import byte_to_length
 
 from .posting_arrays import read_length_codes
+
+
+@dataclass
+class MergedSegment:
+    """A merge's result as a child process hands it over: the segment and the names of its files."""
+    segment: object
+    files: list[str]
 
 
 def supports(schema) -> bool:

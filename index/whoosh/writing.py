@@ -2,11 +2,13 @@
 
 Each commit also writes the word list the suggestions read (``words``: one file per commit
 generation, written before the commit) and merges segments by tiers (``merging``) instead of
-Whoosh's ``MERGE_SMALL``, which re-merges the largest segments again and again on bulk loads.
+Whoosh's ``MERGE_SMALL``, which re-merges the largest segments again and again on bulk loads;
+during a bulk load (``bulk_load``) large merges run in a child process (``background_merge``).
 Mixed into ``WhooshIndex``: it uses the engine's ``home``, ``schema``, ``lock_timeout``,
 ``_index``, ``_memos`` and the vector support's ``_write_vectors``/``_compact_vectors``."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Iterable
 
@@ -18,6 +20,7 @@ from .. import storage
 from ..base import IndexBusy, deleted_now
 from ..text.memo_analyzer import MemoAnalyzer
 from . import merging, words
+from .background_merge import BackgroundMerges
 from .curation import add_missing_fields, check_expected
 from .records import (
     DELETED_PREFIX,
@@ -30,6 +33,7 @@ from .records import (
 
 
 class WritingSupport:
+    _background: BackgroundMerges | None = None   # during bulk_load
     def replace_documents(self, items: Iterable[tuple[dict, list[dict]]], expect: dict[str, str] | None = None) -> int:
         items = list(items)
         if not items:
@@ -87,8 +91,42 @@ class WritingSupport:
         finally:
             for name, analyzer in plain.items():  # the schema saved with the commit stays as it was
                 writer.schema[name].analyzer = analyzer
-        writer.commit(mergetype=merging.tiered)
+        writer.commit(mergetype=self._mergetype(folder))
         self._compact_vectors(ix, folder)
+
+    def _mergetype(self, folder: Path):
+        background = self._background
+        return background.mergetype if background is not None and background.folder == folder else merging.tiered
+
+    @contextlib.contextmanager
+    def bulk_load(self):
+        """Many writes in a row: large merges run in a child process meanwhile and are swapped in
+        by a later commit; at the end the running one is waited for and swapped in."""
+        if self._background is not None:   # nested: the outer load settles
+            yield
+            return
+        self._background = BackgroundMerges(storage.live_dir(self.home))
+        try:
+            yield
+            self._settle_merges()
+        finally:
+            self._background.cancel()
+            self._background = None
+
+    def _settle_merges(self) -> None:
+        background = self._background
+        if background.running is None:
+            return
+        background.running.wait()   # before the lock: other writers go on meanwhile
+        with storage.write_lock(self.home, self.lock_timeout):
+            ix = self._writable_index()
+            folder = Path(ix.storage.folder)
+            if folder != background.folder:   # a rebuild switched directories
+                return
+            writer = self._writer(ix)
+            if words.LEGACY_FIELD not in writer.schema:
+                words.write(folder, writer.generation, words.read(folder, ix.latest_generation()))
+            writer.commit(mergetype=background.swap_when_done)
 
     def _memoize(self, schema) -> dict:
         """The writer analyses through per-word memos kept between commits (same tokens, see
@@ -117,7 +155,7 @@ class WritingSupport:
                     words.write(folder, writer.generation, counts)
             writer.delete_by_term("document_id", document_id)
             writer.update_document(**deletion_record(document_id, deleted_now()))
-            writer.commit(mergetype=merging.tiered)
+            writer.commit(mergetype=self._mergetype(folder))
         return True
 
     def rebuild(self, items: Iterable[tuple[dict, list[dict]]], batch: int = 500,

@@ -14,34 +14,7 @@ from index.schema import make_schema
 from index.whoosh import merging, words
 from index.whoosh.engine import WhooshIndex
 
-
-def doc(doc_id, title="A title"):
-    return {"id": doc_id, "title": title, "text": "", "source": "", "tags": [], "metadata": {},
-            "ingested_at": ""}
-
-
-def passage(doc_id, n, text):
-    return {"id": f"{doc_id}:{n}", "document_id": doc_id, "ordinal": n, "section": "", "text": text,
-            "start": 0, "end": len(text), "tags": [], "keywords": [], "evidence": []}
-
-
-def live_counts(ix: WhooshIndex) -> words.WordCounts:
-    """The word list as the searcher of the live generation reads it."""
-    s = ix.searcher()
-    return words.read(storage.live_dir(ix.home), s.reader().generation())
-
-
-def recount(ix: WhooshIndex) -> words.WordCounts:
-    """The same counts made from scratch from every stored passage."""
-    counts = words.WordCounts()
-    for p in ix.iter_passages():
-        title = ix.get_document(p["document_id"])["title"]
-        counts.add(words.passage_words(title, p["section"], p["text"]))
-    return counts
-
-
-def positive(counter) -> dict:
-    return {w: n for w, n in counter.items() if n > 0}
+from helpers.records import doc, live_counts, passage, positive, recount
 
 
 def test_the_index_has_no_spell_field_and_suggestions_read_the_word_list(tmp_path):
