@@ -83,7 +83,8 @@ def remove_debris(home: Path, prefix: str = "whoosh") -> None:
 
     Stale index directories (a killed rebuild's half-built one, an old one a rebuild could not
     remove), our pointer temporaries, and inside the live index Whoosh's pool directory, TOC
-    temporaries and the work directories of background merges no live process holds. Unreferenced segment files are Whoosh's to delete: every commit does."""
+    temporaries and the work directories of background merges no live process holds.
+    Unreferenced segment files are Whoosh's to delete: every commit does."""
     live = live_dir(home, prefix)
     remove_stale_dirs(home, keep=live.name, prefix=prefix)
     for entry in os.scandir(home):

@@ -34,6 +34,7 @@ from .records import (
 
 class WritingSupport:
     _background: BackgroundMerges | None = None   # during bulk_load
+
     def replace_documents(self, items: Iterable[tuple[dict, list[dict]]], expect: dict[str, str] | None = None) -> int:
         items = list(items)
         if not items:
