@@ -1,6 +1,9 @@
-"""The memory an ingest holds: the resident size of this process and of its child processes (the
-preparing workers), read from Linux's /proc; None where there is no /proc. Shown on `kb ingest`'s
-progress line, so a long load shows whether it stays within bounds while it runs."""
+"""The memory an ingest holds: the proportional set size of this process and of its child
+processes (the preparing workers, a background merge), read from Linux's /proc; None where there is
+no /proc. Shown on `kb ingest`'s progress line, so a long load shows whether it stays within bounds
+while it runs. Proportional, not resident: the workers share the writer's pages from the fork and
+every process maps the same segment files, and a sum of resident sizes counted those pages once
+per process (about 300 MB too much at 50,000 passages)."""
 from __future__ import annotations
 
 import os
@@ -15,6 +18,19 @@ def resident_bytes(pid: int | str = "self") -> int:
         return int((PROC / str(pid) / "statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def proportional_bytes(pid: int | str = "self") -> int:
+    """Resident bytes of one process with each shared page divided among the processes that map it
+    (``Pss``), so a sum over processes counts it once; the resident size where the kernel has no
+    ``smaps_rollup`` (before Linux 4.14); 0 when the process is gone."""
+    try:
+        for line in (PROC / str(pid) / "smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return resident_bytes(pid)
 
 
 def children(pid: int) -> list[int]:
@@ -32,7 +48,7 @@ def children(pid: int) -> list[int]:
 
 
 def held_bytes() -> int | None:
-    """Resident bytes of this process and its children; None without /proc."""
+    """Proportional bytes of this process and its children; None without /proc."""
     if not (PROC / "self" / "statm").exists():
         return None
-    return resident_bytes() + sum(resident_bytes(child) for child in children(os.getpid()))
+    return proportional_bytes() + sum(proportional_bytes(child) for child in children(os.getpid()))
