@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import logging
 import multiprocessing
 import os
 import secrets
@@ -30,6 +31,8 @@ from whoosh.filedb.filestore import FileStorage
 
 from .. import storage
 from . import merging, segment_merge
+
+log = logging.getLogger("kb")
 
 MIN_RECORDS = 20_000   # smaller merges run in the commit: a child process costs ~1 s to start
 
@@ -65,10 +68,14 @@ class Running:
         failed or a source is gone (then nothing changes)."""
         try:
             merged = self._result.recv()
-        except EOFError:   # the child died
-            merged = None
+        except EOFError:
+            self._process.join(10)
+            merged = f"the merging process ended with code {self._process.exitcode}"
+        if not isinstance(merged, segment_merge.MergedSegment):
+            log.warning("a background merge failed, its segments stay as they were: %s", merged)
+            return None
         current = {seg.segment_id(): seg for seg in segments}
-        if not isinstance(merged, segment_merge.MergedSegment) or any(s not in current for s in self.sources):
+        if any(s not in current for s in self.sources):   # another writer merged one meanwhile
             return None
         base = 0
         for sid, then, docmap in zip(self.sources, self.deleted_then, self.docmaps):

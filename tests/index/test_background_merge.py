@@ -71,6 +71,19 @@ def test_a_merge_whose_sources_are_gone_is_dropped(tmp_path, merge_everything):
     assert len(list(ix.iter_passages())) == 222
 
 
+def test_a_merge_that_fails_is_logged_and_the_load_goes_on(tmp_path, merge_everything, caplog):
+    ix = WhooshIndex(tmp_path / "kb")
+    with ix.bulk_load():
+        for n in range(11):
+            ix.replace_documents(batch(n * 10, 10))
+        ix._background.running._process.kill()   # as the kernel's OOM killer would
+        ix.replace_documents(batch(110, 10))
+    assert "a background merge failed, its segments stay as they were: the merging process ended with code -9" \
+        in caplog.text
+    assert len(list(ix.iter_passages())) == 240
+    assert not merge_dirs(ix)
+
+
 def test_merges_outside_a_bulk_load_run_in_the_commit(tmp_path, merge_everything):
     ix = WhooshIndex(tmp_path / "kb")
     for n in range(11):
