@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from helpers.records import batch, live_counts, positive, recount
 from index import storage
 from index.base import SearchRequest
 from index.whoosh import background_merge
 from index.whoosh.engine import WhooshIndex
-
-from helpers.records import batch, live_counts, positive, recount
 
 
 def segment_count(ix: WhooshIndex) -> int:

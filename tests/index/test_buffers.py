@@ -11,11 +11,10 @@ from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 from whoosh.filedb import structfile
 
+from helpers.records import batch
 from index import storage
 from index.whoosh import buffers
 from index.whoosh.engine import WhooshIndex
-
-from helpers.records import batch
 
 OPS = st.lists(st.one_of(
     st.tuples(st.just("read"), st.integers(-1, 300)),

@@ -9,12 +9,11 @@ from whoosh import index as whoosh_index
 from whoosh.analysis import SimpleAnalyzer
 from whoosh.fields import TEXT
 
+from helpers.records import doc, live_counts, passage, positive, recount
 from index import storage
 from index.schema import make_schema
 from index.whoosh import merging, words
 from index.whoosh.engine import WhooshIndex
-
-from helpers.records import doc, live_counts, passage, positive, recount
 
 
 def test_the_index_has_no_spell_field_and_suggestions_read_the_word_list(tmp_path):
