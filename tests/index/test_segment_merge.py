@@ -7,7 +7,7 @@ from whoosh import index as whoosh_index
 from whoosh.reading import SegmentReader
 
 from index.schema import make_schema
-from index.whoosh import merging, segment_merge
+from index.whoosh import segment_merge
 
 WORDS = ("cell gene protein tumour growth signal receptor dose trial cohort risk model "
          "blood brain liver heart virus vaccine immune response").split()
@@ -96,8 +96,6 @@ def test_a_merged_index_answers_as_before(tmp_path):
     with ix.searcher() as s:
         before = {w: sorted(s.stored_fields(d)["id"] for d in s.document_numbers(content=w)) for w in WORDS}
     segments = ix._segments()
-    counts = [seg.doc_count() for seg in segments]
-    assert len(merging.chosen_segments(segments)) == 0 or sum(counts) > 0
     _merged_by_stream(ix, segments[:10])
     assert len(ix._segments()) == 3
     with ix.searcher() as s:
