@@ -9,15 +9,18 @@ A query time limit is a monotonic ``deadline``: past it, a query with a large ma
 answered by QueryTimeout (no honest total without the whole set); a small set is finished."""
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 from whoosh import collectors, query
 from whoosh.searching import TimeLimit
 
 from ..base import DocumentCounts, Filters, QueryTimeout
+from . import column_arrays
 from .bulk_scoring import BulkScorer
 from .postings_cache import PostingsCache
 
@@ -62,9 +65,9 @@ class SearcherCache:
         self._passages: np.ndarray | None = None
         self._filters: dict[Filters, np.ndarray] = {}
         self._filter_sets: dict[Filters, set[int]] = {}
-        self._document_of: dict[int, str] | None = None
-        self._document_names: list[str] = []              # the document ids, sorted; and by passage,
-        self._document_code = np.empty(0, dtype=np.int64)  # the position of its document's id there
+        self._document_of: DocumentOf | None = None       # by passage, its document's position in
+        self._document_names: list[str] = []              # the document ids, sorted
+        self._passage_counts = np.empty(0, dtype=np.int64)
         self._reading_rank: np.ndarray | None = None
         self._results: OrderedDict = OrderedDict()
         self._results_lock = threading.Lock()
@@ -159,29 +162,38 @@ class SearcherCache:
     # -------------------------------------------------------------- columns
 
     def _columns(self):
-        reader = self.searcher.reader()
-        if reader.has_column("document_id"):
-            document_ids = list(reader.column_reader("document_id"))
-            ordinals = list(reader.column_reader("ordinal"))
-        else:   # an empty index has no columns at all
-            document_ids = ordinals = []
-        passages = self.passages.tolist()
-        self._document_of = {d: document_ids[d] for d in passages}
-        self._document_names = sorted(set(self._document_of.values()))
-        code = {name: i for i, name in enumerate(self._document_names)}
-        self._document_code = np.full(self.doc_count, -1, dtype=np.int64)   # -1: deleted
-        if passages:
-            self._document_code[passages] = [code[document_ids[d]] for d in passages]
-        order = sorted(passages, key=lambda d: (document_ids[d], ordinals[d]))
-        rank = np.zeros(self.doc_count, dtype=np.int64)
-        rank[order] = np.arange(len(order))
-        self._reading_rank = rank
+        """Each passage's document, as a code into the sorted document ids, from the column (numpy;
+        the reading order, which also needs the ordinals, is made when first asked for)."""
+        passages = self.passages
+        ids = column_arrays.var_bytes(self.searcher.reader(), "document_id", passages)
+        code: dict[bytes, int] = {}
+        first_seen = np.fromiter((code.setdefault(i, len(code)) for i in ids), dtype=np.int64, count=len(ids))
+        seen = list(code)
+        order = sorted(range(len(seen)), key=seen.__getitem__)   # UTF-8 sorts as the text does
+        sorted_code = np.empty(len(seen), dtype=np.int64)
+        sorted_code[order] = np.arange(len(seen))
+        document_code = np.full(self.doc_count, -1, dtype=np.int64)   # -1: no passage (deleted, a document)
+        document_code[passages] = sorted_code[first_seen]
+        self._document_names = [seen[i].decode("utf-8") for i in order]
+        self._passage_counts = np.bincount(document_code[passages], minlength=len(seen))
+        self._document_of = DocumentOf(self._document_names, document_code)
 
     @property
-    def document_of(self) -> dict[int, str]:
+    def document_of(self) -> DocumentOf:
+        """The document id of a passage's docnum (a mapping)."""
         if self._document_of is None:
             self._columns()
         return self._document_of
+
+    def passage_count(self, document_id: str) -> int:
+        """How many passages a document has in this view of the index."""
+        names = self.document_of.names
+        i = bisect.bisect_left(names, document_id)
+        return int(self._passage_counts[i]) if i < len(names) and names[i] == document_id else 0
+
+    def passage_counts(self) -> dict[str, int]:
+        names = self.document_of.names
+        return dict(zip(names, self._passage_counts.tolist()))
 
     def documents_count(self, docnums) -> int:
         """How many documents the passages ``docnums`` come from."""
@@ -194,9 +206,7 @@ class SearcherCache:
     def document_counts(self, matched) -> DocumentCounts:
         """Matching passages per document (what the year and author facets are counted from)."""
         docnums = matched if isinstance(matched, np.ndarray) else np.fromiter(matched, dtype=np.int64)
-        if self._document_of is None:
-            self._columns()
-        codes = self._document_code[docnums]
+        codes = self.document_of.codes[docnums]
         counts = np.bincount(codes[codes >= 0], minlength=len(self._document_names))
         present = np.flatnonzero(counts)
         return DocumentCounts(self._document_names, present, counts[present])
@@ -215,17 +225,42 @@ class SearcherCache:
     def reading_order(self, docnums, first_per_document: bool = False) -> list[int]:
         """Passages by document id, then ordinal (only each document's first, when asked)."""
         if self._reading_rank is None:
-            self._columns()
+            self._reading_rank = self._rank_in_reading_order()
         docnums = docnums if isinstance(docnums, np.ndarray) else np.fromiter(docnums, dtype=np.int64)
-        ordered = docnums[np.argsort(self._reading_rank[docnums], kind="stable")].tolist()
-        if not first_per_document:
-            return ordered
-        seen, first = set(), []
-        for d in ordered:
-            if self._document_of[d] not in seen:
-                seen.add(self._document_of[d])
-                first.append(d)
-        return first
+        ordered = docnums[np.argsort(self._reading_rank[docnums], kind="stable")]
+        if first_per_document and len(ordered):
+            codes = self.document_of.codes[ordered]
+            ordered = ordered[np.concatenate(([True], codes[1:] != codes[:-1]))]
+        return ordered.tolist()
+
+    def _rank_in_reading_order(self) -> np.ndarray:
+        passages = self.passages
+        reader = self.searcher.reader()
+        ordinals = column_arrays.numeric_sortable(reader, "ordinal", self.searcher.schema["ordinal"])
+        order = np.lexsort((ordinals[passages], self.document_of.codes[passages]))
+        rank = np.zeros(self.doc_count, dtype=np.int64)
+        rank[passages[order]] = np.arange(len(order))
+        return rank
+
+
+class DocumentOf(Mapping):
+    """``{passage docnum: document id}`` over the per-docnum code into the sorted ids (a dict of a
+    million passages cost a first search seconds and each worker ~100 MB)."""
+
+    def __init__(self, names: list[str], codes: np.ndarray):
+        self.names, self.codes = names, codes
+
+    def __getitem__(self, docnum: int) -> str:
+        code = int(self.codes[docnum]) if 0 <= docnum < len(self.codes) else -1
+        if code < 0:
+            raise KeyError(docnum)
+        return self.names[code]
+
+    def __iter__(self):
+        return iter(np.flatnonzero(self.codes >= 0).tolist())
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self.codes >= 0))
 
 
 def _union(arrays) -> np.ndarray:

@@ -23,7 +23,7 @@ from ..querying import QueryBuilder, QueryLimits
 from ..schema import make_schema
 from ..text.highlight import Highlighter, MatchPlan, match_plan
 from ..text.memo_analyzer import MemoAnalyzer
-from . import collect, suggest
+from . import cards, collect, suggest
 from .curation import CurationSupport
 from .postings_cache import PostingsCache
 from .records import (
@@ -206,28 +206,18 @@ class WhooshIndex(WritingSupport, CurationSupport, VectorSupport, SearchIndex):
 
     def neighbours(self, passages: list[dict]) -> dict[str, tuple[str | None, str | None]]:
         """From the passage count of each document: ordinals run from 1 and ids are ``doc:ordinal``."""
-        counts = self._passage_counts()
+        cache = self._view()
         out = {}
         for p in passages:
             doc, ordinal = p["document_id"], p["ordinal"]
             out[p["id"]] = (f"{doc}:{ordinal - 1}" if ordinal > 1 else None,
-                            f"{doc}:{ordinal + 1}" if ordinal < counts.get(doc, 0) else None)
+                            f"{doc}:{ordinal + 1}" if ordinal < cache.passage_count(doc) else None)
         return out
-
-    def _passage_counts(self, cache: collect.SearcherCache | None = None) -> dict[str, int]:
-        cache = cache or self._view()
-        counts = cache.values.get("passage_counts")
-        if counts is None:
-            counts = {}
-            for doc in cache.document_of.values():
-                counts[doc] = counts.get(doc, 0) + 1
-            cache.values["passage_counts"] = counts
-        return counts
 
     def list_documents(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
         cache = self._view()
         s = cache.searcher
-        counts = self._passage_counts(cache)
+        counts = cache.passage_counts()
         docnums = list(s.docs_for_query(DOCUMENTS))
         ids = sorted((fields["id"], fields) for fields in map(s.stored_fields, docnums))   # each read once
         page = ids[offset: None if limit is None else offset + limit]
@@ -239,6 +229,12 @@ class WhooshIndex(WritingSupport, CurationSupport, VectorSupport, SearchIndex):
             data["passages"] = counts.get(doc_id, 0)
             out.append(data)
         return len(ids), out
+
+    def summaries(self, document_ids) -> dict[str, dict]:
+        return cards.summaries(self._view(), document_ids)
+
+    def iter_cards(self) -> Iterator[dict]:
+        return cards.iter_cards(self._view())
 
     def iter_documents(self) -> Iterator[dict]:
         s = self.searcher()
@@ -284,7 +280,7 @@ class WhooshIndex(WritingSupport, CurationSupport, VectorSupport, SearchIndex):
         s = cache.searcher
         return {
             "documents": len(list(s.docs_for_query(DOCUMENTS))),
-            "passages": sum(self._passage_counts(cache).values()),
+            "passages": len(cache.passages),
             "tags": len(cache.facet_counts(cache.allowed(Filters()))),
             "index_bytes": storage.dir_size(cache.values["dir"]),
             "version": f"{cache.values['dir'].name}.{s.reader().generation()}",
