@@ -214,6 +214,18 @@ class SearchIndex(abc.ABC):
     def list_documents(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
         """(total, documents without their text, each with a ``passages`` count)."""
 
+    def summaries(self, document_ids: Iterable[str]) -> dict[str, dict]:
+        """``{id: the document as list_documents gives it}`` for those of the ids that exist, read one
+        by one (override: this default lists every document)."""
+        wanted = set(document_ids)
+        return {doc["id"]: doc for doc in self.list_documents(0, None)[1] if doc["id"] in wanted}
+
+    def iter_cards(self) -> Iterator[dict]:
+        """Every document without its text and original, in no given order, one at a time: what
+        the year and author facets and the metadata filters read of a whole index (override: this
+        default lists every document)."""
+        yield from self.list_documents(0, None)[1]
+
     @abc.abstractmethod
     def iter_documents(self) -> Iterator[dict]: ...
 

@@ -3,7 +3,8 @@ documents in it, and both engines parse queries against it (``index.querying`` u
 query parser, so its field names and analyzers are the query language's)."""
 from __future__ import annotations
 
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from .text.analysis import text_analyzer
 
@@ -28,4 +29,5 @@ def make_schema() -> Schema:
         start=STORED(),
         end=STORED(),
         data=STORED(),
+        card=COLUMN(VarBytesColumn()),   # a document's record without text (index.whoosh.records)
     )

@@ -295,13 +295,24 @@ class SphinxIndex(CurationSupport, TagNames, SearchIndex):
                                     f"{rec.DOCUMENT} ORDER BY document_id ASC LIMIT {offset}, {limit} "
                                     f"OPTION max_matches={max(offset + limit, 1)}")
             total, page = answer.total_found, [(r[0], int(r[1]), r[2]) for r in answer.rows]
-        counts = self._passage_counts([key for _, key, _ in page])
+        return total, self._summarised(page)
+
+    def summaries(self, document_ids) -> dict[str, dict]:
+        ids = list(dict.fromkeys(document_ids))
+        heads = [head for i in range(0, len(ids), PAGE)
+                 for head in self._document_heads([rec.doc_key(d) for d in ids[i:i + PAGE]])]
+        wanted = set(ids)   # a doc_key is a hash of the id: keep only the ids asked for
+        return {summary["id"]: summary for summary in self._summarised([h for h in heads if h[0] in wanted])}
+
+    def _summarised(self, heads: list[tuple[str, int, str]]) -> list[dict]:
+        """Document summaries (``list_documents``' entries) of (id, doc_key, head data)."""
+        counts = self._passage_counts([key for _, key, _ in heads])
         out = []
-        for _document_id, key, data in page:
+        for _document_id, key, data in heads:
             summary = rec.document_summary(data)
             summary["passages"] = counts.get(key, 0)
             out.append(summary)
-        return total, out
+        return out
 
     def _passage_counts(self, keys: list[int]) -> dict[int, int]:
         counts: dict[int, int] = {}

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Callable, Iterable, Iterator
 
 from whoosh import query
-from whoosh.fields import ID, STORED
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import COLUMN, ID, STORED
 
 from .. import storage
 from ..base import Conflict
@@ -23,7 +24,7 @@ from .records import (
     property_record,
 )
 
-_FIELD_TYPES = {"suggested": STORED, "manual": STORED, "curated": ID}
+_FIELD_TYPES = {"suggested": STORED, "manual": STORED, "curated": ID, "card": lambda: COLUMN(VarBytesColumn())}
 
 
 def add_missing_fields(writer) -> None:

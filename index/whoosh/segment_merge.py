@@ -9,7 +9,8 @@ segment in turn, shifted. Here the terms of all segments are walked in order (a 
 term lists) and each term's postings are copied block by block: document numbers shifted,
 deleted documents dropped, re-blocked and encoded by Whoosh's own postings writer, so the
 merged segment is what Whoosh's merge would write. Stored fields, lengths and sortable columns
-are copied document by document, as Whoosh does.
+are copied document by document, as Whoosh does (a segment made before the ``card`` column
+gets it: merges bring an older index up to date).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from whoosh.reading import SegmentReader
 from whoosh.util.numeric import byte_to_length
 
 from .posting_arrays import read_length_codes
+from .records import card_from_stored
 
 
 @dataclass
@@ -94,6 +96,8 @@ def _copy_documents(codec, storage, schema, merged, readers) -> list[list[int]]:
                 writer.add_field(name, field, stored.get(name), byte_to_length(lengths[name][old]))
                 if name in columns:
                     writer.add_column_value(name, field.column_type, columns[name][old])
+                elif name == "card":   # a segment made before cards: the merge writes them
+                    writer.add_column_value(name, field.column_type, card_from_stored(stored))
             writer.finish_doc()
             docnum += 1
         docmaps.append(docmap)

@@ -8,6 +8,7 @@ from whoosh.reading import SegmentReader
 
 from index.schema import make_schema
 from index.whoosh import segment_merge
+from index.whoosh.records import document_record
 
 WORDS = ("cell gene protein tumour growth signal receptor dose trial cohort risk model "
          "blood brain liver heart virus vaccine immune response").split()
@@ -15,6 +16,8 @@ WORDS = ("cell gene protein tumour growth signal receptor dose trial cohort risk
 
 def _record(rng, n):
     doc = f"d{n // 3}"
+    if n % 9 == 8:   # now and then a document's record, with its card
+        return document_record({"id": doc, "title": rng.choice(WORDS), "text": "its text", "authors": [doc]})
     return {
         "id": f"{doc}:{n % 3}", "kind": "p", "document_id": doc, "ordinal": n % 3,
         "title": " ".join(rng.choices(WORDS, k=rng.randint(1, 6))),
@@ -64,7 +67,7 @@ def _contents(ix):
         reader = seg[0]
         fields = sorted(ix.schema.names())
         docs = [(d, stored, [reader.doc_field_length(d, f) for f in fields]) for d, stored in reader.iter_docs()]
-        columns = {f: list(reader.column_reader(f)) for f in ("document_id", "ordinal")}
+        columns = {f: list(reader.column_reader(f)) for f in ("document_id", "ordinal", "card")}
         totals = {f: reader.field_length(f) for f in fields}
         terms, postfile = reader._terms, reader._terms._postfile
         postings = []
@@ -89,6 +92,7 @@ def test_the_streaming_merge_writes_what_whoosh_writes(tmp_path, seed):
     for part, theirs, ours in zip(("docs", "columns", "totals", "postings"), by_whoosh[1:], by_stream[1:]):
         assert ours == theirs, part
     assert any(len(raw) > 1000 for *_, raw in by_stream[4])   # postings of several blocks were merged
+    assert b'"authors":["d' in b"".join(by_stream[2]["card"])   # cards were copied
 
 
 def test_a_merged_index_answers_as_before(tmp_path):
