@@ -1,63 +1,137 @@
-"""The citation of every document, read from the index once per index version: what makes a hit
-citable alone (``document: {id, title, authors, date, url, doi, publisher, source}`` and its
-``page``), what the metadata filters (author, date, source) select documents by, and what the
-year and author facets count. Kept above the engines, so both answer the same."""
+"""Documents' citations, kept above the engines so both answer the same: what makes a hit citable
+alone (``document: {id, title, authors, date, url, doi, publisher, source}`` and its ``page``),
+what the metadata filters (author, date, source) select documents by, and what the year and author
+facets count.
+
+Only what a request needs is read, once per index version: the citations of the documents on a
+page of hits (kept in a bounded cache), every document's year and authors for the facets (one
+pass over the engine's cards, into arrays), and every document's filter facts when a metadata
+filter first asks. Reading every whole document record for each of them made a worker's first
+search at a million documents take 138 s (#18)."""
 from __future__ import annotations
 
 import dataclasses
 import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from itertools import islice
 
 from index import Filters, IndexError_
 
-from .citation import cited, page_span
+from .citation import cited, cited_authors, page_span
 from .facets import FacetTable
 from .metadata_filters import MetadataFilters, facts
 
+CITATIONS_KEPT = 20_000   # documents whose citation a worker keeps between requests
+CITE_BATCH = 256          # passages cited against one lookup of their documents
+
 
 class Catalog:
-    """``{document id: citation}`` of the index, rebuilt when the index version changes."""
+    """A knowledge base's citations, facet table and filter facts, each made when first needed
+    for the index version at hand."""
 
-    def __init__(self, index):
+    def __init__(self, index, citations_kept: int = CITATIONS_KEPT):
         self.index = index
         self._lock = threading.Lock()
         self._version: str | None = None
-        self._docs: dict[str, dict] = {}
-        self._pages: dict[str, list[int]] = {}
-        self._summaries: dict[str, dict] = {}
-        self._facts: dict[str, tuple] = {}
-        self._facet_table = FacetTable({})
+        self._citations: OrderedDict[str, tuple[dict, list[int] | None]] = OrderedDict()
+        self._citations_kept = citations_kept
+        self._facet_table: FacetTable | None = None
+        self._facts: dict[str, tuple] | None = None
+        self._last_table = FacetTable({})   # the last complete reading, for when a shard is down
 
-    def documents(self, strict: bool = False) -> dict[str, dict]:
-        """The citations; when the engine cannot list every document (a shard down), the last
-        complete reading, or an error when ``strict`` (filters need the whole truth)."""
-        try:
-            return self._read()
-        except IndexError_:
-            if strict:
-                raise
-            return self._docs
+    # -------------------------------------------------------------- versions
 
-    def _read(self) -> dict[str, dict]:
+    def _current(self) -> None:
+        """Forget what an earlier index version said."""
         version = self.index.version()
         if version != self._version:
             with self._lock:
                 if version != self._version:
-                    docs, pages, summaries, known, counted = {}, {}, {}, {}, {}
-                    for doc in self._all():
-                        docs[doc["id"]] = cited(doc)
-                        summaries[doc["id"]] = doc
-                        known[doc["id"]] = facts(docs[doc["id"]])
-                        year = docs[doc["id"]]["date"][:4]
-                        counted[doc["id"]] = (year if year.isdigit() else "", tuple(docs[doc["id"]]["authors"]))
-                        if doc.get("page_starts"):
-                            pages[doc["id"]] = doc["page_starts"]
-                    self._docs, self._pages, self._summaries, self._facts = docs, pages, summaries, known
-                    self._facet_table = FacetTable(counted)   # (year, authors) of each document
+                    self._citations = OrderedDict()
+                    self._facet_table = self._facts = None
                     self._version = version
-        return self._docs
 
-    def _all(self):
-        return self.index.list_documents(0, None)[1]   # one pass: paging would re-read the list each time
+    # -------------------------------------------------------------- citations
+
+    def cite_all(self, passages: Iterable[dict], keep_title: bool = False):
+        """``cite`` each passage, looking up the documents of a batch of them at once."""
+        passages = iter(passages)
+        while batch := list(islice(passages, CITE_BATCH)):
+            known = self._cited({p["document_id"] for p in batch})
+            for passage in batch:
+                yield self._cite(passage, keep_title, known)
+
+    def cite(self, passage: dict, keep_title: bool = False) -> dict:
+        """A passage (hit, export line) with ``document`` and, where the document has pages, ``page``
+        (and ``page_end`` when it runs onto the next page); ``document_title`` out unless ``keep_title``
+        (export lines keep it)."""
+        return self._cite(passage, keep_title, self._cited({passage["document_id"]}))
+
+    def _cite(self, passage: dict, keep_title: bool, known: dict) -> dict:
+        doc_id = passage["document_id"]
+        title = passage.get("document_title", "") if keep_title else passage.pop("document_title", "")
+        doc, pages = known.get(doc_id) or ({"id": doc_id, "title": title, "authors": [], "date": "",
+                                            "url": "", "doi": "", "publisher": "", "source": ""}, None)
+        passage["document"] = dict(doc)
+        page, page_end = page_span(pages, passage.get("start") or 0, passage.get("end") or 0)
+        if page is not None:
+            passage["page"] = page
+            if page_end is not None:
+                passage["page_end"] = page_end
+        return passage
+
+    def _cited(self, doc_ids: set[str]) -> dict[str, tuple[dict, list[int] | None]]:
+        """(citation, page starts) of those of the documents that exist, from the cache or the index."""
+        self._current()
+        with self._lock:
+            citations = self._citations
+            known = {d: citations[d] for d in doc_ids if d in citations}
+            for d in known:
+                citations.move_to_end(d)
+        missing = doc_ids - known.keys()
+        if missing:
+            try:
+                found = self.index.summaries(sorted(missing))
+            except IndexError_:   # a shard down: the hits are cited by their titles alone
+                return known
+            read = {d: (cited(doc), doc.get("page_starts") or None) for d, doc in found.items()}
+            known.update(read)
+            with self._lock:
+                if citations is self._citations:   # not a newer version's cache
+                    citations.update(read)
+                    while len(citations) > self._citations_kept:
+                        citations.popitem(last=False)
+        return known
+
+    # -------------------------------------------------------------- facets
+
+    def facets(self, per_document) -> dict[str, dict[str, int]]:
+        """``year`` and ``author`` facets from the passage count of each matching document (the last
+        complete table when the engine cannot list every document: a shard down)."""
+        try:
+            table = self._table()
+        except IndexError_:
+            table = self._last_table
+        return table.facets(per_document)
+
+    def _table(self) -> FacetTable:
+        self._current()
+        table = self._facet_table
+        if table is None:
+            with self._lock:
+                version = self._version
+            counted = {}
+            for doc in self.index.iter_cards():
+                date = doc.get("date") or ""
+                counted[doc["id"]] = (date[:4] if date[:4].isdigit() else "", tuple(cited_authors(doc)))
+            table = FacetTable(counted)   # (year, authors) of each document
+            with self._lock:
+                if version == self._version:
+                    self._facet_table = self._last_table = table
+        return table
+
+    # -------------------------------------------------------------- metadata filters
 
     def narrow(self, filters: Filters, metadata: MetadataFilters) -> Filters | None:
         """The filters with the documents the metadata filters pass (intersected with any given);
@@ -71,43 +145,25 @@ class Catalog:
         return dataclasses.replace(filters, documents=tuple(chosen)) if chosen else None
 
     def select(self, filters: MetadataFilters) -> list[str]:
-        """Ids of the documents that pass the filters."""
-        self.documents(strict=True)
-        test, known = filters.predicate(), self._facts
-        return sorted(doc_id for doc_id, doc_facts in known.items() if test(doc_facts))
+        """Ids of the documents that pass the filters (an error when the engine cannot list them all)."""
+        test = filters.predicate()
+        return sorted(doc_id for doc_id, doc_facts in self._all_facts().items() if test(doc_facts))
+
+    def _all_facts(self) -> dict[str, tuple]:
+        self._current()
+        known = self._facts
+        if known is None:
+            with self._lock:
+                version = self._version
+            known = {doc["id"]: facts(cited(doc)) for doc in self.index.iter_cards()}
+            with self._lock:
+                if version == self._version:
+                    self._facts = known
+        return known
 
     def listed(self, filters: MetadataFilters, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
         """(total, the page of document summaries that pass the filters), by id as the index lists them."""
         ids = self.select(filters)
         page = ids[offset: None if limit is None else offset + limit]
-        return len(ids), [dict(self._summaries[i]) for i in page]
-
-    def cite_all(self, passages, keep_title: bool = False):
-        """``cite`` each passage against one reading of the catalog."""
-        docs, pages = self.documents(), self._pages
-        for passage in passages:
-            yield self.cite(passage, keep_title, docs, pages)
-
-    def cite(self, passage: dict, keep_title: bool = False, docs: dict | None = None,
-             pages: dict | None = None) -> dict:
-        """A passage (hit, export line) with ``document`` and, where the document has pages, ``page``
-        (and ``page_end`` when it runs onto the next page); ``document_title`` out unless ``keep_title``
-        (export lines keep it)."""
-        if docs is None:
-            docs, pages = self.documents(), self._pages
-        doc_id = passage["document_id"]
-        title = passage.get("document_title", "") if keep_title else passage.pop("document_title", "")
-        doc = docs.get(doc_id) or {"id": doc_id, "title": title, "authors": [],
-                                   "date": "", "url": "", "doi": "", "publisher": "", "source": ""}
-        passage["document"] = dict(doc)
-        page, page_end = page_span((pages or {}).get(doc_id), passage.get("start") or 0, passage.get("end") or 0)
-        if page is not None:
-            passage["page"] = page
-            if page_end is not None:
-                passage["page_end"] = page_end
-        return passage
-
-    def facets(self, per_document: dict[str, int]) -> dict[str, dict[str, int]]:
-        """``year`` and ``author`` facets from the passage count of each matching document."""
-        self.documents()
-        return self._facet_table.facets(per_document)
+        found = self.index.summaries(page)
+        return len(ids), [found[i] for i in page if i in found]

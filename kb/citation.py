@@ -209,10 +209,15 @@ def cited(doc: dict) -> dict:
     A document stored before citation records falls back on what its metadata held."""
     meta = doc.get("metadata") or {}
     out = {"id": doc.get("id", ""), "title": doc.get("title", "")}
-    out["authors"] = list(doc.get("authors") or normalize_authors(meta.get("author")))
+    out["authors"] = cited_authors(doc)
     out["date"] = doc.get("date") or ""
     out["url"] = doc.get("url") or _text(meta.get("url", ""))
     out["doi"] = doc.get("doi") or ""
     out["publisher"] = doc.get("publisher") or ""
     out["source"] = doc.get("source") or ""
     return out
+
+
+def cited_authors(doc: dict) -> list[str]:
+    """A document's authors as its citation gives them (the year and author facets count these)."""
+    return list(doc.get("authors") or normalize_authors((doc.get("metadata") or {}).get("author")))
