@@ -46,6 +46,16 @@ def warm_up(app) -> None:
         logging.getLogger("kb.api").exception("could not open the knowledge base")
 
 
+def keep_warm(app) -> None:
+    """A worker's idle work: read what searches need of a new index version before a request asks
+    (``KnowledgeBase.warm``)."""
+    try:
+        with app.app_context():
+            get_kb().warm()
+    except Exception:   # a broken or busy index: the next request will say what is wrong
+        logging.getLogger("kb.api").debug("could not warm the knowledge base", exc_info=True)
+
+
 def wait_for_model(kb: KnowledgeBase, mode: str | None) -> None:
     """Before a semantic or hybrid query: the model must be loaded. Waits a little for it, then
     answers 503 with Retry-After rather than hold a worker past its timeout."""

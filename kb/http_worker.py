@@ -18,6 +18,7 @@ import os
 import selectors
 import socket
 import tempfile
+import threading
 import time
 from datetime import datetime
 
@@ -215,7 +216,10 @@ class BufferingWorker(base.Worker):
                 accepting = want
             now = time.monotonic()
             timeout = min([1.0] + [max(0.0, c.deadline - now) for c in self.connections])
-            for key, events in self.selector.select(timeout):
+            events_seen = self.selector.select(timeout)
+            if not events_seen and not self.connections and self.alive:
+                self.idle()
+            for key, events in events_seen:
                 if key.data == "pipe":
                     try:
                         os.read(self.PIPE[0], 1)
@@ -229,6 +233,21 @@ class BufferingWorker(base.Worker):
             self.expire()
         for conn in list(self.connections):
             self.drop(conn)
+
+    def idle(self) -> None:
+        """No request open for a second: the app's idle work (``kb serve`` warms the index for
+        the next search). It runs in a thread that this loop waits for, beating meanwhile: seconds
+        of work must not look like a hung worker, and no request may share the index's readers
+        with it (Whoosh's are not for sharing); a request that comes meanwhile waits as it would
+        have waited to do that work itself."""
+        work = getattr(self.wsgi, "kb_idle", None)
+        if work is None:
+            return
+        thread = threading.Thread(target=work, name="kb-idle", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(1.0)
+            self.notify()
 
     def accept(self, listener) -> None:
         try:

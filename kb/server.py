@@ -54,9 +54,10 @@ class KbServer(BaseApplication):
 
     def load(self):
         from api import create_app  # kb → api only here, inside `kb serve`
-        from api.kbstore import warm_up
+        from api.kbstore import keep_warm, warm_up
         app = create_app(settings=self.settings)
         warm_up(app)
+        app.kb_idle = lambda: keep_warm(app)   # BufferingWorker calls it when no request is open
         return app
 
 

@@ -4,10 +4,13 @@ pieces it arrives in, so that the app only ever sees complete requests; and its 
 from __future__ import annotations
 
 import socket
+import threading
+import time
+from types import SimpleNamespace
 
 import pytest
 
-from kb.http_worker import HEAD_LIMIT, SPOOL_IN_MEMORY, Connection, Spool
+from kb.http_worker import HEAD_LIMIT, SPOOL_IN_MEMORY, BufferingWorker, Connection, Spool
 from kb.server import loopback
 from kb.settings import Settings
 
@@ -93,3 +96,15 @@ def test_the_spool_keeps_small_answers_in_memory_and_large_ones_in_a_file():
                                            ("::", False), ("192.168.1.2", False), ("kb.example.org", False)])
 def test_loopback_hosts(host, expected):
     assert loopback(host) is expected
+
+
+def test_idle_work_runs_beside_the_loop_which_keeps_beating():
+    ran, beats = [], []
+
+    def work():
+        ran.append(threading.current_thread() is not threading.main_thread())
+        time.sleep(2.5)
+    worker = SimpleNamespace(wsgi=SimpleNamespace(kb_idle=work), notify=lambda: beats.append(time.monotonic()))
+    BufferingWorker.idle(worker)
+    assert ran == [True] and len(beats) >= 2    # a worker busy warming is not a hung worker
+    BufferingWorker.idle(SimpleNamespace(wsgi=object(), notify=None))   # an app without idle work
