@@ -7,6 +7,7 @@ import threading
 
 from flask import current_app
 
+from index import SearchRequest
 from kb.core import KnowledgeBase
 from kb.embedding import ModelLoading
 
@@ -46,14 +47,23 @@ def warm_up(app) -> None:
         logging.getLogger("kb.api").exception("could not open the knowledge base")
 
 
-def keep_warm(app) -> None:
-    """A worker's idle work: read what searches need of a new index version before a request asks
-    (``KnowledgeBase.warm``)."""
+def keep_warm(app) -> bool:
+    """A worker's idle work: read what every search needs of the index version at hand (each
+    passage's document, the reading order, every document's year and authors) before a request
+    asks, so that the first search after a start or a commit need not wait for it (seconds at a
+    million documents). Once per version, even if it fails. True when it read anything."""
     try:
         with app.app_context():
-            get_kb().warm()
+            kb = get_kb()
+            version = kb.version()
+            if app.extensions.get("kb_warmed") == version:
+                return False
+            app.extensions["kb_warmed"] = version
+            kb.search(SearchRequest(q="", limit=1, facets=True, highlight=False))
+            return True
     except Exception:   # a broken or busy index: the next request will say what is wrong
         logging.getLogger("kb.api").debug("could not warm the knowledge base", exc_info=True)
+        return False
 
 
 def wait_for_model(kb: KnowledgeBase, mode: str | None) -> None:

@@ -67,7 +67,6 @@ class KnowledgeBase:
         self._tagger: Tagger | None = None
         self.curation = Curation(self)
         self.catalog = Catalog(self.index)   # citations, metadata filters, year/author facets
-        self._warmed: str | None = None      # the index version ``warm`` read
         self.examples = ExampleSuggestions(self)   # the tags curated examples suggest
 
     # the semantic side, as callers ask for it
@@ -258,18 +257,6 @@ class KnowledgeBase:
             response.facets = {"tags": response.facets.get("tags", {}),
                                **self.catalog.facets(response.facets.get("documents", {}))}
         return response
-
-    def warm(self) -> bool:
-        """Read what every search needs of the index version at hand (each passage's document, the
-        reading order, every document's year and authors), unless done for it already: a server's
-        worker does this when idle, so that the first search after a start or a commit does not
-        wait for it (seconds at a million documents). True when it read anything."""
-        version = self.index.version()
-        if version == self._warmed:
-            return False
-        self._warmed = version   # once per version, even if it fails: the next search will say why
-        self.search(SearchRequest(q="", limit=1, facets=True, highlight=False))
-        return True
 
     def evaluate(self, judged: evaluation.Judgments, modes: Iterable[str] = ("lexical",),
                  group_by: str = "document", syntax: str = "words", fusion: str | None = None,

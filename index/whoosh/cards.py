@@ -4,6 +4,7 @@ the few documents of a page of hits, without decoding any document's text. A doc
 written before cards is read from its stored data instead, until a merge writes its card."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 
 import orjson
@@ -17,7 +18,7 @@ def iter_cards(cache: SearcherCache) -> Iterator[dict]:
     """Every live document's card, in docnum order, one at a time."""
     s = cache.searcher
     for docnum, raw in column_arrays.iter_var_bytes(s.reader(), "card", cache.term_docnums("kind", "d")):
-        yield orjson.loads(raw or card_from_stored(s.stored_fields(docnum)))
+        yield _decoded(raw or card_from_stored(s.stored_fields(docnum)))
 
 
 def summaries(cache: SearcherCache, document_ids: Iterable[str]) -> dict[str, dict]:
@@ -29,10 +30,17 @@ def summaries(cache: SearcherCache, document_ids: Iterable[str]) -> dict[str, di
         if docnum is None:
             continue
         raw = _card_column(cache)[docnum] or card_from_stored(s.stored_fields(docnum))
-        summary = orjson.loads(raw)
+        summary = _decoded(raw)
         summary["passages"] = cache.passage_count(doc_id)
         found[doc_id] = summary
     return found
+
+
+def _decoded(raw: bytes) -> dict:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:   # an escaped lone surrogate, which orjson refuses
+        return json.loads(raw)
 
 
 def _document_number(cache: SearcherCache, doc_id: str) -> int | None:

@@ -65,7 +65,10 @@ def card_bytes(doc: dict) -> bytes:
     JSON, so that reading every document's metadata decodes neither (a stored record is a
     compressed block of every field, read one at a time: 113 s for a million documents)."""
     card = {k: v for k, v in doc.items() if k not in CARD_OMITS}
-    return json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        return json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:   # a lone surrogate (a store written before kb checked text): escaped
+        return json.dumps(card, separators=(",", ":")).encode("ascii")
 
 
 def card_from_stored(fields: dict) -> bytes:

@@ -99,3 +99,13 @@ def test_an_index_made_before_cards_is_read_and_merged_into_them(tmp_path):
     assert sorted(json.loads(c)["id"] for c in cards) == [f"d{i}" for i in range(9)]   # every one written
     expected["d8"] = _card(_documents(8, 1)[0][0])
     assert {c["id"]: c for c in WhooshIndex(tmp_path / "ix").iter_cards()} == expected
+
+
+def test_a_card_with_a_lone_surrogate_is_kept(tmp_path):
+    """A store written before kb checked text may hold one; its card is escaped, and read back."""
+    ix = WhooshIndex(tmp_path / "ix")
+    (d, passages), = _documents(0, 1)
+    ix.replace_documents([({**d, "title": "Surrogate \ud800 zebra"}, passages)])
+    (card,) = ix.iter_cards()
+    assert card["title"] == "Surrogate \ud800 zebra"
+    assert ix.summaries(["d0"])["d0"]["title"] == "Surrogate \ud800 zebra"

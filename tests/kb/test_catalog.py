@@ -74,12 +74,3 @@ def test_citations_kept_are_bounded(tmp_path):
     kb.search("fisheries", limit=DOCUMENTS)
     assert len(kb.catalog._citations) == 8
 
-
-def test_warm_reads_each_index_version_once(kb):
-    counting = Counting(kb.index)
-    assert kb.warm() is True and counting.passes == 1
-    assert kb.warm() is False
-    kb.search("fisheries", limit=3)
-    assert counting.passes == 1                 # the search found the facet table warm
-    kb.ingest([_document(99)])
-    assert kb.warm() is True and counting.passes == 2
