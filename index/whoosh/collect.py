@@ -65,6 +65,7 @@ class SearcherCache:
         self._passages: np.ndarray | None = None
         self._filters: dict[Filters, np.ndarray] = {}
         self._filter_sets: dict[Filters, set[int]] = {}
+        self._filter_masks: dict[Filters, np.ndarray] = {}
         self._document_of: DocumentOf | None = None       # by passage, its document's position in
         self._document_names: list[str] = []              # the document ids, sorted
         self._passage_counts = np.empty(0, dtype=np.int64)
@@ -122,6 +123,7 @@ class SearcherCache:
         if len(self._filters) > 256:
             self._filters.clear()
             self._filter_sets.clear()
+            self._filter_masks.clear()
         self._filters[filters] = docs
         return docs
 
@@ -142,8 +144,18 @@ class SearcherCache:
         docnums, scores = self.scorer.matches(q, deadline)
         if deadline is not None and len(docnums) >= TIMEOUT_MATCHES and time.monotonic() >= deadline:
             raise QueryTimeout("the query ran past the time limit; make it more specific")
-        keep = np.isin(docnums, allowed, assume_unique=True)
+        keep = self._allowed_mask(filters, allowed)[docnums]   # np.isin sorted both: 8 ms at a million
         return Matches(docnums[keep], scores[keep])
+
+    def _allowed_mask(self, filters: Filters, allowed: np.ndarray) -> np.ndarray:
+        mask = self._filter_masks.get(filters)
+        if mask is None:
+            if len(self._filter_masks) >= 16:   # a byte per document each
+                self._filter_masks.clear()
+            mask = np.zeros(self.doc_count, dtype=bool)
+            mask[allowed] = True
+            self._filter_masks[filters] = mask
+        return mask
 
     def remembered(self, key, compute):
         """A small per-searcher memo (totals and facets of recent queries)."""

@@ -24,7 +24,7 @@ def sum_shape(shape, parts):
     if not isinstance(shape, tuple):
         return parts[shape]
     leaves = shape_leaves(shape)
-    ids = np.unique(np.concatenate([parts[i][0] for i in leaves]))
+    ids = union_ids([parts[i][0] for i in leaves])
     dense = {}
     for i in leaves:
         d = np.zeros(len(ids))
@@ -35,6 +35,21 @@ def sum_shape(shape, parts):
         return dense[node] if isinstance(node, int) else add(node[0]) + add(node[1])
 
     return ids, add(shape)
+
+
+def union_ids(arrays: list[np.ndarray]) -> np.ndarray:
+    """The sorted union of docnum arrays. When they hold many docnums (a common word over a million
+    passages), a mask over the docnums: ``np.unique`` sorted them all again, 140 ms a query."""
+    arrays = [a for a in arrays if len(a)]
+    if not arrays:
+        return np.empty(0, dtype=np.int64)
+    top = max(int(a.max()) for a in arrays) + 1
+    if sum(len(a) for a in arrays) * 16 < top:
+        return np.unique(np.concatenate(arrays))
+    mask = np.zeros(top, dtype=bool)
+    for a in arrays:
+        mask[a] = True
+    return np.flatnonzero(mask)
 
 
 def shape_leaves(shape) -> list[int]:
@@ -56,7 +71,7 @@ def bm25f(idf, tf, fl, avgfl, B, K1):
 
 def accumulate(subs, boost) -> tuple[np.ndarray, np.ndarray]:
     """``ArrayUnionMatcher``: ``a[id] += sub.score() * boost`` sub by sub, scores above 0 kept."""
-    ids = np.unique(np.concatenate([s[0] for s in subs]))
+    ids = union_ids([s[0] for s in subs])
     acc = np.zeros(len(ids))
     for sub_ids, sub_scores in subs:
         acc[np.searchsorted(ids, sub_ids)] += sub_scores * boost

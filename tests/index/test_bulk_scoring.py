@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import zlib
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from whoosh import searching
 
 from bench import synthetic
 from index.base import Filters, SearchRequest
 from index.whoosh import collect
 from index.whoosh.engine import WhooshIndex
+from index.whoosh.posting_arrays import union_ids
 
 TAGS = ["alpha", "beta", "gamma", "delta"]
 
@@ -151,3 +155,10 @@ def test_postings_cache_gives_the_same_scores(index):
     hits = index.postings.hits
     assert bulk(index, q, Filters()).ranked() == first
     assert index.postings.hits > hits
+
+
+@given(st.lists(st.sets(st.integers(0, 5000), max_size=400), max_size=5))
+def test_union_ids_is_the_sorted_union_dense_or_sparse(sets):
+    arrays = [np.array(sorted(s), dtype=np.int64) for s in sets]
+    union = union_ids(arrays)
+    assert union.tolist() == sorted(set().union(*sets)) and union.dtype == np.int64
