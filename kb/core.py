@@ -59,7 +59,8 @@ class KnowledgeBase:
         self.index = index or open_index(
             self.home / "index", backend=settings.backend, nodes=settings.sphinx_nodes,
             lock_timeout=settings.lock_timeout, limits=limits,
-            vector_model=embedding.MODEL_NAME if semantic.wanted(settings) else None)
+            vector_model=embedding.MODEL_NAME if semantic.wanted(settings) else None,
+            postings_cache_bytes=settings.postings_cache)
         self.semantics = semantic.Semantics(settings, self.index, lambda: self.taxonomy, embedder)
         self._taxonomy: Taxonomy | None = None
         self._taxonomy_record: tuple[str, dict] | None = None   # (the property as read, its fields)

@@ -152,6 +152,10 @@ class Settings:
     long_query_terms: int = _setting("KB_LONG_QUERY_TERMS", 64, _count(0, 10_000),
                                      "A text of more distinct words is searched by this many of its most "
                                      "telling ones, by tf·idf (0: all of them).")
+    postings_cache: int = _setting("KB_POSTINGS_CACHE", 50 * 1024 ** 2, parse_size,
+                                   "Memory a search process keeps decoded postings in between queries (13 bytes "
+                                   "a posting): at a million passages, 400MB took 1-3 word queries from 116 to "
+                                   "29 ms once their words had been seen.", shown="50MB")
     semantic: str = _setting("KB_SEMANTIC", "auto", _switch,
                              "Embeddings: auto (when the semantic extra is installed), 1 (required) or 0 (off).")
     search_mode: str = _setting("KB_SEARCH_MODE", "lexical", _choice(*SEARCH_MODES),

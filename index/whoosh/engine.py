@@ -25,7 +25,7 @@ from ..text.highlight import Highlighter, MatchPlan, match_plan
 from ..text.memo_analyzer import MemoAnalyzer
 from . import cards, collect, suggest
 from .curation import CurationSupport
-from .postings_cache import PostingsCache
+from .postings_cache import POSTING_BYTES, PostingsCache
 from .records import (
     DOCUMENTS,
     passage_from_stored,
@@ -43,7 +43,7 @@ READ_RETRIES = 5
 class WhooshIndex(WritingSupport, CurationSupport, VectorSupport, SearchIndex):
     def __init__(self, home: str | Path, lock_timeout: float = 10.0, limits: QueryLimits | None = None,
                  k1: float = 1.2, b: float = 0.65, vector_model: str | None = None,
-                 postings_cache: int = 4_000_000):
+                 postings_cache_bytes: int = 50 * 1024 ** 2):
         self.home = Path(home)
         self.vector_model = vector_model  # None: embeddings off (see index.semantic)
         self.home.mkdir(parents=True, exist_ok=True)
@@ -55,7 +55,7 @@ class WhooshIndex(WritingSupport, CurationSupport, VectorSupport, SearchIndex):
         self._lock = threading.RLock()
         self._ix = self._searcher = self._stamp = None
         self._cache: collect.SearcherCache | None = None
-        self.postings = PostingsCache(postings_cache)  # decoded postings, shared by searchers
+        self.postings = PostingsCache(postings_cache_bytes // POSTING_BYTES)  # shared by searchers
         self._memos: dict[str, MemoAnalyzer] = {}
 
     # ------------------------------------------------------------------ opening

@@ -4,6 +4,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+POSTING_BYTES = 13   # a docnum (8), a term weight (4) and a length code (1)
+
 
 class PostingsCache:
     """Decoded postings (docnums, term weights, length codes) of recently used terms, per

@@ -74,3 +74,4 @@ def test_citations_kept_are_bounded(tmp_path):
     kb.search("fisheries", limit=DOCUMENTS)
     assert len(kb.catalog._citations) == 8
 
+

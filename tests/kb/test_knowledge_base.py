@@ -3,7 +3,9 @@ before the tag filters), each against what separate calls give."""
 from __future__ import annotations
 
 from index import Filters, SearchRequest
+from index.whoosh.postings_cache import POSTING_BYTES
 from kb.core import KnowledgeBase
+from kb.settings import Settings
 
 
 def test_search_with_neighbours_gives_what_each_passage_lookup_gives(sample_home):
@@ -40,3 +42,8 @@ def test_title_only_records_are_one_passage_searchable_and_counted(tmp_path):
     assert [h["document_id"] for h in hits] == ["1"] and hits[0]["text"] == \
         "Preliminary Report-International Algebraic Language"
     assert [h["document_id"] for h in kb.search(SearchRequest(q="title:roots")).hits] == ["2"]
+
+
+def test_the_postings_cache_is_the_size_the_setting_says(tmp_path):
+    kb = KnowledgeBase(Settings.from_env(home=tmp_path / "kb", postings_cache="13MB"))
+    assert kb.index.postings.max_postings == 13 * 1024 ** 2 // POSTING_BYTES
