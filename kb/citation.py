@@ -220,4 +220,8 @@ def cited(doc: dict) -> dict:
 
 def cited_authors(doc: dict) -> list[str]:
     """A document's authors as its citation gives them (the year and author facets count these)."""
-    return list(doc.get("authors") or normalize_authors((doc.get("metadata") or {}).get("author")))
+    authors = doc.get("authors")
+    if authors:
+        return list(authors)
+    meta = doc.get("metadata")
+    return normalize_authors(meta.get("author")) if meta and meta.get("author") else []
