@@ -44,9 +44,9 @@ def _decoded(raw: bytes) -> dict:
 
 
 def _document_number(cache: SearcherCache, doc_id: str) -> int | None:
-    """The live document record's docnum (ids are unique: a passage id has a colon, a document's none)."""
-    docnums = cache.term_docnums("id", doc_id)
-    return int(docnums[0]) if len(docnums) else None
+    """The live document record's docnum (ids are unique: a passage id has a colon, a document's
+    none), by Whoosh's own lookup: the postings cache is for query words, not for one posting an id."""
+    return cache.searcher.document_number(id=doc_id)
 
 
 def _card_column(cache: SearcherCache):

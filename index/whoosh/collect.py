@@ -66,9 +66,9 @@ class SearcherCache:
         self._filters: dict[Filters, np.ndarray] = {}
         self._filter_sets: dict[Filters, set[int]] = {}
         self._filter_masks: dict[Filters, np.ndarray] = {}
-        self._document_of: DocumentOf | None = None       # by passage, its document's position in
+        self._document_of: DocumentOf | None = None       # a passage's docnum -> its document's id
         self._document_names: list[str] = []              # the document ids, sorted
-        self._passage_counts = np.empty(0, dtype=np.int64)
+        self._passage_counts = np.empty(0, dtype=np.int64)  # passages per document, as the names
         self._reading_rank: np.ndarray | None = None
         self._results: OrderedDict = OrderedDict()
         self._results_lock = threading.Lock()

@@ -5,6 +5,7 @@ import threading
 from collections import OrderedDict
 
 POSTING_BYTES = 13   # a docnum (8), a term weight (4) and a length code (1)
+ENTRY_OVERHEAD = 48  # an entry's key, arrays and links, counted as this many postings (~600 bytes)
 
 
 class PostingsCache:
@@ -31,7 +32,7 @@ class PostingsCache:
             return entry
 
     def put(self, key, entry) -> None:
-        size = len(entry[0])
+        size = len(entry[0]) + ENTRY_OVERHEAD   # a filter on many documents puts an entry per id
         if size > self.max_postings // 4:
             return
         with self._lock:
@@ -41,4 +42,4 @@ class PostingsCache:
             self._size += size
             while self._size > self.max_postings:
                 _, old = self._entries.popitem(last=False)
-                self._size -= len(old[0])
+                self._size -= len(old[0]) + ENTRY_OVERHEAD

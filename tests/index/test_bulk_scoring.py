@@ -16,6 +16,7 @@ from index.base import Filters, SearchRequest
 from index.whoosh import collect
 from index.whoosh.engine import WhooshIndex
 from index.whoosh.posting_arrays import union_ids
+from index.whoosh.postings_cache import ENTRY_OVERHEAD, PostingsCache
 
 TAGS = ["alpha", "beta", "gamma", "delta"]
 
@@ -162,3 +163,12 @@ def test_union_ids_is_the_sorted_union_dense_or_sparse(sets):
     arrays = [np.array(sorted(s), dtype=np.int64) for s in sets]
     union = union_ids(arrays)
     assert union.tolist() == sorted(set().union(*sets)) and union.dtype == np.int64
+
+
+def test_entries_of_one_posting_count_for_what_they_hold():
+    """A filter on thousands of documents puts an entry per id: each costs far more than its posting."""
+    cache = PostingsCache(max_postings=10_000)
+    one = (np.array([1]), np.array([1.0]), np.array([1], dtype=np.uint8))
+    for i in range(10_000):
+        cache.put(("segment", "document_id", str(i)), one)
+    assert len(cache._entries) == 10_000 // (1 + ENTRY_OVERHEAD)
