@@ -82,8 +82,8 @@ def remove_debris(home: Path, prefix: str = "whoosh") -> None:
     """Clear what killed writers left behind; call only while holding the write lock.
 
     Stale index directories (a killed rebuild's half-built one, an old one a rebuild could not
-    remove), our pointer temporaries, and inside the live index Whoosh's pool directory, TOC
-    temporaries and the work directories of background merges no live process holds.
+    remove), our pointer temporaries, and inside the live index Whoosh's pool directory, TOC and
+    word-list temporaries and the work directories of background merges no live process holds.
     Unreferenced segment files are Whoosh's to delete: every commit does."""
     live = live_dir(home, prefix)
     remove_stale_dirs(home, keep=live.name, prefix=prefix)
@@ -99,8 +99,8 @@ def remove_debris(home: Path, prefix: str = "whoosh") -> None:
         elif entry.is_dir(follow_symlinks=False) and entry.name.endswith(MERGE_SUFFIX):
             if not _held(Path(entry.path) / MERGE_LOCK):
                 shutil.rmtree(entry.path, ignore_errors=True)
-        elif _TOC_TEMP.match(entry.name):
-            with contextlib.suppress(OSError):
+        elif _TOC_TEMP.match(entry.name) or (entry.name.endswith(".tmp") and entry.is_file(follow_symlinks=False)):
+            with contextlib.suppress(OSError):   # a TOC before its rename, a word list before its rename
                 os.unlink(entry.path)
 
 

@@ -55,6 +55,17 @@ def test_a_word_list_left_by_a_killed_commit_is_cleared_by_the_next_writer(tmp_p
     assert max(words.files(folder)) == ix.searcher().reader().generation()
 
 
+def test_a_word_list_half_written_by_a_killed_writer_is_removed_by_the_next(tmp_path):
+    """A kill -9 during ``words.write`` leaves its temporary file (found by a crash trial)."""
+    ix = WhooshIndex(tmp_path / "kb")
+    ix.replace_documents([(doc("a"), [passage("a", 1, "Polar research stations.")])])
+    folder = storage.live_dir(ix.home)
+    left = folder / "WORDS_9.tsv.28595.tmp"
+    left.write_text("polar\t1\t1\n", encoding="utf-8")
+    ix.replace_documents([(doc("b"), [passage("b", 1, "Ice cores.")])])
+    assert not left.exists()
+
+
 def test_an_index_made_with_the_spell_field_keeps_it_until_rebuilt(tmp_path):
     ix = WhooshIndex(tmp_path / "kb")
     legacy = make_schema()
