@@ -176,7 +176,8 @@ def timed(fn):
 def in_process(home: Path, db: Path, short: list[str], claims: list[str]) -> dict:
     from index.base import SearchRequest
     from kb.core import KnowledgeBase
-    kb = KnowledgeBase(home)
+    from kb.settings import Settings
+    kb = KnowledgeBase(Settings.from_env(home=home, query_time_limit=0))   # every query timed to its end
     engine = fts5.Fts5(db)
     kb_search = timed(lambda q: kb.search(SearchRequest(q=q)))
     kb_bare = timed(lambda q: kb.search(SearchRequest(q=q, highlight=False)))
@@ -197,7 +198,8 @@ def in_process(home: Path, db: Path, short: list[str], claims: list[str]) -> dic
 def start(kind: str, home: Path, work: Path, db: Path | None = None) -> http_load.Server:
     """``kb`` (kb serve, its default server), ``fts5:N``, or a candidate from SERVERS."""
     port = http_load.free_port()
-    env = {"KB_HOME": str(home), "FTS5_DB": str(db or "")}
+    env = {"KB_HOME": str(home), "FTS5_DB": str(db or ""),
+           "KB_QUERY_TIME_LIMIT": "0"}   # a slow query is timed, not answered 503 (a 1M run met one)
     py = sys.executable
     name, _, arg = kind.partition(":")
     if name == "kb":
