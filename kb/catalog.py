@@ -43,8 +43,11 @@ class Catalog:
     # -------------------------------------------------------------- versions
 
     def _current(self) -> None:
-        """Forget what an earlier index version said."""
-        version = self.index.version()
+        """Forget what an earlier index version said (nothing, when the engine cannot say its version)."""
+        try:
+            version = self.index.version()
+        except IndexError_:
+            return
         if version != self._version:
             with self._lock:
                 if version != self._version:
