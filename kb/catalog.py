@@ -119,20 +119,30 @@ class Catalog:
         return table.facets(per_document)
 
     def _table(self) -> FacetTable:
+        table = self._once_per_version("_facet_table", self._make_table)
+        self._last_table = table
+        return table
+
+    def _make_table(self) -> FacetTable:
+        counted = {}
+        for doc in self.index.iter_cards():
+            date = doc.get("date") or ""
+            counted[doc["id"]] = (date[:4] if date[:4].isdigit() else "", tuple(cited_authors(doc)))
+        return FacetTable(counted)   # (year, authors) of each document
+
+    def _once_per_version(self, name: str, make):
+        """The attribute ``name`` for the index version at hand, made by ``make`` when missing (and
+        kept unless the version changed meanwhile)."""
         self._current()
-        table = self._facet_table
-        if table is None:
+        value = getattr(self, name)
+        if value is None:
             with self._lock:
                 version = self._version
-            counted = {}
-            for doc in self.index.iter_cards():
-                date = doc.get("date") or ""
-                counted[doc["id"]] = (date[:4] if date[:4].isdigit() else "", tuple(cited_authors(doc)))
-            table = FacetTable(counted)   # (year, authors) of each document
+            value = make()
             with self._lock:
                 if version == self._version:
-                    self._facet_table = self._last_table = table
-        return table
+                    setattr(self, name, value)
+        return value
 
     # -------------------------------------------------------------- metadata filters
 
@@ -153,16 +163,8 @@ class Catalog:
         return sorted(doc_id for doc_id, doc_facts in self._all_facts().items() if test(doc_facts))
 
     def _all_facts(self) -> dict[str, tuple]:
-        self._current()
-        known = self._facts
-        if known is None:
-            with self._lock:
-                version = self._version
-            known = {doc["id"]: facts(cited(doc)) for doc in self.index.iter_cards()}
-            with self._lock:
-                if version == self._version:
-                    self._facts = known
-        return known
+        return self._once_per_version(
+            "_facts", lambda: {doc["id"]: facts(cited(doc)) for doc in self.index.iter_cards()})
 
     def listed(self, filters: MetadataFilters, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
         """(total, the page of document summaries that pass the filters), by id as the index lists them."""

@@ -30,20 +30,21 @@ def var_bytes(reader, fieldname: str, docnums=None) -> list[bytes]:
     """The ``VarBytesColumn`` values of ``docnums`` (every document when None) of a reader of one or
     more segments, ``b""`` where a document (or its segment) has none."""
     out: list[bytes] = []
-    for segment_docnums, values in _by_segment(reader, fieldname, docnums):
+    for segment_docnums, values, _ in _by_segment(reader, fieldname, docnums):
         out.extend(values(segment_docnums))
     return out
 
 
 def iter_var_bytes(reader, fieldname: str, docnums) -> Iterator[tuple[int, bytes]]:
     """(docnum, value) of each of ``docnums`` (ascending), a segment at a time: memory for one value."""
-    for segment_docnums, values, base in _by_segment(reader, fieldname, docnums, with_base=True):
+    for segment_docnums, values, base in _by_segment(reader, fieldname, docnums):
         for docnum, value in zip(segment_docnums, values(segment_docnums)):
             yield docnum + base, value
 
 
-def _by_segment(reader, fieldname: str, docnums, with_base: bool = False):
-    """Per segment: (its docnums, counted from 0, a function of those docnums to their values)."""
+def _by_segment(reader, fieldname: str, docnums):
+    """Per segment: (its docnums, counted from 0, a function of those docnums to their values, the
+    segment's first docnum in the reader)."""
     wanted = None if docnums is None else np.asarray(docnums, dtype=np.int64)
     for leaf, base in reader.leaf_readers():
         n = leaf.doc_count_all()
@@ -54,7 +55,7 @@ def _by_segment(reader, fieldname: str, docnums, with_base: bool = False):
             local = (wanted[lo:hi] - base).tolist()
         column = _leaf_column(leaf, fieldname, columns.VarBytesColumn())
         values = _empty if column is None else _cutter(column)
-        yield (local, values, base) if with_base else (local, values)
+        yield local, values, base
 
 
 def _empty(docnums) -> list[bytes]:
