@@ -23,6 +23,7 @@ from whoosh.util import make_weighted_tree
 from whoosh.util.numeric import byte_to_length
 
 from ..base import QueryTimeout
+from .flat_postings import FlatPostings
 from .posting_arrays import (
     EMPTY,
     accumulate,
@@ -56,6 +57,7 @@ class BulkScorer:
         self._lengths: dict[tuple[str, str], np.ndarray] = {}
         self._deleted: dict[str, np.ndarray] = {}
         self._avgfl: dict[str, float] = {}
+        self._flat: dict[str, FlatPostings | None] = {}
         self._deadline: float | None = None
         self._decoded = 0
 
@@ -94,7 +96,7 @@ class BulkScorer:
             if type(m) is wrappers.FilterMatcher:
                 m = m.child
                 m.reset()
-            seg_ids, _ = decode_postings(m)
+            seg_ids, _ = self._decode(reader, m)
             deleted = reader.deleted_docs_set
             if deleted:
                 seg_ids = seg_ids[~np.isin(seg_ids, self._deleted_ids(reader, deleted))]
@@ -227,7 +229,7 @@ class BulkScorer:
         kind = type(scorer)
         if kind not in (PassageBM25Scorer, scoring.BM25FScorer) or m._byteids:
             return walk(m)
-        ids, tf = decode_postings(m)
+        ids, tf = self._decode(reader, m)
         self._spent(len(ids))
         fl = _LENGTH_OF_BYTE[self._length_codes(reader, m._term[0])[ids]]
         if kind is PassageBM25Scorer:
@@ -250,11 +252,21 @@ class BulkScorer:
             if type(m) is wrappers.FilterMatcher:  # deletions are applied by the caller
                 m = m.child
                 m.reset()
-            ids, tf = decode_postings(m)
+            ids, tf = self._decode(reader, m)
             codes = self._length_codes(reader, fieldname)[ids]
             entry = (ids.astype(np.int32), tf, codes)
             self.cache.put(key, entry)
         return entry
+
+    def _decode(self, reader, m) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums, weights) of a leaf matcher standing at its first posting: sliced from the
+        segment's flat postings when the list is there, else decoded from Whoosh's blocks."""
+        key = reader.segment().segment_id()
+        if key not in self._flat:
+            self._flat[key] = FlatPostings.open(reader)
+        flat = self._flat[key]
+        found = flat.postings(m._startoffset) if flat is not None else None
+        return found if found is not None else decode_postings(m)
 
     def _length_codes(self, reader, fieldname: str) -> np.ndarray:
         key = (reader.segment().segment_id(), fieldname)

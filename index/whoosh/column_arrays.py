@@ -13,7 +13,7 @@ from whoosh import columns
 from whoosh.filedb.structfile import BufferFile
 
 
-def _data(dbfile, start: int, length: int):
+def file_bytes(dbfile, start: int, length: int):
     """The bytes of the file from ``start``: a slice of the mapping when it is one (no copy)."""
     if isinstance(dbfile, BufferFile):
         return dbfile._buf[start:start + length]
@@ -64,7 +64,7 @@ def _empty(docnums) -> list[bytes]:
 
 def _cutter(column):
     offsets, lengths = column._offsets, column._lengths
-    data = _data(column._dbfile, column._basepos, (offsets[-1] + lengths[-1]) if len(lengths) else 0)
+    data = file_bytes(column._dbfile, column._basepos, (offsets[-1] + lengths[-1]) if len(lengths) else 0)
     as_bytes = isinstance(data, bytes)
 
     def values(docnums) -> list[bytes]:
@@ -85,7 +85,7 @@ def numeric_sortable(reader, fieldname: str, field) -> np.ndarray:
         values = np.full(n, field.column_type.default_value(), dtype=dtype)
         if column is not None:
             count = min(column._count, n)   # the writer leaves out the defaults at the end
-            values[:count] = np.frombuffer(_data(column._dbfile, column._basepos, count * dtype.itemsize),
+            values[:count] = np.frombuffer(file_bytes(column._dbfile, column._basepos, count * dtype.itemsize),
                                            dtype=dtype, count=count)
         parts.append(values.astype(dtype.newbyteorder("=")))
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)

@@ -8,7 +8,8 @@ the documents come segment after segment, so a term's merged postings are its po
 segment in turn, shifted. Here the terms of all segments are walked in order (a heap over their
 term lists) and each term's postings are copied block by block: document numbers shifted,
 deleted documents dropped, re-blocked and encoded by Whoosh's own postings writer, so the
-merged segment is what Whoosh's merge would write. Stored fields, lengths and sortable columns
+merged segment is what Whoosh's merge would write; each list longer than a block is also
+written flat, for scoring to read without unpickling (``flat_postings``). Stored fields, lengths and sortable columns
 are copied document by document, as Whoosh does (a segment made before the ``card`` column
 gets it: merges bring an older index up to date).
 """
@@ -24,6 +25,7 @@ from whoosh.codec import whoosh3
 from whoosh.reading import SegmentReader
 from whoosh.util.numeric import byte_to_length
 
+from .flat_postings import FlatPostingsWriter
 from .posting_arrays import read_length_codes
 from .records import card_from_stored
 
@@ -118,6 +120,7 @@ def _terms(reader, fieldname: str, index: int):
 
 def _copy_postings(codec, storage, schema, merged, readers, docmaps) -> None:
     writer = codec.field_writer(storage, merged)
+    flat = FlatPostingsWriter(merged, storage, min_postings=codec._blocklimit + 1)
     indexed = set()
     for reader in readers:
         indexed.update(name for name in reader._terms.indexed_field_names() if name in schema)
@@ -133,10 +136,12 @@ def _copy_postings(codec, storage, schema, merged, readers, docmaps) -> None:
                                  ids, weights, values, codes)
             if ids:
                 writer.start_term(btext)
+                flat.add(writer._postwriter._startoffset, ids, weights)
                 _write_postings(writer._postwriter, codec._blocklimit, ids, weights, values, codes)
                 writer.finish_term()
         writer.finish_field()
     writer.close()
+    flat.close()
 
 
 def _append_postings(reader, info, fmt, docmap, lengths, ids, weights, values, codes) -> None:

@@ -13,8 +13,9 @@ from whoosh import searching
 
 from bench import synthetic
 from index.base import Filters, SearchRequest
-from index.whoosh import collect
+from index.whoosh import collect, merging
 from index.whoosh.engine import WhooshIndex
+from index.whoosh.flat_postings import FlatPostings
 from index.whoosh.posting_arrays import union_ids
 from index.whoosh.postings_cache import ENTRY_OVERHEAD, PostingsCache
 
@@ -59,16 +60,23 @@ def item(record: dict) -> tuple[dict, list[dict]]:
     return doc, passages
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory):
-    """Several segments (small commits), deletions (a removed and a replaced document)."""
+@pytest.fixture(scope="module", params=["written", "merged"])
+def index(request, tmp_path_factory):
+    """Several segments (small commits), deletions (a removed and a replaced document). "merged":
+    segments of three commits merged as the tiered policy merges them (``segment_merge``), so most
+    postings are read from the flat lists it writes (``flat_postings``) rather than Whoosh's blocks."""
     ix = WhooshIndex(tmp_path_factory.mktemp("bulk") / "index")
     items = [item(r) for r in abstracts(240)]
-    for i in range(0, len(items), 40):
-        ix.replace_documents(items[i:i + 40])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(merging, "FACTOR", 3 if request.param == "merged" else merging.FACTOR)
+        for i in range(0, len(items), 40):
+            ix.replace_documents(items[i:i + 40])
     ix.delete_document(items[3][0]["id"])
     ix.replace_documents([items[50]])
-    assert len(ix.searcher().leaf_searchers()) > 1 and ix.searcher().reader().has_deletions()
+    s = ix.searcher()
+    assert len(s.leaf_searchers()) > 1 and s.reader().has_deletions()
+    flat = [FlatPostings.open(leaf) for leaf, _ in s.reader().leaf_readers()]
+    assert any(f is not None and len(f._starts) for f in flat) == (request.param == "merged")
     return ix
 
 

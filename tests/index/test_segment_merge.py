@@ -2,12 +2,17 @@
 term table and postings, byte for byte, with deletions dropped."""
 import random
 
+import numpy as np
 import pytest
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader
 
 from index.schema import make_schema
 from index.whoosh import segment_merge
+from index.whoosh.flat_postings import FlatPostings, FlatPostingsWriter
+from index.whoosh.posting_arrays import decode_postings
 from index.whoosh.records import document_record
 
 WORDS = ("cell gene protein tumour growth signal receptor dose trial cohort risk model "
@@ -114,3 +119,46 @@ def test_live_docmap_numbers_the_live_documents_in_order(tmp_path):
     docmap = segment_merge.live_docmap(seg)
     assert [d for d in docmap if d >= 0] == list(range(40 - len(deleted)))
     assert {i for i, d in enumerate(docmap) if d < 0} == deleted
+
+
+def test_lists_longer_than_a_block_are_also_written_flat(tmp_path):
+    """``flat_postings``: every list of more than one block is there, equal to its decoded blocks
+    (docnums and weights, float for float); a list of one block is not."""
+    ix = _segmented_index(tmp_path, seed=6)
+    _merged_by_stream(ix, ix._segments())
+    with ix.reader() as r:
+        ((reader, _),) = r.leaf_readers()
+        flat = FlatPostings.open(reader)
+        lengths = {True: 0, False: 0}
+        for (name, btext), info in reader._terms.items():
+            m = reader.postings(name, btext)
+            found = flat.postings(m._startoffset)
+            long = info.doc_frequency() > 128
+            lengths[long] += 1
+            assert (found is not None) == long, (name, btext)
+            if long:
+                ids, weights = decode_postings(m)
+                assert found[0].tolist() == ids.tolist() and found[1].tolist() == weights.tolist()
+        assert lengths[True] > 5 and lengths[False] > 5
+
+
+@pytest.mark.parametrize("weights, kind", [([1.0] * 200, "ones"), ([1.0, 3.0, 255.0, 7.0] * 50, "bytes"),
+                                           ([1.0, 2.5, 300.0, 0.125] * 50, "floats")])
+def test_flat_weights_are_kept_exactly_in_their_smallest_form(tmp_path, weights, kind):
+    storage = FileStorage(str(tmp_path))
+    segment = W3Codec().new_segment(storage, "MAIN")
+    writer = FlatPostingsWriter(segment, storage, min_postings=129)
+    ids = list(range(3, 3 + 4 * 200, 4))
+    writer.add(1000, ids, weights)
+    writer.add(2000, ids[:128], weights[:128])   # one block: not written
+    writer.add(70_000, [5, 2**32 - 1] * 100, weights)
+    writer.close()
+    name = segment.make_filename(".flat")
+    flat = FlatPostings(storage.open_file(name), storage.file_length(name))
+    found_ids, found_weights = flat.postings(1000)
+    assert found_ids.tolist() == ids and found_weights.tolist() == weights
+    assert found_weights.dtype == np.float64 and found_ids.dtype == np.int64
+    assert flat.postings(2000) is None and flat.postings(999) is None and flat.postings(10**9) is None
+    assert flat.postings(70_000)[0].tolist() == [5, 2**32 - 1] * 100
+    size = storage.file_length(name)
+    assert size < 2 * 200 * 4 + {"ones": 0, "bytes": 2 * 200, "floats": 2 * 800}[kind] + 200
