@@ -248,25 +248,32 @@ class BulkScorer:
         key = (reader.segment().segment_id(), fieldname, btext)
         entry = self.cache.get(key)
         if entry is None:
-            m = reader.postings(fieldname, btext)
-            if type(m) is wrappers.FilterMatcher:  # deletions are applied by the caller
-                m = m.child
-                m.reset()
-            ids, tf = self._decode(reader, m)
+            found = self._flat_list(reader, reader.term_info(fieldname, btext)._offset)
+            if found is None:
+                m = reader.postings(fieldname, btext)
+                if type(m) is wrappers.FilterMatcher:  # deletions are applied by the caller
+                    m = m.child
+                    m.reset()
+                found = decode_postings(m)
+            ids, tf = found
             codes = self._length_codes(reader, fieldname)[ids]
             entry = (ids.astype(np.int32), tf, codes)
             self.cache.put(key, entry)
         return entry
 
     def _decode(self, reader, m) -> tuple[np.ndarray, np.ndarray]:
-        """(docnums, weights) of a leaf matcher standing at its first posting: sliced from the
-        segment's flat postings when the list is there, else decoded from Whoosh's blocks."""
+        """(docnums, weights) of a leaf matcher standing at its first posting."""
+        found = self._flat_list(reader, m._startoffset)
+        return found if found is not None else decode_postings(m)
+
+    def _flat_list(self, reader, start: int | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """The postings list starting at ``start`` in the segment's postings file, sliced from its
+        flat copy (no unpickling), or None when the segment has none of it (inlined: no start)."""
         key = reader.segment().segment_id()
         if key not in self._flat:
             self._flat[key] = FlatPostings.open(reader)
         flat = self._flat[key]
-        found = flat.postings(m._startoffset) if flat is not None else None
-        return found if found is not None else decode_postings(m)
+        return flat.postings(start) if flat is not None and start is not None else None
 
     def _length_codes(self, reader, fieldname: str) -> np.ndarray:
         key = (reader.segment().segment_id(), fieldname)

@@ -9,6 +9,7 @@ from whoosh.codec import whoosh3
 from whoosh.matching import binary
 
 EMPTY = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+MASK_LIMIT = 1 << 20   # docnums up to this are united by a mask whatever their number
 
 
 def union_shape(m, leaf):
@@ -25,10 +26,11 @@ def sum_shape(shape, parts):
         return parts[shape]
     leaves = shape_leaves(shape)
     ids = union_ids([parts[i][0] for i in leaves])
+    where = positions_in(ids)
     dense = {}
     for i in leaves:
         d = np.zeros(len(ids))
-        d[np.searchsorted(ids, parts[i][0])] = parts[i][1]
+        d[where(parts[i][0])] = parts[i][1]
         dense[i] = d
 
     def add(node):
@@ -38,18 +40,29 @@ def sum_shape(shape, parts):
 
 
 def union_ids(arrays: list[np.ndarray]) -> np.ndarray:
-    """The sorted union of docnum arrays. When they hold many docnums (a common word over a million
-    passages), a mask over the docnums: ``np.unique`` sorted them all again, 140 ms a query."""
+    """The sorted union of docnum arrays, by a mask over the docnums unless they are few in a
+    large segment: ``np.unique`` sorts them all again (140 ms a query for common words at a
+    million passages; 0.4 ms for a union of rare ones in a segment of 30,000)."""
     arrays = [a for a in arrays if len(a)]
     if not arrays:
         return np.empty(0, dtype=np.int64)
     top = max(int(a.max()) for a in arrays) + 1
-    if sum(len(a) for a in arrays) * 16 < top:
+    if top > MASK_LIMIT and sum(len(a) for a in arrays) * 16 < top:
         return np.unique(np.concatenate(arrays))
     mask = np.zeros(top, dtype=bool)
     for a in arrays:
         mask[a] = True
     return np.flatnonzero(mask)
+
+
+def positions_in(ids: np.ndarray):
+    """A function giving where docnums (all of them in ``ids``, ascending) stand in ``ids``: a
+    table by docnum when they fit under ``MASK_LIMIT`` (no binary search per docnum)."""
+    if not len(ids) or ids[-1] >= MASK_LIMIT:
+        return lambda sub: np.searchsorted(ids, sub)
+    table = np.empty(int(ids[-1]) + 1, dtype=np.int64)
+    table[ids] = np.arange(len(ids))
+    return table.__getitem__
 
 
 def shape_leaves(shape) -> list[int]:
@@ -72,9 +85,10 @@ def bm25f(idf, tf, fl, avgfl, B, K1):
 def accumulate(subs, boost) -> tuple[np.ndarray, np.ndarray]:
     """``ArrayUnionMatcher``: ``a[id] += sub.score() * boost`` sub by sub, scores above 0 kept."""
     ids = union_ids([s[0] for s in subs])
+    where = positions_in(ids)
     acc = np.zeros(len(ids))
     for sub_ids, sub_scores in subs:
-        acc[np.searchsorted(ids, sub_ids)] += sub_scores * boost
+        acc[where(sub_ids)] += sub_scores * boost
     keep = acc > 0
     return ids[keep], acc[keep]
 

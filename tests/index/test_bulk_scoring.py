@@ -16,7 +16,7 @@ from index.base import Filters, SearchRequest
 from index.whoosh import collect, merging
 from index.whoosh.engine import WhooshIndex
 from index.whoosh.flat_postings import FlatPostings
-from index.whoosh.posting_arrays import union_ids
+from index.whoosh.posting_arrays import positions_in, union_ids
 from index.whoosh.postings_cache import ENTRY_OVERHEAD, PostingsCache
 
 TAGS = ["alpha", "beta", "gamma", "delta"]
@@ -166,11 +166,14 @@ def test_postings_cache_gives_the_same_scores(index):
     assert index.postings.hits > hits
 
 
-@given(st.lists(st.sets(st.integers(0, 5000), max_size=400), max_size=5))
+@given(st.lists(st.sets(st.integers(0, 5000) | st.integers(0, 3 << 20), max_size=400), max_size=5))
 def test_union_ids_is_the_sorted_union_dense_or_sparse(sets):
     arrays = [np.array(sorted(s), dtype=np.int64) for s in sets]
     union = union_ids(arrays)
     assert union.tolist() == sorted(set().union(*sets)) and union.dtype == np.int64
+    where = positions_in(union)
+    for a in arrays:
+        assert where(a).tolist() == [union.tolist().index(d) for d in a.tolist()]
 
 
 def test_entries_of_one_posting_count_for_what_they_hold():
