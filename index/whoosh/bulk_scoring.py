@@ -19,6 +19,7 @@ import numpy as np
 from whoosh import query, scoring
 from whoosh.codec import whoosh3
 from whoosh.matching import binary, combo, mcore, wrappers
+from whoosh.reading import TermNotFound
 from whoosh.util import make_weighted_tree
 from whoosh.util.numeric import byte_to_length
 
@@ -38,6 +39,7 @@ from .posting_arrays import (
 from .postings_cache import PostingsCache
 from .scoring import PassageBM25, PassageBM25Scorer
 
+TERM_INFOS_KEPT = 50_000  # term infos looked up, kept per searcher (~400 bytes each)
 TIMEOUT_POSTINGS = 256  # past the deadline, a query that has read this many postings times out
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
@@ -58,6 +60,7 @@ class BulkScorer:
         self._deleted: dict[str, np.ndarray] = {}
         self._avgfl: dict[str, float] = {}
         self._flat: dict[str, FlatPostings | None] = {}
+        self._infos: dict[tuple[str, str, bytes], tuple[bytes, object] | None] = {}
         self._deadline: float | None = None
         self._decoded = 0
 
@@ -122,22 +125,17 @@ class BulkScorer:
 
     def _term(self, q, searcher, context):
         """``query.Term.matcher``, then its scorer's formula, on arrays."""
-        schema = searcher.schema
-        if q.fieldname not in schema:
-            return EMPTY
-        field = schema[q.fieldname]
-        try:
-            btext = field.to_bytes(q.text)
-        except ValueError:
-            return EMPTY
         reader = searcher.reader()
-        if (q.fieldname, btext) not in reader:
+        found = self._lookup(q, reader)
+        if found is None:
             return EMPTY
+        btext, info = found
+        field = searcher.schema[q.fieldname]
         weighting = context.weighting
         kind = type(weighting)
         if kind not in (PassageBM25, scoring.BM25F) or not field.scorable or q.minquality:
             return self._eval(q.matcher(searcher, context), reader)
-        ids, tf, codes = self._postings(reader, q.fieldname, btext)
+        ids, tf, codes = self._postings(reader, q.fieldname, btext, info)
         self._spent(len(ids))
         deleted = reader.deleted_docs_set
         if deleted:
@@ -172,7 +170,14 @@ class BulkScorer:
         parts, sized = [], []
         for sub in q.subqueries:
             parts.append(self._query(sub, searcher, context))
-            sized.append((sub.estimate_size(reader), _Slot.of(sub, searcher, context, len(parts) - 1)))
+            if type(sub) is query.Term:   # Term.estimate_size and the class of Term.matcher
+                found = self._lookup(sub, reader)
+                size = found[1].doc_frequency() if found else 0
+                slot = _Slot.of_term(_term_matcher_class(sub, reader, found))
+            else:
+                size, slot = sub.estimate_size(reader), _Slot.of(sub, searcher, context)
+            slot.part = len(parts) - 1
+            sized.append((size, slot))
         tree = make_weighted_tree(_Slot.union, sized)
         ids, scores = sum_shape(_slot_shape(tree), parts)
         if q.boost != 1.0:
@@ -244,11 +249,35 @@ class BulkScorer:
 
     # -------------------------------------------------------------- per-segment data
 
-    def _postings(self, reader, fieldname: str, btext: bytes):
+    def _lookup(self, q, reader) -> tuple[bytes, object] | None:
+        """(its bytes, Whoosh's term info) of a Term query's term in a segment; None when the
+        segment has no such term (or the field is not in the schema, or the text not of it).
+        Looked up once per segment and term: a query asked three times (is it there, its size
+        for an OR's tree, where its list starts), a dictionary lookup in Python each."""
+        schema = reader.schema
+        if q.fieldname not in schema:
+            return None
+        try:
+            btext = schema[q.fieldname].to_bytes(q.text)
+        except ValueError:
+            return None
+        key = (reader.segment().segment_id(), q.fieldname, btext)
+        if key in self._infos:
+            return self._infos[key]
+        if len(self._infos) >= TERM_INFOS_KEPT:
+            self._infos.clear()
+        try:
+            found = (btext, reader.term_info(q.fieldname, btext))
+        except TermNotFound:
+            found = None
+        self._infos[key] = found
+        return found
+
+    def _postings(self, reader, fieldname: str, btext: bytes, info):
         key = (reader.segment().segment_id(), fieldname, btext)
         entry = self.cache.get(key)
         if entry is None:
-            found = self._flat_list(reader, reader.term_info(fieldname, btext)._offset)
+            found = self._flat_list(reader, info._offset)
             if found is None:
                 m = reader.postings(fieldname, btext)
                 if type(m) is wrappers.FilterMatcher:  # deletions are applied by the caller
@@ -296,16 +325,13 @@ class _Slot:
     constructors, so that comparisons on equal sizes go exactly as Whoosh's go."""
 
     @staticmethod
-    def of(sub, searcher, context, part: int):
-        if type(sub) is query.Term:
-            cls = _term_matcher_class(sub, searcher)
-            slot = _NullSlot() if cls is mcore.NullMatcherClass else cls.__new__(cls)
-        else:
-            slot = sub.matcher(searcher, context)  # the real one: only its class matters
-            if slot is mcore.NullMatcher:
-                slot = _NullSlot()
-        slot.part = part
-        return slot
+    def of_term(cls):
+        return _NullSlot() if cls is mcore.NullMatcherClass else cls.__new__(cls)
+
+    @staticmethod
+    def of(sub, searcher, context):
+        slot = sub.matcher(searcher, context)  # the real one: only its class matters
+        return _NullSlot() if slot is mcore.NullMatcher else slot
 
     @staticmethod
     def union(a, b):
@@ -322,17 +348,9 @@ class _NullSlot(mcore.NullMatcherClass):
         pass
 
 
-def _term_matcher_class(q, searcher):
-    """The class of what ``query.Term.matcher`` returns in this segment."""
-    schema = searcher.schema
-    if q.fieldname not in schema:
-        return mcore.NullMatcherClass
-    try:
-        btext = schema[q.fieldname].to_bytes(q.text)
-    except ValueError:
-        return mcore.NullMatcherClass
-    reader = searcher.reader()
-    if (q.fieldname, btext) not in reader:
+def _term_matcher_class(q, reader, found):
+    """The class of what ``query.Term.matcher`` returns in this segment (``found``: its term info)."""
+    if found is None:
         return mcore.NullMatcherClass
     if q.boost != 1.0:
         return wrappers.WrappingMatcher

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from whoosh import searching
+from whoosh.reading import SegmentReader
 
 from bench import synthetic
 from index.base import Filters, SearchRequest
@@ -183,3 +184,20 @@ def test_entries_of_one_posting_count_for_what_they_hold():
     for i in range(10_000):
         cache.put(("segment", "document_id", str(i)), one)
     assert len(cache._entries) == 10_000 // (1 + ENTRY_OVERHEAD)
+
+
+def test_a_term_is_looked_up_once_per_segment(index, sizes, monkeypatch):
+    """Is it there, its size for an OR's tree, where its list starts: one lookup of its term info,
+    none when the same searcher is asked again."""
+    looked_up = []
+    real = SegmentReader.term_info
+    monkeypatch.setattr(SegmentReader, "term_info",
+                        lambda self, f, t: looked_up.append((self.segment().segment_id(), f, t)) or real(self, f, t))
+    for name in ("__contains__", "doc_frequency"):
+        monkeypatch.setattr(SegmentReader, name, lambda *a, _n=name: pytest.fail(f"{_n} looked the term up again"))
+    s = index.searcher()
+    q = index.queries.build("protein expression levels zzzunknownword", s.reader())
+    first = bulk(index, q, Filters()).ranked()
+    assert first and len(looked_up) == len(set(looked_up))
+    looked_up.clear()
+    assert bulk(index, q, Filters()).ranked() == first and looked_up == []
