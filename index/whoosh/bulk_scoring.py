@@ -21,7 +21,6 @@ from whoosh.codec import whoosh3
 from whoosh.matching import binary, combo, mcore, wrappers
 from whoosh.reading import TermNotFound
 from whoosh.util import make_weighted_tree
-from whoosh.util.numeric import byte_to_length
 
 from ..base import QueryTimeout
 from .flat_postings import FlatPostings
@@ -41,7 +40,6 @@ from .scoring import PassageBM25, PassageBM25Scorer
 
 TERM_INFOS_KEPT = 50_000  # term infos looked up, kept per searcher (~400 bytes each)
 TIMEOUT_POSTINGS = 256  # past the deadline, a query that has read this many postings times out
-_LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
 # matchers evaluated here from their postings, whatever state a parent left them in
 # (ArrayUnionMatcher reads its sub-matchers ahead when it is built)
@@ -148,11 +146,10 @@ class BulkScorer:
             avgfl = self._avgfl[q.fieldname] = (
                 weighting.avg_length(searcher, q.fieldname) if kind is PassageBM25
                 else parent.avg_field_length(q.fieldname) or 1)
-        fl = _LENGTH_OF_BYTE[codes]
         if kind is PassageBM25:
-            scores = passage_bm25(idf, tf, fl, avgfl, weighting.k1, weighting.b)
+            scores = passage_bm25(idf, tf, codes, avgfl, weighting.k1, weighting.b)
         else:
-            scores = bm25f(idf, tf, fl, avgfl, weighting._field_B.get(q.fieldname, weighting.B), weighting.K1)
+            scores = bm25f(idf, tf, codes, avgfl, weighting._field_B.get(q.fieldname, weighting.B), weighting.K1)
         if q.boost != 1.0:
             scores = scores * q.boost  # WrappingMatcher: child.score() * boost
         return ids, scores
@@ -236,10 +233,10 @@ class BulkScorer:
             return walk(m)
         ids, tf = self._decode(reader, m)
         self._spent(len(ids))
-        fl = _LENGTH_OF_BYTE[self._length_codes(reader, m._term[0])[ids]]
+        codes = self._length_codes(reader, m._term[0])[ids]
         if kind is PassageBM25Scorer:
-            return ids, passage_bm25(scorer.idf, tf, fl, scorer.avgfl, scorer.k1, scorer.b)
-        return ids, bm25f(scorer.idf, tf, fl, scorer.avgfl, scorer.B, scorer.K1)
+            return ids, passage_bm25(scorer.idf, tf, codes, scorer.avgfl, scorer.k1, scorer.b)
+        return ids, bm25f(scorer.idf, tf, codes, scorer.avgfl, scorer.B, scorer.K1)
 
     def _spent(self, postings: int) -> None:
         self._decoded += postings
