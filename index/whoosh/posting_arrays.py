@@ -29,6 +29,9 @@ def sum_shape(shape, parts):
     if not isinstance(shape, tuple):
         return parts[shape]
     leaves = shape_leaves(shape)
+    chain = _chain(shape)
+    if chain is not None and _top([parts[i][0] for i in leaves]) <= MASK_LIMIT:
+        return _sum_chain([parts[i] for i in chain])
     ids = union_ids([parts[i][0] for i in leaves])
     where = positions_in(ids)
     dense = {}
@@ -43,6 +46,45 @@ def sum_shape(shape, parts):
     return ids, add(shape)
 
 
+def _chain(shape) -> list[int] | None:
+    """The leaves of a union tree in an order whose sum from left to right is the tree's, or None.
+    Addition commutes, so a node with a leaf child is (its other child) + (that leaf); a node of
+    two subtrees, ``(a + b) + (c + d)``, is no chain."""
+    if not isinstance(shape, tuple):
+        return [shape]
+    a, b = shape
+    if isinstance(b, tuple):
+        a, b = b, a
+    if isinstance(b, tuple):
+        return None
+    rest = _chain(a)
+    return None if rest is None else rest + [b]
+
+
+def _sum_chain(parts) -> tuple[np.ndarray, np.ndarray]:
+    """``((p0 + p1) + p2) + ...``: each part's scores added in turn onto one array by docnum
+    (half the work of placing each part in an array of the union and adding those)."""
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
+        return EMPTY
+    top = _top([p[0] for p in parts])
+    present = np.zeros(top, dtype=bool)
+    sums = np.zeros(top)
+    first_ids, first_scores = parts[0]
+    present[first_ids] = True
+    sums[first_ids] = first_scores
+    for ids, scores in parts[1:]:
+        present[ids] = True
+        sums[ids] += scores
+    ids = np.flatnonzero(present)
+    return ids, sums[ids]
+
+
+def _top(arrays) -> int:
+    """One past the largest docnum of ascending docnum arrays (0 when all are empty)."""
+    return max((int(a[-1]) + 1 for a in arrays if len(a)), default=0)
+
+
 def union_ids(arrays: list[np.ndarray]) -> np.ndarray:
     """The sorted union of docnum arrays, by a mask over the docnums unless they are few in a
     large segment: ``np.unique`` sorts them all again (140 ms a query for common words at a
@@ -50,7 +92,7 @@ def union_ids(arrays: list[np.ndarray]) -> np.ndarray:
     arrays = [a for a in arrays if len(a)]
     if not arrays:
         return np.empty(0, dtype=np.int64)
-    top = max(int(a.max()) for a in arrays) + 1
+    top = _top(arrays)
     if top > MASK_LIMIT and sum(len(a) for a in arrays) * 16 < top:
         return np.unique(np.concatenate(arrays))
     mask = np.zeros(top, dtype=bool)

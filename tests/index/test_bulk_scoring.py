@@ -17,7 +17,7 @@ from index.base import Filters, SearchRequest
 from index.whoosh import collect, merging
 from index.whoosh.engine import WhooshIndex
 from index.whoosh.flat_postings import FlatPostings
-from index.whoosh.posting_arrays import positions_in, union_ids
+from index.whoosh.posting_arrays import positions_in, sum_shape, union_ids
 from index.whoosh.postings_cache import ENTRY_OVERHEAD, PostingsCache
 
 TAGS = ["alpha", "beta", "gamma", "delta"]
@@ -201,3 +201,36 @@ def test_a_term_is_looked_up_once_per_segment(index, sizes, monkeypatch):
     assert first and len(looked_up) == len(set(looked_up))
     looked_up.clear()
     assert bulk(index, q, Filters()).ranked() == first and looked_up == []
+
+
+@st.composite
+def union_trees(draw):
+    """A union tree of up to six parts (each docnums and their scores), of any shape."""
+    parts = []
+    for _ in range(draw(st.integers(1, 6))):
+        ids = sorted(draw(st.sets(st.integers(0, 40), max_size=30)))
+        scores = draw(st.lists(st.floats(0.01, 50).map(lambda x: x / 3 + 0.1), min_size=len(ids), max_size=len(ids)))
+        parts.append((np.array(ids, dtype=np.int64), np.array(scores)))
+
+    def tree(leaves):
+        if len(leaves) == 1:
+            return leaves[0]
+        cut = draw(st.integers(1, len(leaves) - 1))
+        return (tree(leaves[:cut]), tree(leaves[cut:]))
+    return tree(list(range(len(parts)))), parts
+
+
+def _tree_sum(shape, parts) -> dict:
+    """Each node adds its children's scores, an absent child adding 0.0: Whoosh's unions."""
+    if not isinstance(shape, tuple):
+        return dict(zip(parts[shape][0].tolist(), parts[shape][1].tolist()))
+    a, b = _tree_sum(shape[0], parts), _tree_sum(shape[1], parts)
+    return {d: a.get(d, 0.0) + b.get(d, 0.0) for d in sorted(a.keys() | b.keys())}
+
+
+@given(union_trees())
+def test_union_sums_are_formed_in_the_trees_order(tree):
+    shape, parts = tree
+    ids, scores = sum_shape(shape, parts)
+    assert dict(zip(ids.tolist(), scores.tolist())) == _tree_sum(shape, parts)
+    assert ids.tolist() == sorted(_tree_sum(shape, parts))
