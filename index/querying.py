@@ -295,7 +295,9 @@ class QueryBuilder:
                 if node.maxdist > self.limits.max_fuzzy_distance:
                     raise QueryError(f"'{node.text}~{node.maxdist}': a fuzzy word allows at most "
                                      f"{self.limits.max_fuzzy_distance} edits")
-                node.prefixlength = max(node.prefixlength, self.limits.fuzzy_prefix)
+                # a prefix longer than the word (``ab~2/5``) fixes the whole word; Whoosh's
+                # automaton would index past its end (IndexError, a 500)
+                node.prefixlength = min(max(node.prefixlength, self.limits.fuzzy_prefix), len(node.text))
 
     def _check_expansions(self, q, reader) -> None:
         for node in q.leaves():

@@ -131,6 +131,15 @@ def test_too_many_expansions_is_a_clear_error(tmp_path):
     assert ix.search(SearchRequest(q="healt*")).total == 1
 
 
+@pytest.mark.parametrize("q, total", [("0~1/2", 1), ("ab~2/5", 0), ("covid~1/9", 1), ("covit~1/9", 0),
+                                       ("covit~1/4", 1)])
+def test_a_fuzzy_prefix_longer_than_its_word_fixes_the_whole_word(tmp_path, q, total):
+    """Whoosh's automaton indexed past the word's end (an IndexError, a 500; the query fuzz found it)."""
+    ix = WhooshIndex(tmp_path / "ix")
+    ix.replace_documents([(doc("f"), [passage("f", 1, "covid 0 health")])])
+    assert ix.search(SearchRequest(q=q, syntax="query")).total == total
+
+
 def test_the_response_says_how_the_query_was_read(tmp_path):
     ix = WhooshIndex(tmp_path / "ix")
     ix.replace_documents([(doc("w"), [passage("w", 1, "An open quote in a claim")])])
