@@ -69,6 +69,8 @@ class SearcherCache:
         self._document_of: DocumentOf | None = None       # a passage's docnum -> its document's id
         self._document_names: list[str] = []              # the document ids, sorted
         self._passage_counts = np.empty(0, dtype=np.int64)  # passages per document, as the names
+        self._runs = False   # each document's passages stand together in docnum order
+        self._first_passage = np.empty(0, dtype=np.int64)  # each document's first passage, as the names
         self._reading_rank: np.ndarray | None = None
         self._results: OrderedDict = OrderedDict()
         self._results_lock = threading.Lock()
@@ -188,6 +190,11 @@ class SearcherCache:
         document_code[passages] = sorted_code[first_seen]
         self._document_names = [seen[i].decode("utf-8") for i in order]
         self._passage_counts = np.bincount(document_code[passages], minlength=len(seen))
+        self._runs = len(first_seen) == 0 or 1 + np.count_nonzero(np.diff(first_seen)) == len(seen)
+        # codes are handed out in docnum order, so a code met first is above every code before it
+        first = np.concatenate((first_seen[:1] >= 0, first_seen[1:] > np.maximum.accumulate(first_seen)[:-1]))
+        self._first_passage = np.empty(len(seen), dtype=np.int64)
+        self._first_passage[sorted_code] = passages[first]
         self._document_of = DocumentOf(self._document_names, document_code)
 
     @property
@@ -202,6 +209,12 @@ class SearcherCache:
         names = self.document_of.names
         i = bisect.bisect_left(names, document_id)
         return int(self._passage_counts[i]) if i < len(names) and names[i] == document_id else 0
+
+    def first_passage(self, document_id: str) -> int | None:
+        """The docnum of a document's first passage (kb writes the document's record just before)."""
+        names = self.document_of.names
+        i = bisect.bisect_left(names, document_id)
+        return int(self._first_passage[i]) if i < len(names) and names[i] == document_id else None
 
     def passage_counts(self) -> dict[str, int]:
         names = self.document_of.names
@@ -218,8 +231,14 @@ class SearcherCache:
     def document_counts(self, matched) -> DocumentCounts:
         """Matching passages per document (what the year and author facets are counted from)."""
         docnums = matched if isinstance(matched, np.ndarray) else np.fromiter(matched, dtype=np.int64)
+        if len(docnums) > 1 and not (docnums[1:] > docnums[:-1]).all():
+            docnums = np.unique(docnums)
         codes = self.document_of.codes[docnums]
-        counts = np.bincount(codes[codes >= 0], minlength=len(self._document_names))
+        codes = codes[codes >= 0]
+        if self._runs:   # as kb writes: a document's passages in one run, so count the runs
+            starts = np.flatnonzero(np.concatenate((codes[:1] >= 0, codes[1:] != codes[:-1])))
+            return DocumentCounts(self._document_names, codes[starts], np.diff(starts, append=len(codes)))
+        counts = np.bincount(codes, minlength=len(self._document_names))   # two passes over every document
         present = np.flatnonzero(counts)
         return DocumentCounts(self._document_names, present, counts[present])
 

@@ -88,6 +88,43 @@ def test_group_by_document_counts_documents(ix):
     assert sorted(h["document_id"] for h in r.hits) == ["a", "b"]
 
 
+def test_passages_per_document_are_counted_from_their_runs(ix):
+    """kb writes a document's passages together, so counting runs of matches gives what a count
+    over every document gives (the way taken when passages of a document stand apart)."""
+    ix.replace_documents([(doc("c", "Doc C"), [passage("c", n, f"Passage {n} on health.") for n in (1, 2, 3)])])
+    ix.replace_documents([(doc("a", "Doc A v2"), [passage("a", n, f"Health again, {n}.") for n in (1, 2)])])
+    view = ix._current_view()
+    passages = view.passages
+    assert view.document_of and view._runs
+    subsets = [passages, passages[::2], passages[1:], passages[:1], passages[:0], passages[[0, 2, 3, 5]]]
+    for matched in subsets:
+        by_runs = dict(view.document_counts(matched))
+        view._runs = False
+        by_count = dict(view.document_counts(matched))
+        view._runs = True
+        assert by_runs == by_count
+        assert by_runs == {d: sum(view.document_of[p] == d for p in matched.tolist()) for d in by_runs}
+    assert dict(view.document_counts(passages)) == {"a": 2, "b": 2, "c": 3}
+    assert dict(view.document_counts(passages[::-1].tolist())) == {"a": 2, "b": 2, "c": 3}   # any order
+
+
+def test_a_document_card_is_read_beside_its_first_passage(ix):
+    """Citations read the record kb writes just before a document's passages; one that is not
+    there (no passages, or another record) is looked up by id as before."""
+    from index.whoosh import cards
+    ix.replace_documents([(doc("c", "Doc C"), [passage("c", 1, "One passage.")]), (doc("e", "Empty"), [])])
+    ix.replace_documents([(doc("a", "Doc A v2"), [passage("a", 1, "Again.")])])
+    view = ix._current_view()
+    assert [cards._card_before_passages(view, d)["title"] for d in "abc"] == ["Doc A v2", "Doc B", "Doc C"]
+    assert cards._card_before_passages(view, "e") is None and cards._card_before_passages(view, "zz") is None
+    found = ix.summaries(["a", "b", "c", "e", "zz"])
+    assert {d: (s["title"], s["passages"]) for d, s in found.items()} == {
+        "a": ("Doc A v2", 1), "b": ("Doc B", 2), "c": ("Doc C", 1), "e": ("Empty", 0)}
+    view._first_passage[:] = view._first_passage[::-1]   # each guess now lands on another record
+    assert cards._card_before_passages(view, "a") is None
+    assert ix.summaries(["a", "c"]).keys() == {"a", "c"}
+
+
 def test_snippets_mark_matches_and_escape_html(tmp_path):
     index = WhooshIndex(tmp_path / "ix")
     index.replace_documents([(doc("h"), [passage("h", 1, "A <script>alert(1)</script> about vaccines & health.")])])
