@@ -26,14 +26,29 @@ def summaries(cache: SearcherCache, document_ids: Iterable[str]) -> dict[str, di
     s = cache.searcher
     found = {}
     for doc_id in dict.fromkeys(document_ids):
-        docnum = _document_number(cache, doc_id)
-        if docnum is None:
-            continue
-        raw = _card_column(cache)[docnum] or card_from_stored(s.stored_fields(docnum))
-        summary = _decoded(raw)
+        summary = _card_before_passages(cache, doc_id)
+        if summary is None:
+            docnum = _document_number(cache, doc_id)
+            if docnum is None:
+                continue
+            summary = _decoded(_card_column(cache)[docnum] or card_from_stored(s.stored_fields(docnum)))
         summary["passages"] = cache.passage_count(doc_id)
         found[doc_id] = summary
     return found
+
+
+def _card_before_passages(cache: SearcherCache, doc_id: str) -> dict | None:
+    """The card of the record just before the document's first passage, where kb writes it, if it
+    is that document's: one read, where Whoosh's lookup by id asks every segment (0.6 ms a
+    document at a million passages in 30 segments)."""
+    first = cache.first_passage(doc_id)
+    if not first:
+        return None
+    raw = _card_column(cache)[first - 1]
+    if not raw or cache.searcher.reader().is_deleted(first - 1):
+        return None
+    card = _decoded(raw)
+    return card if card.get("id") == doc_id else None
 
 
 def _decoded(raw: bytes) -> dict:
