@@ -19,7 +19,7 @@ class FacetTable:
 
     def __init__(self, counted: dict[str, tuple[str, tuple[str, ...]]]):
         self.position = {doc_id: i for i, doc_id in enumerate(counted)}
-        self._translated: tuple[list[str], np.ndarray] | None = None   # the index's names -> positions
+        self._translated: tuple | None = None   # (the index's names, what _by_names makes of them)
         self.years = sorted({year for year, _ in counted.values() if year})
         self.authors = sorted({name for _, names in counted.values() for name in names})
         year_code = {year: i for i, year in enumerate(self.years)}
@@ -34,35 +34,45 @@ class FacetTable:
     def facets(self, per_document: Mapping[str, int]) -> dict[str, dict[str, int]]:
         """``year`` (by year) and ``author`` (most passages first, then by name; the top
         ``AUTHOR_FACETS``) from the passage count of each matching document."""
+        if not self.years and not self.authors:   # nothing to count (no document has either)
+            return {"year": {}, "author": {}}
         if isinstance(per_document, DocumentCounts):
-            where, counts = self._positions(per_document.names)[per_document.codes], per_document.counts
+            year_of, author_start, author_count = self._by_names(per_document.names)
+            codes, counts = per_document.codes, per_document.counts
+            years, starts, lengths = year_of[codes], author_start[codes], author_count[codes]
         else:
             n = len(per_document)
             where = np.fromiter(map(self.position.get, per_document, repeat(-1)), dtype=np.int64, count=n)
             counts = np.fromiter(per_document.values(), dtype=np.int64, count=n)
-        known = where >= 0
-        where, counts = where[known], counts[known]
-        return {"year": self._years(where, counts), "author": self._authors(where, counts)}
+            known = where >= 0
+            where, counts = where[known], counts[known]
+            years, starts = self.year_of[where], self.author_start[where]
+            lengths = self.author_start[where + 1] - starts
+        return {"year": self._years(years, counts), "author": self._authors(starts, lengths, counts)}
 
-    def _positions(self, names: list[str]) -> np.ndarray:
-        """Each of the index's document names' position here (-1: not known), made once per list of names
-        (the index keeps one list per searcher)."""
+    def _by_names(self, names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The year code, first author and number of authors of each of the index's document names
+        (-1, 0, 0: not known here), made once per list of names (the index keeps one list per
+        searcher), so that a search looks each matching document up once."""
         translated = self._translated
         if translated is None or translated[0] is not names:
-            positions = np.fromiter(map(self.position.get, names, repeat(-1)), dtype=np.int64, count=len(names))
-            translated = self._translated = (names, positions)
-        return translated[1]
+            where = np.fromiter(map(self.position.get, names, repeat(-1)), dtype=np.int64, count=len(names))
+            known = where >= 0
+            starts = self.author_start[where]
+            translated = self._translated = (names, np.where(known, self.year_of[where], -1),
+                                             np.where(known, starts, 0),
+                                             np.where(known, self.author_start[where + 1] - starts, 0))
+        return translated[1:]
 
-    def _years(self, where: np.ndarray, counts: np.ndarray) -> dict[str, int]:
-        codes = self.year_of[where]
+    def _years(self, codes: np.ndarray, counts: np.ndarray) -> dict[str, int]:
+        if not self.years:
+            return {}
         dated = codes >= 0
         totals = np.bincount(codes[dated], weights=counts[dated], minlength=len(self.years))
         return {self.years[i]: int(totals[i]) for i in np.flatnonzero(totals).tolist()}
 
-    def _authors(self, where: np.ndarray, counts: np.ndarray) -> dict[str, int]:
-        starts = self.author_start[where]
-        lengths = self.author_start[where + 1] - starts
-        if not lengths.sum():
+    def _authors(self, starts: np.ndarray, lengths: np.ndarray, counts: np.ndarray) -> dict[str, int]:
+        if not self.authors or not lengths.sum():
             return {}
         # the positions of every matching document's authors in author_of, document after document
         offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(lengths.sum())
