@@ -4,8 +4,9 @@ Whoosh's default policy (``MERGE_SMALL``) merges every segment below a Fibonacci
 bulk loads re-merges the largest segments again and again (a half-hour stall at a million
 passages, #18). Here segments fall into tiers by their live records (below ``FLOOR``, then one tier
 per power of ``FACTOR``); when a tier holds ``FACTOR`` segments, its smallest ``FACTOR`` are merged
-into one of the next tier, unless the result would exceed ``MAX_MERGED`` records: large segments
-are left alone and each record is rewritten about once per tier. One merge per commit, the
+into one of the next tier, or as many of the smallest as stay within ``MAX_MERGED`` records (at
+least two): a full tier of large segments still merges two or three at a time, and segments past
+half the cap are left alone. Each record is rewritten about once per tier. One merge per commit, the
 smallest first, so no commit waits long. A merge streams the segments' sorted postings into one
 new segment (``segment_merge``) instead of Whoosh's re-sort. Deleted records are dropped by the merge that takes
 their segment (a segment's tier counts its live records, so a mostly deleted one merges early)."""
@@ -35,10 +36,22 @@ def plan(counts: list[int]) -> list[int]:
     for tier in sorted(tiers):
         members = sorted(tiers[tier], key=lambda i: counts[i])
         if len(members) >= FACTOR:
-            chosen = members[:FACTOR]
-            if sum(counts[i] for i in chosen) <= MAX_MERGED:
+            chosen = _under_cap(members[:FACTOR], counts)
+            if len(chosen) >= 2:
                 return chosen
     return []
+
+
+def _under_cap(members: list[int], counts: list[int]) -> list[int]:
+    """The smallest of ``members`` (sorted by size) whose records add up to at most ``MAX_MERGED``:
+    a full tier of large segments still merges two or three at a time, up to the cap."""
+    chosen, total = [], 0
+    for i in members:
+        total += counts[i]
+        if total > MAX_MERGED:
+            break
+        chosen.append(i)
+    return chosen
 
 
 def chosen_segments(segments) -> list:
