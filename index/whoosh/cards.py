@@ -44,7 +44,10 @@ def _card_before_passages(cache: SearcherCache, doc_id: str) -> dict | None:
     first = cache.first_passage(doc_id)
     if not first:
         return None
-    raw = _card_column(cache)[first - 1]
+    try:
+        raw = _card_column(cache)[first - 1]
+    except IndexError:   # a column keeps no value for a segment's documents after its last one
+        return None
     if not raw or cache.searcher.reader().is_deleted(first - 1):
         return None
     card = _decoded(raw)

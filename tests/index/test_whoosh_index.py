@@ -120,6 +120,13 @@ def test_a_document_card_is_read_beside_its_first_passage(ix):
     found = ix.summaries(["a", "b", "c", "e", "zz"])
     assert {d: (s["title"], s["passages"]) for d, s in found.items()} == {
         "a": ("Doc A v2", 1), "b": ("Doc B", 2), "c": ("Doc C", 1), "e": ("Empty", 0)}
+    ix.update_passages(["b:1", "b:2"], lambda p: {**p, "tags": ["edited"]})   # passages written alone
+    ix.update_passages(["c:1"], lambda p: {**p, "tags": ["edited"]})
+    assert cards._card_before_passages(ix._current_view(), "c") is None
+    found = ix.summaries(["a", "b", "c"])
+    assert {d: (s["title"], s["passages"]) for d, s in found.items()} == {
+        "a": ("Doc A v2", 1), "b": ("Doc B", 2), "c": ("Doc C", 1)}
+    view = ix._current_view()
     view._first_passage[:] = view._first_passage[::-1]   # each guess now lands on another record
     assert cards._card_before_passages(view, "a") is None
     assert ix.summaries(["a", "c"]).keys() == {"a", "c"}
