@@ -103,17 +103,20 @@ class BackgroundMerges:
     def __init__(self, folder: Path):
         self.folder = folder
         self.running: Running | None = None
+        self.commits = 0
 
     def mergetype(self, writer, segments):
         """A ``mergetype`` for Whoosh's ``writer.commit``: swap a finished merge in, then start
         the next large one in the background (a small one runs here, as ``merging.tiered``)."""
         if self.running is not None and self.running.ready():
             segments = self._swap(segments)
+        self.commits += 1
         if self.running is not None:   # one at a time
             return segments
-        chosen = merging.chosen_segments(segments)
+        partial = self.commits > 1   # a load of one commit does not wait for a merge of large segments
+        chosen = merging.chosen_segments(segments, partial)
         if not chosen or sum(seg.doc_count() for seg in chosen) < MIN_RECORDS:
-            return merging.tiered(writer, segments)
+            return merging.tiered(writer, segments, partial)
         self.running = Running(self.folder, writer.schema, chosen, writer.indexname)
         return segments
 

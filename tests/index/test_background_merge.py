@@ -16,7 +16,7 @@ import pytest
 from helpers.records import batch, live_counts, positive, recount
 from index import storage
 from index.base import SearchRequest
-from index.whoosh import background_merge
+from index.whoosh import background_merge, merging
 from index.whoosh.engine import WhooshIndex
 
 
@@ -89,6 +89,25 @@ def test_merges_outside_a_bulk_load_run_in_the_commit(tmp_path, merge_everything
         ix.replace_documents(batch(n * 10, 10))
         assert not merge_dirs(ix)
     assert segment_count(ix) < 10
+
+
+def test_a_bulk_load_merges_large_segments_part_of_a_tier_at_a_time_from_its_second_commit(
+        tmp_path, merge_everything, monkeypatch):
+    """A full tier whose merge would pass the cap merges two of its segments at a time, in a bulk
+    load, from its second commit on: a write of one commit never waits for such a merge."""
+    monkeypatch.setattr(merging, "FACTOR", 3)
+    monkeypatch.setattr(merging, "MAX_MERGED", 70)   # three segments of 30 records pass it, two do not
+    ix = WhooshIndex(tmp_path / "kb")
+    for n in range(3):
+        ix.replace_documents(batch(n * 10, 10))       # 10 documents, 20 passages: 30 records
+    assert segment_count(ix) == 3                     # outside a load: the whole tier or nothing
+    with ix.bulk_load():
+        ix.replace_documents(batch(30, 10))
+        assert segment_count(ix) == 4 and not merge_dirs(ix)   # its first commit: none
+        ix.replace_documents(batch(40, 10))
+        assert merge_dirs(ix)                         # its second: two of them, in a child
+    assert sorted(r.doc_count() for r, _ in ix.searcher().reader().leaf_readers()) == [30, 30, 30, 60]
+    assert ix.search(SearchRequest(q="fisheries")).total == 100
 
 
 KILLED_LOAD = textwrap.dedent("""

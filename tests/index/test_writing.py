@@ -86,11 +86,13 @@ def test_the_plan_merges_a_full_tier_of_like_sized_segments_only():
     assert merging.plan([500] * 9) == []                       # a tier not yet full
     assert sorted(merging.plan([500] * 10 + [80_000])) == list(range(10))
     assert merging.plan([5_000] * 9 + [600] * 3) == []        # neither tier full
-    big = [100_000] * 10                                        # 1M records: two at a time, to the cap
-    assert sorted(merging.plan(big)) == [0, 1]
-    assert sorted(merging.plan([200_000] + [100_000] * 8 + [120_000])) == [1, 2]
-    assert merging.plan([200_000] * 9 + [100_000]) == []        # no two fit under the cap: left alone
-    assert merging.plan([100_000] * 9) == []                    # a tier not yet full
+    big = [100_000] * 10                                        # would make 1M records: left alone
+    assert merging.plan(big) == []
+    assert sorted(merging.plan(big, partial=True)) == [0, 1]    # a bulk load: two at a time, to the cap
+    assert sorted(merging.plan([200_000] + [100_000] * 8 + [120_000], partial=True)) == [1, 2]
+    assert merging.plan([200_000] * 9 + [100_000], partial=True) == []   # no two fit: left alone
+    assert merging.plan([100_000] * 9, partial=True) == []      # a tier not yet full
+    assert sorted(merging.plan([500] * 10 + [80_000], partial=True)) == list(range(10))
     assert merging.tier_of(999) == 0 and merging.tier_of(1_000) == 1 and merging.tier_of(10_000) == 2
 
 
