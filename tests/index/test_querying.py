@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh import query
 
 from index.base import QueryError, SearchRequest
@@ -223,3 +225,34 @@ def test_dotted_identifiers_are_found_whole_and_by_their_parts_abbreviations_joi
     assert found("U.S.") == found("us") == ["node:2"]
     snippet = ix.search(SearchRequest(q="readFileSync")).hits[0]["snippet"]
     assert "<mark>readFileSync</mark>" in snippet or "fs.<mark>readFileSync</mark>" in snippet, snippet
+
+
+PLAIN_VOCABULARY = ["cell", "Cells", "CELL", "the", "The", "of", "a", "us", "US", "and", "AND", "or", "OR", "not",
+                    "NOT", "ANDNOT", "ANDMAYBE", "to", "TO", "vaccines", "vaccinated", "x", "studies",
+                    "generalizations"]
+
+
+@given(st.lists(st.sampled_from(PLAIN_VOCABULARY), min_size=1, max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_plain_words_are_read_as_whoosh_reads_them(words):
+    """Words of plain letters skip Whoosh's parser: the same tree, each word placed where it is, and
+    the same final query; anything with an operator word goes to the parser."""
+    builder = QueryBuilder(make_schema(), coord=0.3)
+    q = " ".join(words)
+    fast = builder._plain_words(q)
+    if any(w in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE") for w in words):
+        assert fast is None
+        return
+    whoosh = builder.parser.parse(q, normalize=False)
+    assert fast == whoosh
+    assert [(t.startchar, t.endchar, t.boost) for t in fast.leaves()] == [
+        (t.startchar, t.endchar, t.boost) for t in whoosh.leaves()]
+    by_parser = QueryBuilder(make_schema(), coord=0.3)
+    by_parser._plain_words = lambda q: None
+    assert builder.structured(q) == by_parser.structured(q)
+
+
+@pytest.mark.parametrize("q", ["cell  tissue", "cell-tissue", "cell's", "3 cells", "célula", "cell\ttissue", "",
+                               "cell*"])
+def test_anything_but_plain_words_goes_to_the_parser(builder, q):
+    assert builder._plain_words(q) is None
