@@ -120,6 +120,11 @@ class SearchIndex(abc.ABC):
         the background (the embedded one merges segments) and settles that work at the end."""
         return contextlib.nullcontext()
 
+    def compact(self, progress=None) -> dict:
+        """Bring the index to the layout searches read fastest (the embedded engine merges and
+        rewrites its segments); ``{}`` when the engine has nothing of the kind to do."""
+        return {}
+
     @abc.abstractmethod
     def delete_document(self, document_id: str) -> bool:
         """Remove a document and its passages; False when it did not exist. The deletion is

@@ -64,6 +64,18 @@ class FlatPostingsWriter:
         self._file.close()
 
 
+def written(storage, segment) -> bool:
+    """Whether the segment has the file (the streaming merge wrote it), whatever its lists."""
+    name = segment.make_filename(EXT)
+    if not segment.is_compound():
+        return storage.file_exists(name)
+    inside = segment.open_compound_file(storage)
+    try:
+        return inside.file_exists(name)
+    finally:
+        inside.close()
+
+
 class FlatPostings:
     """The flat lists of one segment reader, or ``open`` gives None when the segment has none."""
 

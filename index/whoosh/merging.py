@@ -66,7 +66,12 @@ def chosen_segments(segments, partial: bool = False) -> list:
 def tiered(writer, segments, partial: bool = False):
     """A ``mergetype`` for Whoosh's ``writer.commit``: merge what ``plan`` picks into one new
     segment (``segment_merge``, streaming), keep the rest."""
-    chosen = chosen_segments(segments, partial)
+    return merged(writer, segments, chosen_segments(segments, partial))
+
+
+def merged(writer, segments, chosen):
+    """``segments`` with ``chosen`` (some of them; one is rewritten alone) merged into one new
+    segment, for a ``mergetype``."""
     if not chosen:
         return segments
     kept = [seg for seg in segments if seg not in chosen]

@@ -19,7 +19,7 @@ from whoosh.index import LockError
 from .. import storage
 from ..base import IndexBusy, deleted_now
 from ..text.memo_analyzer import MemoAnalyzer
-from . import merging, words
+from . import flat_postings, merging, words
 from .background_merge import BackgroundMerges
 from .curation import add_missing_fields, check_expected
 from .records import (
@@ -129,6 +129,36 @@ class WritingSupport:
                 words.write(folder, writer.generation, words.read(folder, ix.latest_generation()))
             writer.commit(mergetype=background.swap_when_done)
 
+    def compact(self, progress=None) -> dict:
+        """Merge segments as a bulk load would, until the tiered plan picks none, then rewrite each
+        segment the streaming merge did not write (an older kb's, or Whoosh's own small ones: no
+        flat postings, perhaps no cards), so that an index fed by small writes or made by an older
+        kb reads as fast as a fresh bulk load's. One commit per step under the write lock (a
+        kill leaves the last step); ``progress(counts)`` after each.
+        ``{"segments_before", "segments_after", "merged", "rewritten"}``."""
+        counts = {"segments_before": None, "segments_after": 0, "merged": 0, "rewritten": 0}
+        while True:
+            with storage.write_lock(self.home, self.lock_timeout):
+                ix = self._writable_index()
+                segments = ix._segments()
+                if counts["segments_before"] is None:
+                    counts["segments_before"] = counts["segments_after"] = len(segments)
+                chosen = merging.chosen_segments(segments, partial=True)
+                step = "merged" if chosen else "rewritten"
+                chosen = chosen or [seg for seg in segments if not flat_postings.written(ix.storage, seg)][:1]
+                if not chosen:
+                    return counts
+                ids = {seg.segment_id() for seg in chosen}
+                writer = self._writer(ix)
+                folder = Path(ix.storage.folder)
+                if words.LEGACY_FIELD not in writer.schema:
+                    words.write(folder, writer.generation, words.read(folder, ix.latest_generation()))
+                writer.commit(mergetype=_merging(ids))
+            counts[step] += 1
+            counts["segments_after"] = len(segments) - len(chosen) + 1
+            if progress:
+                progress(dict(counts))
+
     def _memoize(self, schema) -> dict:
         """The writer analyses through per-word memos kept between commits (same tokens, see
         MemoAnalyzer); returns the plain analyzers, to be put back before the commit."""
@@ -195,3 +225,8 @@ def _words_of_document(searcher, document_id: str):
     for f in stored_passages_of(searcher, document_id):
         counts.add(words.passage_words(f.get("title", ""), f.get("section", ""), f.get("text", "")))
     return counts
+
+
+def _merging(ids: set[str]):
+    """A ``mergetype`` that merges the segments of these ids into one (one: rewritten alone)."""
+    return lambda writer, segments: merging.merged(writer, segments, [s for s in segments if s.segment_id() in ids])

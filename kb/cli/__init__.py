@@ -1,5 +1,5 @@
 """The ``kb`` command: the same core as the HTTP API, from a shell. Each family of commands has
-its module (``documents``: ingest, delete, rebuild; ``search``: search, export, show, tags, stats;
+its module (``documents``: ingest, delete, rebuild, compact; ``search``: search, export, show, tags, stats;
 ``browse``: similar, suggest, documents; ``serve``; ``taxonomy``; ``evaluate``: eval; ``curation``:
 tag; ``cluster``); the options they share live in ``options``."""
 from __future__ import annotations
@@ -16,6 +16,6 @@ def main():
 
 
 for command in (documents.ingest, search.search, search.export, serve.serve, search.tags, search.stats,
-                search.show, documents.delete, documents.rebuild, cluster.cluster, taxonomy.taxonomy,
+                search.show, documents.delete, documents.rebuild, documents.compact, cluster.cluster, taxonomy.taxonomy,
                 curation.tag, browse.similar, browse.suggest, browse.documents, evaluate.evaluate):
     main.add_command(command)

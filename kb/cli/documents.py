@@ -1,4 +1,4 @@
-"""``kb ingest``, ``kb delete`` and ``kb rebuild``: the commands that write."""
+"""``kb ingest``, ``kb delete``, ``kb rebuild`` and ``kb compact``: the commands that write."""
 from __future__ import annotations
 
 import sys
@@ -168,3 +168,24 @@ def rebuild():
         click.echo(f"kb: warning: manual tag {'+' if e['action'] == 'add' else '-'}{e['tag']} on {e['passage']} "
                    f"kept but not applied: {e['reason']}", err=True)
     click.echo(f"rebuilt {count} documents")
+
+
+@click.command()
+@lock_timeout_option
+@home_option
+@backend_options
+@friendly_errors
+def compact():
+    """Merge and rewrite the index's segments into the layout searches read fastest, as a large
+    ingest leaves it (for an index made by an older kb, or fed by small writes); one commit a
+    step, so it may be stopped and run again."""
+    def progress(counts):
+        click.echo(f"{counts['merged']} merged, {counts['rewritten']} rewritten: "
+                   f"{counts['segments_after']} segments", err=True)
+
+    counts = open_kb().index.compact(progress)
+    if not counts or not (counts["merged"] or counts["rewritten"]):
+        click.echo("nothing to compact")
+        return
+    click.echo(f"compacted: {counts['segments_before']} segments -> {counts['segments_after']} "
+               f"({counts['merged']} merges, {counts['rewritten']} rewritten)")

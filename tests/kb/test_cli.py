@@ -125,3 +125,15 @@ def test_the_same_id_twice_in_one_file_is_stored_once(run_kb, tmp_path):
     assert run_kb("ingest", str(data), home=home).exit_code == 0
     exported = [json.loads(line) for line in run_kb("export", home=home).output.splitlines()]
     assert [p["id"] for p in exported] == ["a:1"] and exported[0]["document_title"] == "A2"
+
+
+def test_compact_rewrites_the_segments_once_and_searches_find_the_same(run_kb, kb_home):
+    """The same hits in the same order (scores move a little, as after any merge: a merged segment's
+    total lengths are summed from Whoosh's one-byte length codes)."""
+    before = run_kb("search", "public", "health", "--json", home=kb_home).output
+    first = run_kb("compact", home=kb_home)
+    assert first.exit_code == 0 and "compacted: 2 segments -> 2 (0 merges, 2 rewritten)" in first.output
+    again = run_kb("compact", home=kb_home)
+    assert again.exit_code == 0 and "nothing to compact" in again.output
+    after = json.loads(run_kb("search", "public", "health", "--json", home=kb_home).output)
+    assert [h["id"] for h in after["hits"]] == [h["id"] for h in json.loads(before)["hits"]]
