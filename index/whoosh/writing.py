@@ -19,7 +19,7 @@ from whoosh.index import LockError
 from .. import storage
 from ..base import IndexBusy, deleted_now
 from ..text.memo_analyzer import MemoAnalyzer
-from . import flat_postings, merging, words
+from . import flat_postings, merging, segment_merge, words
 from .background_merge import BackgroundMerges
 from .curation import add_missing_fields, check_expected
 from .records import (
@@ -145,7 +145,8 @@ class WritingSupport:
                     counts["segments_before"] = counts["segments_after"] = len(segments)
                 chosen = merging.chosen_segments(segments, partial=True)
                 step = "merged" if chosen else "rewritten"
-                chosen = chosen or [seg for seg in segments if not flat_postings.written(ix.storage, seg)][:1]
+                if not chosen and segment_merge.supports(ix.schema):   # else Whoosh's merge: nothing gained
+                    chosen = [seg for seg in segments if not flat_postings.written(ix.storage, seg)][:1]
                 if not chosen:
                     return counts
                 ids = {seg.segment_id() for seg in chosen}
