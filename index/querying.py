@@ -235,7 +235,7 @@ class QueryBuilder:
 
     def _plain_words(self, q: str):
         """What Whoosh's parser makes of words of plain letters between single spaces (most
-        queries), made without it (its taggers and filters cost a millisecond a query): an OR of
+        queries), made without it (its taggers and filters: 0.3 ms a short query, 1.6 ms a claim): an OR of
         each word's term, placed where the word is. None for any other query."""
         if not _PLAIN_WORDS.fullmatch(q):
             return None

@@ -49,9 +49,7 @@ class TermFinder:
         found = []
         terms_of, token = self.memo.word_terms, self._token
         for m in candidates.finditer(text):   # case aside: offsets in the text as it is
-            word = token(text, m.start())
-            if word is None:
-                continue
+            word = token(text, m.start())   # a candidate starts with a word character: a word
             for start, end, term in terms_of(word.group()):   # a dotted identifier: whole and parts
                 if term in terms:
                     found.append((word.start() + start, word.start() + end, term))

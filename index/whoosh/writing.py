@@ -125,8 +125,7 @@ class WritingSupport:
             if folder != background.folder:   # a rebuild switched directories
                 return
             writer = self._writer(ix)
-            if words.LEGACY_FIELD not in writer.schema:
-                words.write(folder, writer.generation, words.read(folder, ix.latest_generation()))
+            _carry_words(ix, writer)
             writer.commit(mergetype=background.swap_when_done)
 
     def compact(self, progress=None) -> dict:
@@ -151,9 +150,7 @@ class WritingSupport:
                     return counts
                 ids = {seg.segment_id() for seg in chosen}
                 writer = self._writer(ix)
-                folder = Path(ix.storage.folder)
-                if words.LEGACY_FIELD not in writer.schema:
-                    words.write(folder, writer.generation, words.read(folder, ix.latest_generation()))
+                _carry_words(ix, writer)
                 writer.commit(mergetype=_merging(ids))
             counts[step] += 1
             counts["segments_after"] = len(segments) - len(chosen) + 1
@@ -231,3 +228,10 @@ def _words_of_document(searcher, document_id: str):
 def _merging(ids: set[str]):
     """A ``mergetype`` that merges the segments of these ids into one (one: rewritten alone)."""
     return lambda writer, segments: merging.merged(writer, segments, [s for s in segments if s.segment_id() in ids])
+
+
+def _carry_words(ix, writer) -> None:
+    """A commit that only merges keeps the word list as it is, under the commit's generation."""
+    if words.LEGACY_FIELD not in writer.schema:
+        folder = Path(ix.storage.folder)
+        words.write(folder, writer.generation, words.read(folder, ix.latest_generation()))

@@ -31,7 +31,7 @@ def test_compaction_merges_as_a_bulk_load_would_and_rewrites_the_rest(tmp_path, 
         ix.replace_documents(batch(n * 10, 10))       # single commits: the whole tier or nothing
     ix.replace_documents(batch(0, 5, version=2))      # deletions in the first segment
     assert sizes(ix) == [15, 15, 30, 30, 30, 30]        # live records
-    before, before_scores = answers(ix, scores=False), answers(WhooshIndex(tmp_path / "kb"))
+    before = answers(ix, scores=False)
     steps = []
     counts = ix.compact(steps.append)
     # 15 + 15 + 30 (all three fit under the cap), then 30 + 30; the last 30 rewritten alone
@@ -42,7 +42,6 @@ def test_compaction_merges_as_a_bulk_load_would_and_rewrites_the_rest(tmp_path, 
     ix_ = ix._index()
     assert all(flat_postings.written(ix_.storage, seg) for seg in ix_._segments())
     assert answers(ix, scores=False) == before     # the same hits (their scores: without the deleted records)
-    assert answers(ix) != before_scores
     assert positive(live_counts(ix).passages) == positive(recount(ix).passages)   # the word list kept
     assert ix.compact() == {"segments_before": 3, "segments_after": 3, "merged": 0, "rewritten": 0}
 
