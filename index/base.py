@@ -115,6 +115,12 @@ class SearchIndex(abc.ABC):
         ``expect``: properties that must hold when the write lands (checked under the write
         lock), else ``Conflict`` and nothing is written."""
 
+    def prepare_passages(self, document: dict, passages: list[dict]) -> None:
+        """Work of the coming write that needs no lock, run where documents are prepared (an
+        ingest worker process); what it keeps on the passages the engine's write takes and removes.
+        Nothing by default."""
+        return None
+
     def bulk_load(self) -> contextlib.AbstractContextManager:
         """A context for many writes in a row (an ingest): the engine may work between them in
         the background (the embedded one merges segments) and settles that work at the end."""

@@ -179,7 +179,11 @@ class IngestRun:
     def _prepare_task(self, task) -> object:
         """Runs in a worker: refusals pass through, a document becomes (record, passage dicts)."""
         kind, payload = task
-        return payload if kind == REFUSED else self.prepare(payload)
+        if kind == REFUSED:
+            return payload
+        record, passages = self.prepare(payload)
+        self.index.prepare_passages(record, passages)
+        return record, passages
 
     def _add(self, result: ReadResult, record: dict, passages: list[dict]) -> None:
         doc = result.document

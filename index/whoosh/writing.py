@@ -19,7 +19,7 @@ from whoosh.index import LockError
 from .. import storage
 from ..base import IndexBusy, deleted_now
 from ..text.memo_analyzer import MemoAnalyzer
-from . import flat_postings, merging, segment_merge, words
+from . import flat_postings, merging, preanalysis, segment_merge, words
 from .background_merge import BackgroundMerges
 from .curation import add_missing_fields, check_expected
 from .records import (
@@ -65,7 +65,9 @@ class WritingSupport:
         folder = Path(ix.storage.folder)
         writer = self._writer(ix, limitmb=256)
         legacy = words.LEGACY_FIELD in writer.schema
+        analysed = () if legacy else preanalysis.usable(writer.schema, self.schema)
         plain = self._memoize(writer.schema)
+        preanalysis.taking(writer.schema, analysed)
         try:
             add_missing_fields(writer)
             counts = None if legacy else words.read(folder, ix.latest_generation())
@@ -80,9 +82,10 @@ class WritingSupport:
                     writer.add_document(**document_record(doc))
                     for p in passages:
                         record = passage_record(doc, p, legacy_spell=legacy)
+                        passage_counts = preanalysis.use(record, p, analysed)
                         writer.add_document(**record)
                         if counts is not None:
-                            counts.add(words.passage_words(record["title"], record["section"], record["text"]))
+                            counts.add(passage_counts)
             if counts is not None:
                 words.write(folder, writer.generation, counts)
             self._write_vectors(folder, items)
@@ -90,6 +93,7 @@ class WritingSupport:
             writer.cancel()
             raise
         finally:
+            preanalysis.plain(writer.schema, analysed)
             for name, analyzer in plain.items():  # the schema saved with the commit stays as it was
                 writer.schema[name].analyzer = analyzer
         writer.commit(mergetype=self._mergetype(folder))
@@ -157,6 +161,16 @@ class WritingSupport:
             if progress:
                 progress(dict(counts))
 
+    def prepare_passages(self, doc: dict, passages: list[dict]) -> None:
+        """In the worker that prepared them: the passages' analysis, for the writer (preanalysis)."""
+        preanalysis.attach(self.schema, self._memo, doc, passages)
+
+    def _memo(self, name: str, analyzer) -> MemoAnalyzer:
+        memo = self._memos.get(name)
+        if memo is None or memo.analyzer != analyzer:
+            memo = self._memos[name] = MemoAnalyzer(analyzer)
+        return memo
+
     def _memoize(self, schema) -> dict:
         """The writer analyses through per-word memos kept between commits (same tokens, see
         MemoAnalyzer); returns the plain analyzers, to be put back before the commit."""
@@ -164,10 +178,7 @@ class WritingSupport:
         for name, field in schema.items():
             analyzer = getattr(field, "analyzer", None)
             if isinstance(analyzer, CompositeAnalyzer):
-                memo = self._memos.get(name)
-                if memo is None or memo.analyzer != analyzer:
-                    memo = self._memos[name] = MemoAnalyzer(analyzer)
-                plain[name], field.analyzer = analyzer, memo
+                plain[name], field.analyzer = analyzer, self._memo(name, analyzer)
         return plain
 
     def delete_document(self, document_id: str) -> bool:

@@ -1,0 +1,97 @@
+"""A passage's analysis done where it is prepared (an ingest worker), not in the one writer.
+
+Ingest has one writer, under kb's write lock, and several worker processes that split and tag. The
+writer spent a third of its time analysing passages (tokenising, stemming, collecting each term's
+positions and encoding them: Whoosh's ``FieldType.index``), all of it pure functions of the text.
+``attach`` runs that in the worker, with the code's schema and the same per-word memo as the
+writer, and keeps the result on the passage under ``KEY``; the writer takes it when its index's
+field is the code's field (same format, analyzer and options: an older index analyses as before)
+and the text is the one analysed, and otherwise analyses as it always did. The passage's
+unstemmed word counts (the suggestions' word list) come along the same way.
+"""
+from __future__ import annotations
+
+import pickle
+
+from whoosh.analysis.analyzers import CompositeAnalyzer
+
+from .records import passage_record
+from .words import WordCounts, passage_words
+
+KEY = "_analysis"   # on a passage dict between the worker and the writer; never stored
+FIELDS = ("content", "title", "section")
+
+
+class Preanalyzed:
+    """A field value whose ``FieldType.index`` items are known (see ``taking``)."""
+    __slots__ = ("items",)
+
+    def __init__(self, items: list):
+        self.items = items
+
+
+def analysed(field, analyzer, value: str) -> list:
+    """What ``field.index(value)`` yields (term bytes, frequency, weight, encoded positions), with
+    ``analyzer`` (a memo of the field's own) in place of the field's."""
+    return [(term.encode("utf-8"), freq, weight, values)
+            for term, freq, weight, values in field.format.word_values(value, analyzer, mode="index")]
+
+
+def attach(schema, memo_of, doc: dict, passages: list[dict]) -> None:
+    """Analyse each passage's text fields as ``schema`` (the code's) would, ``memo_of(name, analyzer)``
+    giving the memo to analyse with; the result goes on the passage under ``KEY``."""
+    for p in passages:
+        record = passage_record(doc, p)
+        fields = {}
+        for name in FIELDS:
+            field = schema[name]
+            if isinstance(field.analyzer, CompositeAnalyzer):
+                fields[name] = (record[name], analysed(field, memo_of(name, field.analyzer), record[name]))
+        occurrences = passage_words(record["title"], record["section"], record["text"]).occurrences
+        p[KEY] = pickle.dumps((fields, dict(occurrences)), pickle.HIGHEST_PROTOCOL)   # one bytes object:
+        # cheap to send, and small in the writer's batch until it is used
+
+
+def usable(writer_schema, code_schema) -> tuple[str, ...]:
+    """The fields whose analysis a worker may do: the same in the index being written as in the code.
+    Call before the writer's analyzers are swapped for memos."""
+    def same(a, b) -> bool:
+        return type(a) is type(b) and a == b and a.analyzer == b.analyzer
+    return tuple(name for name in FIELDS
+                 if name in writer_schema and name in code_schema and same(writer_schema[name], code_schema[name]))
+
+
+def taking(schema, names: tuple[str, ...]) -> None:
+    """Let ``schema``'s fields ``names`` take ``Preanalyzed`` values (an attribute of the field
+    object, removed by ``plain`` before the schema is saved with the commit)."""
+    for name in names:
+        field = schema[name]
+        index = field.index
+
+        def take(value, _index=index, **kwargs):
+            return value.items if type(value) is Preanalyzed else _index(value, **kwargs)
+        field.index = take
+
+
+def plain(schema, names: tuple[str, ...]) -> None:
+    for name in names:
+        schema[name].__dict__.pop("index", None)
+
+
+def use(record: dict, passage: dict, names: tuple[str, ...]) -> WordCounts:
+    """Put the worker's analysis of ``passage`` into its ``record`` where it was of the same text;
+    the passage's word counts (the worker's when the content is the one it analysed)."""
+    analysis = passage.pop(KEY, None)
+    fields, occurrences = pickle.loads(analysis) if analysis is not None else ({}, None)
+    for name in names:
+        value, items = fields.get(name, (None, None))
+        if items is not None and record[name] == value:
+            record[name] = Preanalyzed(items)
+            record[f"_stored_{name}"] = value
+    text = {name: record.get(f"_stored_{name}", record[name]) for name in ("content", "title", "section")}
+    if occurrences is None or text["content"] != fields.get("content", (None,))[0]:
+        return passage_words(text["title"], text["section"], record["text"])
+    counts = WordCounts()   # the content's words: title, section and text, a line apart
+    counts.occurrences.update(occurrences)
+    counts.passages.update(occurrences.keys())
+    return counts
