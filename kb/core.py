@@ -363,8 +363,10 @@ class KnowledgeBase:
             for data in self.index.iter_documents():
                 yield PREPARE, stored_result(data, edits.get(data["id"]))
 
-        def prepare(task):
-            return self.prepare_record(task[1], tagger)
+        def prepare(task):   # in a worker: split, tag, and the index's own work (see IngestRun)
+            record, passages = self.prepare_record(task[1], tagger)
+            self.index.prepare_passages(record, passages)
+            return record, passages
 
         def records():
             preparer = Preparer(prepare, self.settings.ingest_worker_count, weigh=task_chars)
