@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from itertools import islice
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from whoosh.analysis import StopFilter
 
 from helpers import SHARED
+from index.text import term_finder
 from index.text.analysis import text_analyzer
 from index.text.memo_analyzer import MemoAnalyzer
-from index.text.term_finder import TermFinder
+from index.text.term_finder import WORD_START, TermFinder
 
 SCIFACT = SHARED / "eval" / "scifact"
 PLAIN = text_analyzer()
@@ -70,6 +72,38 @@ def test_same_matches_on_tricky_words(pieces, wanted):
         assert found == analysed(text, terms)
     else:   # a term that is not ASCII (α): every word is analysed instead
         assert found is None
+
+
+def one_regex(terms: frozenset) -> re.Pattern:
+    """The candidates as one regular expression (what ``candidates`` replaced, three times slower)."""
+    prefixes = {re.escape(term[:min(4, max(1, len(term) - 2))]) for term in terms}
+    alternatives = "|".join(sorted(prefixes, key=len, reverse=True))
+    return re.compile(f"{WORD_START}(?=\\w)(?:{alternatives}|\\w{{1,3}}[.'’]|(?-i:\\w{{0,3}}[^\\x00-\\x7f])"
+                      f"|\\w[\\w'’]*\\.\\w)", re.IGNORECASE)
+
+
+@given(st.lists(st.sampled_from(WORDS + [" ", ". ", ", ", "'", ".", "(", ")", "-", "\n", "’", "“", "—", "\u00a0",
+                                         "a", "B", "ab.", "x.", "..", "''", "_", "İ", "ſ"]), max_size=40),
+       st.lists(st.sampled_from(WORDS + ["a", "ab", "abc", "s", "x.y.z"]), min_size=1, max_size=4))
+@example(["ab.", " ", "x"], ["Cell"])            # a short word before a sentence's end
+@example(["Cell", " ", "x.", "\n", "U.S.", "’", "3.5", "x.y", "İ", "Cell"], ["cells", "x.y.z"])
+@settings(max_examples=300)
+def test_candidates_are_the_word_starts_one_regular_expression_finds(pieces, wanted):
+    text = "".join(pieces)
+    terms = terms_of(" ".join(wanted))
+    if all(t.isascii() and t for t in terms) and terms:
+        expected = [m.start() for m in one_regex(terms).finditer(text)]
+        assert term_finder.candidates(text, term_finder._prefixes(terms)) == expected
+
+
+@pytest.mark.shared
+def test_candidates_are_the_word_starts_one_regular_expression_finds_on_scifact():
+    with open(SCIFACT / "corpus.jsonl", encoding="utf-8") as f:
+        texts = [f"{r['title']}\n{r['text']}" for r in map(json.loads, f)]
+    for terms in (frozenset({"vitamin", "d"}), frozenset({"cell", "studi", "activ"}), frozenset({"p53", "us"})):
+        pattern, prefixes = one_regex(terms), term_finder._prefixes(terms)
+        for text in texts:
+            assert term_finder.candidates(text, prefixes) == [m.start() for m in pattern.finditer(text)], text[:80]
 
 
 @pytest.mark.parametrize("word", [w for w in WORDS if not w.isascii()])
