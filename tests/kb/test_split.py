@@ -163,6 +163,32 @@ def test_pysbd_runs_on_windows_of_long_paragraphs_with_the_same_result():
     assert [overlong[a:b].split()[-1] for a, b in spans] == ["end.", "here.", "came."]
 
 
+def test_pysbd_gets_only_the_doubtful_stretch_and_gives_its_whole_text_answer(monkeypatch):
+    plain = ["The first trial enrolled many patients.", "Results were clear and strong.",
+             "Most patients improved within weeks.", "Nobody left the study early."]
+    doubtful = "Dr. Smith et al. measured 3.5 mg doses, e.g. in the U.S. and abroad."
+    text = " ".join(plain[:2] + [doubtful] + plain[2:])
+    whole = sentence_module._sentence_starts(text, use_pysbd=True)
+    seen = []
+    real = sentence_module._pysbd_sentences
+    monkeypatch.setattr(sentence_module, "_pysbd_sentences", lambda part: seen.append(part) or real(part))
+    spans = sentence_module.sentence_spans(text, 0, len(text))
+    assert [a for a, _ in spans] == whole
+    assert [text[a:b] for a, b in spans] == plain[:2] + [doubtful] + plain[2:]
+    assert [part.strip() for part in seen] == [doubtful]
+
+
+def test_no_cut_inside_quotes_brackets_or_lists():
+    for text in ['He said "It rained. Then it stopped." Dr. Who left.',
+                 "It was (as they said. Then it stopped) a fine day. Dr. Who left.",
+                 "We had 12. Then 13. Then Dr. Who left.",
+                 "Dr. Who came. The rest (i) came early. They left (ii) late. Then all slept."]:
+        assert sentence_module._sentence_starts(text) == sentence_module._sentence_starts(text, use_pysbd=True)
+    assert sentence_module._certain_cuts("Dr. Who came. Then (i) one and (ii) two. Done.") is None
+    quoted = 'He said "It rained. Then it stopped." Dr. Who left. Ok.'
+    assert sentence_module._certain_cuts(quoted) == [quoted.index("Ok.")]  # not inside the quotes, not after "Dr."
+
+
 def test_markdown_headings_give_nested_section_paths():
     text = ("# Notes\n\nIntro text is here.\n\n## Retreat\n\nWe went to the lake.\n\n"
             "### Day one\n\nIt rained all day.\n\n## Budget ##\n\nWe spent little money.\n")
