@@ -476,3 +476,23 @@ def test_publisher_footers_are_dropped():
 def test_a_short_text_that_is_only_its_title_is_kept():
     assert [p.text for p in split_text("hello from stdin", "doc", title="hello from stdin")] == ["hello from stdin"]
     assert [p.text for p in split_text("hello from stdin\n", "doc", title="hello from stdin")] == ["hello from stdin"]
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("collection", ["scifact", "cacm"])
+def test_pysbd_on_the_doubtful_stretches_gives_pysbds_sentences_on_real_abstracts(collection):
+    """The sentences of pysbd's own reading (every window of the text) and of pysbd on the doubtful
+    stretches alone are the same, on the texts of two real collections that need pysbd."""
+    import json
+
+    from helpers import SHARED
+    texts = []
+    with open(SHARED / "eval" / collection / "corpus.jsonl", encoding="utf-8") as f:
+        for line in f:
+            record = json.loads(line)
+            texts += [t for t in (record.get("title", ""), record.get("text", "")) if t]
+    doubtful = [t for t in texts if sentence_module._needs_pysbd(re.sub(r"\s", " ", t))][:800]
+    assert len(doubtful) >= 200
+    for text in doubtful:
+        assert (sentence_module.sentence_spans(text, 0, len(text))
+                == sentence_module.sentence_spans(text, 0, len(text), use_pysbd=True)), text[:100]
