@@ -16,7 +16,7 @@ import pickle
 from whoosh.analysis.analyzers import CompositeAnalyzer
 
 from .records import passage_record
-from .words import WordCounts, passage_words
+from .words import passage_occurrences
 
 KEY = "_analysis"   # on a passage dict between the worker and the writer; never stored
 FIELDS = ("content", "title", "section")
@@ -47,7 +47,7 @@ def attach(schema, memo_of, doc: dict, passages: list[dict]) -> None:
             field = schema[name]
             if isinstance(field.analyzer, CompositeAnalyzer):
                 fields[name] = (record[name], analysed(field, memo_of(name, field.analyzer), record[name]))
-        occurrences = passage_words(record["title"], record["section"], record["text"]).occurrences
+        occurrences = passage_occurrences(record["title"], record["section"], record["text"])
         p[KEY] = pickle.dumps((fields, dict(occurrences)), pickle.HIGHEST_PROTOCOL)   # one bytes object:
         # cheap to send, and small in the writer's batch until it is used
 
@@ -78,9 +78,9 @@ def plain(schema, names: tuple[str, ...]) -> None:
         schema[name].__dict__.pop("index", None)
 
 
-def use(record: dict, passage: dict, names: tuple[str, ...]) -> WordCounts:
+def use(record: dict, passage: dict, names: tuple[str, ...]) -> dict[str, int]:
     """Put the worker's analysis of ``passage`` into its ``record`` where it was of the same text;
-    the passage's word counts (the worker's when the content is the one it analysed)."""
+    the passage's words, counted (the worker's count when the content is the one it analysed)."""
     analysis = passage.pop(KEY, None)
     fields, occurrences = pickle.loads(analysis) if analysis is not None else ({}, None)
     for name in names:
@@ -90,8 +90,5 @@ def use(record: dict, passage: dict, names: tuple[str, ...]) -> WordCounts:
             record[f"_stored_{name}"] = value
     text = {name: record.get(f"_stored_{name}", record[name]) for name in ("content", "title", "section")}
     if occurrences is None or text["content"] != fields.get("content", (None,))[0]:
-        return passage_words(text["title"], text["section"], record["text"])
-    counts = WordCounts()   # the content's words: title, section and text, a line apart
-    counts.occurrences.update(occurrences)
-    counts.passages.update(occurrences.keys())
-    return counts
+        return passage_occurrences(text["title"], text["section"], record["text"])
+    return occurrences   # the content's words: title, section and text, a line apart

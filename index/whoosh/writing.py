@@ -82,10 +82,10 @@ class WritingSupport:
                     writer.add_document(**document_record(doc))
                     for p in passages:
                         record = passage_record(doc, p, legacy_spell=legacy)
-                        passage_counts = preanalysis.use(record, p, analysed)
+                        occurrences = preanalysis.use(record, p, analysed)
                         writer.add_document(**record)
                         if counts is not None:
-                            counts.add(passage_counts)
+                            counts.add_passage(occurrences)
             if counts is not None:
                 words.write(folder, writer.generation, counts)
             self._write_vectors(folder, items)
