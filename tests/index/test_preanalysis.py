@@ -3,6 +3,7 @@ would have indexed it: the same postings, positions, lengths, stored fields and 
 from __future__ import annotations
 
 import copy
+import pickle
 import random
 
 from whoosh.analysis import SimpleAnalyzer
@@ -64,11 +65,11 @@ def test_the_writer_uses_the_analysis_it_was_given(tmp_path):
     ix = WhooshIndex(tmp_path / "kb")
     record, passages = doc("a", "Title"), [passage("a", 1, "Ozone treaty talks.")]
     ix.prepare_passages(record, passages)
-    fields, occurrences = preanalysis.pickle.loads(passages[0][preanalysis.KEY])
+    fields, occurrences = pickle.loads(passages[0][preanalysis.KEY])
     value, _ = fields["content"]
     other = preanalysis.analysed(ix.schema["content"], ix.schema["content"].analyzer, "Fisheries")
     fields["content"] = (value, other)
-    passages[0][preanalysis.KEY] = preanalysis.pickle.dumps((fields, occurrences))
+    passages[0][preanalysis.KEY] = pickle.dumps((fields, occurrences))
     ix.replace_documents([(record, passages)])
     assert _ids(ix, "fisheries") == ["a:1"]
     assert _ids(ix, "ozone") == []
