@@ -14,7 +14,10 @@ from __future__ import annotations
 import pickle
 
 from whoosh.analysis.analyzers import CompositeAnalyzer
+from whoosh.formats import Positions
+from whoosh.system import pack_uint
 
+from ..text.memo_analyzer import MemoAnalyzer
 from .records import passage_record
 from .words import passage_occurrences
 
@@ -33,8 +36,43 @@ class Preanalyzed:
 def analysed(field, analyzer, value: str) -> list:
     """What ``field.index(value)`` yields (term bytes, frequency, weight, encoded positions), with
     ``analyzer`` (a memo of the field's own) in place of the field's."""
-    return [(term.encode("utf-8"), freq, weight, values)
-            for term, freq, weight, values in field.format.word_values(value, analyzer, mode="index")]
+    positions = _positions(field, analyzer, value)
+    if positions is None:
+        return [(term.encode("utf-8"), freq, weight, values)
+                for term, freq, weight, values in field.format.word_values(value, analyzer, mode="index")]
+    boost = field.format.field_boost
+    return [(term.encode("utf-8"), len(places), float(len(places)) * boost, _encoded(places))
+            for term, places in positions.items()]
+
+
+def _positions(field, analyzer, value: str) -> dict[str, list[int]] | None:
+    """Each term's positions, from the memo's terms of every word (no Token per word); None where
+    that is not Whoosh's answer: another format, another analyzer, a dotted identifier's parts."""
+    if type(field.format) is not Positions or not isinstance(analyzer, MemoAnalyzer):
+        return None
+    found = analyzer.terms_and_spans(value)
+    if found is None:
+        return None
+    positions: dict[str, list[int]] = {}
+    for place, term in enumerate(found[0]):   # a word's position is its place, dropped words counted
+        if term is not None:
+            held = positions.get(term)
+            if held is None:
+                positions[term] = [place]
+            else:
+                held.append(place)
+    return positions
+
+
+def _encoded(places: list[int]) -> bytes:
+    """``Positions.encode``: the count, then the gaps pickled (a word that occurs once, most of
+    them, from a table by its position)."""
+    if len(places) == 1 and places[0] < len(_ONCE):
+        return _ONCE[places[0]]
+    return pack_uint(len(places)) + pickle.dumps([b - a for a, b in zip([0] + places, places)], 2)
+
+
+_ONCE = [pack_uint(1) + pickle.dumps([place], 2) for place in range(4096)]
 
 
 def attach(schema, memo_of, doc: dict, passages: list[dict]) -> None:

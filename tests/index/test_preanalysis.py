@@ -11,6 +11,7 @@ from whoosh.analysis import SimpleAnalyzer
 from helpers.records import doc, live_counts, passage
 from index.base import SearchRequest
 from index.schema import make_schema
+from index.text.memo_analyzer import MemoAnalyzer
 from index.whoosh import preanalysis
 from index.whoosh.engine import WhooshIndex
 
@@ -94,3 +95,16 @@ def test_only_fields_analysed_as_the_code_analyses_take_the_worker_analysis():
     assert preanalysis.usable(other, code) == ("content", "section")
     other.remove("section")
     assert preanalysis.usable(other, code) == ("content",)
+
+
+def test_the_analysis_is_whooshs_own_for_every_text_field():
+    """Term bytes, frequency, weight and encoded positions, as Whoosh's ``FieldType.index`` with the
+    plain analyzer gives them (the memo's fast path, and its fallback for dotted identifiers)."""
+    schema, memos = make_schema(), {}
+    rng = random.Random(7)
+    for _ in range(200):
+        text = " ".join(rng.choices(WORDS + ["the", "of", "and", "a"], k=rng.randint(0, 80)))
+        for name in preanalysis.FIELDS:
+            field = schema[name]
+            memo = memos.setdefault(name, MemoAnalyzer(field.analyzer))
+            assert preanalysis.analysed(field, memo, text) == list(field.index(text)), (name, text)
