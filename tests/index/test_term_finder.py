@@ -64,6 +64,7 @@ WORDS = ["Cell", "cells", "U.S.", "U.S.A.", "O'Brien", "China's", "studies", "st
 @given(st.lists(st.sampled_from(WORDS + [" ", ". ", ", ", "'", ".", "(", ")", "-", "\n", "’", "“", "—", "\u00a0"]),
                 max_size=40),
        st.lists(st.sampled_from(WORDS), min_size=1, max_size=4))
+@example(["Cell", "'", "'", "U.S."], ["U.S."])   # once missed: a dotted word's candidate ran over "''"
 def test_same_matches_on_tricky_words(pieces, wanted):
     text = "".join(pieces)
     terms = terms_of(" ".join(wanted))
@@ -75,35 +76,42 @@ def test_same_matches_on_tricky_words(pieces, wanted):
 
 
 def one_regex(terms: frozenset) -> re.Pattern:
-    """The candidates as one regular expression (what ``candidates`` replaced, three times slower)."""
+    """The candidates as one regular expression (what ``candidates`` replaced, three times slower):
+    every position where it matches. Its ``finditer`` missed some: a dotted word's match ran over
+    apostrophes into the next word (``Cell''U.S.``, and ``U.S.`` was never looked at)."""
     prefixes = {re.escape(term[:min(4, max(1, len(term) - 2))]) for term in terms}
     alternatives = "|".join(sorted(prefixes, key=len, reverse=True))
     return re.compile(f"{WORD_START}(?=\\w)(?:{alternatives}|\\w{{1,3}}[.'’]|(?-i:\\w{{0,3}}[^\\x00-\\x7f])"
                       f"|\\w[\\w'’]*\\.\\w)", re.IGNORECASE)
 
 
+def matching_starts(pattern: re.Pattern, text: str) -> list[int]:
+    return [at for at in range(len(text)) if pattern.match(text, at)]
+
+
 @given(st.lists(st.sampled_from(WORDS + [" ", ". ", ", ", "'", ".", "(", ")", "-", "\n", "’", "“", "—", "\u00a0",
                                          "a", "B", "ab.", "x.", "..", "''", "_", "İ", "ſ"]), max_size=40),
        st.lists(st.sampled_from(WORDS + ["a", "ab", "abc", "s", "x.y.z"]), min_size=1, max_size=4))
 @example(["ab.", " ", "x"], ["Cell"])            # a short word before a sentence's end
+@example(["Cell", "''", "U.S."], ["U.S."])       # a word after two apostrophes
 @example(["Cell", " ", "x.", "\n", "U.S.", "’", "3.5", "x.y", "İ", "Cell"], ["cells", "x.y.z"])
 @settings(max_examples=300)
 def test_candidates_are_the_word_starts_one_regular_expression_finds(pieces, wanted):
     text = "".join(pieces)
     terms = terms_of(" ".join(wanted))
     if all(t.isascii() and t for t in terms) and terms:
-        expected = [m.start() for m in one_regex(terms).finditer(text)]
+        expected = matching_starts(one_regex(terms), text)
         assert term_finder.candidates(text, term_finder._prefixes(terms)) == expected
 
 
 @pytest.mark.shared
 def test_candidates_are_the_word_starts_one_regular_expression_finds_on_scifact():
     with open(SCIFACT / "corpus.jsonl", encoding="utf-8") as f:
-        texts = [f"{r['title']}\n{r['text']}" for r in map(json.loads, f)]
+        texts = [f"{r['title']}\n{r['text']}" for r in map(json.loads, islice(f, 1500))]
     for terms in (frozenset({"vitamin", "d"}), frozenset({"cell", "studi", "activ"}), frozenset({"p53", "us"})):
         pattern, prefixes = one_regex(terms), term_finder._prefixes(terms)
         for text in texts:
-            assert term_finder.candidates(text, prefixes) == [m.start() for m in pattern.finditer(text)], text[:80]
+            assert term_finder.candidates(text, prefixes) == matching_starts(pattern, text), text[:80]
 
 
 @pytest.mark.parametrize("word", [w for w in WORDS if not w.isascii()])
