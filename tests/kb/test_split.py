@@ -1,6 +1,7 @@
 """The splitter on the sample corpus, on tricky hand-made texts, and by properties on generated texts."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import SHARED
 from kb import sentences as sentence_module
 from kb.split import SplitOptions, clean_text, split_text
 
@@ -483,9 +485,6 @@ def test_a_short_text_that_is_only_its_title_is_kept():
 def test_pysbd_on_the_doubtful_stretches_gives_pysbds_sentences_on_real_abstracts(collection):
     """The sentences of pysbd's own reading (every window of the text) and of pysbd on the doubtful
     stretches alone are the same, on the texts of two real collections that need pysbd."""
-    import json
-
-    from helpers import SHARED
     texts = []
     with open(SHARED / "eval" / collection / "corpus.jsonl", encoding="utf-8") as f:
         for line in f:
